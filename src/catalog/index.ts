@@ -1,0 +1,21 @@
+// Public face of the catalog: validated EAV schema definitions and the type mapping.
+export { Catalog, loadCatalog } from './catalog.js';
+export {
+  NAME_PATTERN,
+  RESERVED_NAMES,
+  parseProjectDefinition,
+  type Attribute,
+  type EntitySchema,
+  type ProjectDefinition,
+} from './definitions.js';
+export { ATTRIBUTE_TYPES, TYPE_MAPPING, typeMapping, type AttributeType, type EavValueColumn, type TypeMapping } from './types.js';
+export {
+  coerceAttributeValue,
+  fromSnapshotJson,
+  isUuid,
+  parseUuid,
+  toSnapshotJson,
+  type AttributeValue,
+  type JsonValue,
+} from './values.js';
+export { nameLiteral, quoteIdent } from './identifiers.js';

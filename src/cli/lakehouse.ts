@@ -1,0 +1,139 @@
+// Composition of the lakehouse side of a gateway process: object store, DuckDB, the admin
+// operations the GraphQL layer calls, and the background workers (flush, orphan GC).
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { Catalog } from '../catalog/index.js';
+import { collectOrphans } from '../compaction/index.js';
+import type { AdminOperations, EntityLakeStatus, FlushReport } from '../graphql/index.js';
+import { flushDueSchemas, flushSchema, type FlushDeps, type FlushFaults, type FlushThresholds } from '../ingest/index.js';
+import {
+  DuckDb,
+  lastFinished,
+  liveFileTotals,
+  openObjectStore,
+  recentJobs,
+  type ObjectStore,
+  type ObjectStoreSettings,
+} from '../lake/index.js';
+import { allBufferStats, type OltpStore } from '../oltp/index.js';
+import { createScheduler, type Scheduler } from '../workers/index.js';
+
+export interface LakehouseSettings extends ObjectStoreSettings {
+  dataDir: string;
+  flush: FlushThresholds & { checkIntervalMs: number };
+  orphanGraceMs: number;
+  faults?: FlushFaults;
+}
+
+export interface Lakehouse {
+  store: ObjectStore;
+  duck: DuckDb;
+  flushDeps: FlushDeps;
+  admin: AdminOperations;
+  /** Starts the background flush and GC workers of this process. */
+  startWorkers(): void;
+  close(): Promise<void>;
+}
+
+/** GC lists the whole lake, so it runs far less often than the flush check. */
+const GC_INTERVAL_MS = 60_000;
+
+export async function openLakehouse(settings: LakehouseSettings, catalog: Catalog, oltp: OltpStore, log: Logger): Promise<Lakehouse> {
+  const store = openObjectStore(settings);
+  try {
+    await store.check();
+  } catch (error) {
+    store.close();
+    throw error;
+  }
+  const workDir = path.join(settings.dataDir, 'tmp');
+  await fs.mkdir(workDir, { recursive: true });
+  const duck = await DuckDb.open({ tempDir: path.join(workDir, 'duckdb') });
+  const flushDeps: FlushDeps = {
+    pool: oltp.pool,
+    store,
+    duck,
+    log,
+    workDir,
+    thresholds: { maxRows: settings.flush.maxRows, maxAgeMs: settings.flush.maxAgeMs },
+    faults: settings.faults,
+  };
+  let scheduler: Scheduler | undefined;
+
+  const admin: AdminOperations = {
+    async flush(entity, force): Promise<FlushReport> {
+      const outcome = await flushSchema(flushDeps, entity, { force, trigger: 'admin' });
+      return {
+        entity: entity.name,
+        flushed: outcome.status === 'flushed',
+        reason: outcome.reason,
+        rows: outcome.rows,
+        path: outcome.status === 'flushed' ? outcome.path : null,
+        bytes: outcome.status === 'flushed' ? outcome.bytes : 0,
+        duration_ms: outcome.durationMs,
+      };
+    },
+    async lakeStatus(): Promise<EntityLakeStatus[]> {
+      const [buffers, totals, flushes] = await Promise.all([
+        allBufferStats(oltp.pool),
+        liveFileTotals(oltp.pool),
+        lastFinished(oltp.pool, 'flush'),
+      ]);
+      const now = Date.now();
+      return catalog.entities.map((entity) => {
+        const buffer = buffers.find((b) => b.project === entity.project && b.schemaId === entity.id)?.stats;
+        const files = (kind: 'delta' | 'base') =>
+          totals.find((t) => t.project === entity.project && t.schemaId === entity.id && t.kind === kind);
+        return {
+          entity: entity.name,
+          project: entity.project,
+          schema_id: entity.id,
+          buffered_rows: buffer?.rows ?? 0,
+          // time_slots are commit times in epoch ms (DESIGN 4.3), so the oldest slot dates the buffer.
+          oldest_buffered_age_ms: buffer?.oldestSlot != null ? Math.max(0, now - Number(buffer.oldestSlot)) : null,
+          delta_files: files('delta')?.files ?? 0,
+          delta_bytes: files('delta')?.bytes ?? 0,
+          base_files: files('base')?.files ?? 0,
+          base_bytes: files('base')?.bytes ?? 0,
+          last_flush_at: flushes.get(`${entity.project}/${entity.id}`) ?? null,
+        };
+      });
+    },
+    async jobs(limit) {
+      const jobs = await recentJobs(oltp.pool, { limit });
+      return jobs.map((job) => ({
+        job_id: job.jobId,
+        kind: job.kind,
+        entity: job.project !== null && job.schemaId !== null ? (catalog.entityById(job.project, job.schemaId)?.name ?? null) : null,
+        trigger: job.trigger,
+        status: job.status,
+        started_at: job.startedAt,
+        finished_at: job.finishedAt,
+        details: job.details,
+        error: job.error,
+      }));
+    },
+  };
+
+  return {
+    store,
+    duck,
+    flushDeps,
+    admin,
+    startWorkers() {
+      scheduler ??= createScheduler(log);
+      scheduler.every('flush', settings.flush.checkIntervalMs, async () => {
+        await flushDueSchemas(flushDeps, catalog);
+      });
+      scheduler.every('orphan-gc', GC_INTERVAL_MS, async () => {
+        await collectOrphans({ pool: oltp.pool, store, catalog, log, graceMs: settings.orphanGraceMs });
+      });
+    },
+    async close() {
+      await scheduler?.stop();
+      duck.close();
+      store.close();
+    },
+  };
+}

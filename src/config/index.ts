@@ -1,0 +1,112 @@
+// Environment -> one typed, validated Config; the only module that reads process.env.
+import path from 'node:path';
+import { z } from 'zod';
+import { ConfigError } from '../errors/index.js';
+
+const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z.coerce.number().int(`must be an integer`).min(min).max(max);
+
+const booleanFrom = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const EnvSchema = z.object({
+  PORT: intFrom(0, 65535).default(4000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .optional(),
+  DATA_DIR: z.string().min(1).default('.data'),
+  LAKE_URL: z
+    .string()
+    .regex(/^(file|s3):\/\//, 'must start with file:// or s3:// (e.g. file:///var/lake or s3://bucket/prefix)')
+    .optional(),
+  SCHEMA_DIR: z.string().min(1).default('schema'),
+  ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  EMBEDDED_PG_PORT: intFrom(1, 65535).default(54329),
+  S3_ENDPOINT: z.url('must be a URL such as http://127.0.0.1:9000').optional(),
+  S3_REGION: z.string().min(1).default('us-east-1'),
+  S3_FORCE_PATH_STYLE: booleanFrom.optional(),
+  AWS_ACCESS_KEY_ID: z.string().optional(),
+  AWS_SECRET_ACCESS_KEY: z.string().optional(),
+  FLUSH_MAX_ROWS: intFrom(1).default(20_000),
+  FLUSH_MAX_AGE_MS: intFrom(1).default(3_600_000),
+  FLUSH_CHECK_INTERVAL_MS: intFrom(50).default(1_000),
+  ORPHAN_GRACE_MS: intFrom(0).default(600_000),
+  WORKERS: booleanFrom.default(true),
+  QUERY_DEFAULT_LIMIT: intFrom(1).default(100),
+  QUERY_MAX_LIMIT: intFrom(1).default(10_000),
+});
+
+export interface S3Config {
+  endpoint?: string;
+  region: string;
+  forcePathStyle: boolean;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+}
+
+export interface Config {
+  port: number;
+  host: string;
+  /** Absent: the gateway runs an embedded Postgres under dataDir. */
+  databaseUrl?: string;
+  dataDir: string;
+  lakeUrl: string;
+  schemaDir: string;
+  /** Absent: the admin API refuses every call. */
+  adminToken?: string;
+  logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  embeddedPgPort: number;
+  s3: S3Config;
+  flush: { maxRows: number; maxAgeMs: number; checkIntervalMs: number };
+  orphanGraceMs: number;
+  workers: boolean;
+  query: { defaultLimit: number; maxLimit: number };
+}
+
+/** Parses the environment; throws ConfigError naming every invalid variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([key, value]) => key in EnvSchema.shape && value !== undefined && value !== ''),
+  );
+  const parsed = EnvSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const name = String(issue.path[0] ?? '?');
+      return `${name}=${JSON.stringify(present[name] ?? '')}: ${issue.message}`;
+    });
+    throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
+  }
+  const e = parsed.data;
+  if (e.QUERY_DEFAULT_LIMIT > e.QUERY_MAX_LIMIT) {
+    throw new ConfigError(
+      `invalid environment:\n  QUERY_DEFAULT_LIMIT=${e.QUERY_DEFAULT_LIMIT}: must not exceed QUERY_MAX_LIMIT=${e.QUERY_MAX_LIMIT}`,
+    );
+  }
+  const dataDir = path.resolve(e.DATA_DIR);
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir,
+    lakeUrl: e.LAKE_URL ?? `file://${path.join(dataDir, 'lake')}`,
+    schemaDir: path.resolve(e.SCHEMA_DIR),
+    adminToken: e.ADMIN_TOKEN,
+    logLevel: e.LOG_LEVEL,
+    embeddedPgPort: e.EMBEDDED_PG_PORT,
+    s3: {
+      endpoint: e.S3_ENDPOINT,
+      region: e.S3_REGION,
+      forcePathStyle: e.S3_FORCE_PATH_STYLE ?? e.S3_ENDPOINT !== undefined,
+      accessKeyId: e.AWS_ACCESS_KEY_ID,
+      secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
+    },
+    flush: { maxRows: e.FLUSH_MAX_ROWS, maxAgeMs: e.FLUSH_MAX_AGE_MS, checkIntervalMs: e.FLUSH_CHECK_INTERVAL_MS },
+    orphanGraceMs: e.ORPHAN_GRACE_MS,
+    workers: e.WORKERS,
+    query: { defaultLimit: e.QUERY_DEFAULT_LIMIT, maxLimit: e.QUERY_MAX_LIMIT },
+  };
+}

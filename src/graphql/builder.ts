@@ -1,0 +1,134 @@
+// The Pothos builder's types: scalars, the request context and the services resolvers use.
+import SchemaBuilder from '@pothos/core';
+import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
+import type DataLoader from 'dataloader';
+import type { Logger } from 'pino';
+import type { Catalog, EntitySchema, JsonValue } from '../catalog/index.js';
+import type { EntityRow, OltpStore } from '../oltp/index.js';
+import { AuthError } from '../errors/index.js';
+import { SCALARS } from './scalars.js';
+
+export interface FlushReport {
+  entity: string;
+  flushed: boolean;
+  reason: string;
+  rows: number;
+  path: string | null;
+  bytes: number;
+  duration_ms: number;
+}
+
+export interface EntityLakeStatus {
+  entity: string;
+  project: string;
+  schema_id: number;
+  buffered_rows: number;
+  oldest_buffered_age_ms: number | null;
+  delta_files: number;
+  delta_bytes: number;
+  base_files: number;
+  base_bytes: number;
+  last_flush_at: Date | null;
+}
+
+export interface JobReport {
+  job_id: bigint;
+  kind: string;
+  entity: string | null;
+  trigger: string;
+  status: string;
+  started_at: Date;
+  finished_at: Date | null;
+  details: unknown;
+  error: string | null;
+}
+
+/** Maintenance the admin API triggers; wired at start from the ingest and compaction rooms. */
+export interface AdminOperations {
+  flush(entity: EntitySchema, force: boolean): Promise<FlushReport>;
+  lakeStatus(): Promise<EntityLakeStatus[]>;
+  jobs(limit: number): Promise<JobReport[]>;
+}
+
+/** Long-lived resources the API works with, created once at start. */
+export interface GatewayServices {
+  catalog: Catalog;
+  oltp: OltpStore;
+  admin: AdminOperations;
+  log: Logger;
+  limits: { defaultLimit: number; maxLimit: number; maxInsertObjects: number };
+}
+
+export interface RequestLoaders {
+  /** Current live row by row_id from the OLTP store, batched per entity and request. */
+  rowByPk(entity: EntitySchema): DataLoader<string, EntityRow | null>;
+}
+
+export interface GatewayContext {
+  services: GatewayServices;
+  requestId: string;
+  isAdmin: boolean;
+  log: Logger;
+  loaders: RequestLoaders;
+}
+
+export interface GatewaySchemaTypes {
+  Context: GatewayContext;
+  AuthScopes: { admin: boolean };
+  Scalars: {
+    UUID: { Input: string; Output: string };
+    DateTime: { Input: Date; Output: Date };
+    Date: { Input: Date; Output: string | Date };
+    BigInt: { Input: bigint; Output: bigint };
+    JSON: { Input: JsonValue; Output: unknown };
+  };
+}
+
+export type GatewayBuilder = PothosSchemaTypes.SchemaBuilder<PothosSchemaTypes.ExtendDefaultTypes<GatewaySchemaTypes>>;
+
+export function createBuilder(): GatewayBuilder {
+  const builder = new SchemaBuilder<GatewaySchemaTypes>({
+    plugins: [ScopeAuthPlugin],
+    scopeAuth: {
+      authScopes: (context) => ({ admin: context.isAdmin }),
+      unauthorizedError: (_parent, _context, info) =>
+        new AuthError(`${info.fieldName} needs the admin credential: send "Authorization: Bearer <ADMIN_TOKEN>"`),
+    },
+  });
+  for (const [name, scalar] of Object.entries(SCALARS)) {
+    builder.addScalarType(name as keyof GatewaySchemaTypes['Scalars'], scalar);
+  }
+  builder.queryType({});
+  builder.mutationType({});
+  return builder;
+}
+
+/** A field whose GraphQL type is chosen at run time from the catalog. */
+export interface DynamicField<Parent> {
+  type: unknown;
+  nullable?: boolean | { list: boolean; items: boolean };
+  description?: string;
+  args?: Record<string, unknown>;
+  resolve: (parent: Parent, args: any, ctx: GatewayContext) => unknown;
+}
+
+/** A dynamic input field (argument or input object field). */
+export interface DynamicInputField {
+  type: unknown;
+  required?: boolean | { list: boolean; items: boolean };
+  description?: string;
+  defaultValue?: unknown;
+}
+
+/**
+ * Pothos' generics follow types known at compile time; ours come from the catalog at run time, so
+ * generated fields go through these two narrow casts instead of casts at every call site.
+ */
+export function dynamicField<Parent>(t: { field: unknown }): (options: DynamicField<Parent>) => never {
+  return (t.field as (options: DynamicField<Parent>) => never).bind(t);
+}
+
+export function dynamicInput(t: { field: unknown } | { arg: unknown }): (options: DynamicInputField) => never {
+  const make = ('arg' in t ? t.arg : t.field) as (options: DynamicInputField) => never;
+  return make.bind(t);
+}

@@ -1,0 +1,11 @@
+// Public face of the GraphQL layer: the schema generated from the catalog and the Yoga server.
+export type {
+  AdminOperations,
+  EntityLakeStatus,
+  FlushReport,
+  GatewayContext,
+  GatewayServices,
+  JobReport,
+} from './builder.js';
+export { buildSchema, printGatewaySchema } from './schema.js';
+export { createGatewayYoga, type GatewayYoga } from './server.js';

@@ -1,0 +1,24 @@
+// Builds the whole GraphQL schema from the catalog; needs no database, so it can also be printed.
+import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
+import type { Catalog } from '../catalog/index.js';
+import { defineAdmin } from './admin.js';
+import { createBuilder } from './builder.js';
+import { defineEntityTypes } from './entities.js';
+import { defineMutations } from './mutations.js';
+import { defineQueries } from './queries.js';
+
+export function buildSchema(catalog: Catalog): GraphQLSchema {
+  const builder = createBuilder();
+  const entityTypes = defineEntityTypes(builder, catalog);
+  for (const types of entityTypes.values()) {
+    defineQueries(builder, types);
+    defineMutations(builder, types);
+  }
+  defineAdmin(builder);
+  return builder.toSchema({ sortSchema: false });
+}
+
+/** SDL in a stable order, for schema/schema.graphql and its snapshot test. */
+export function printGatewaySchema(catalog: Catalog): string {
+  return printSchema(lexicographicSortSchema(buildSchema(catalog)));
+}

@@ -1,0 +1,113 @@
+// The Yoga server: schema, per-request context, error mapping and request ids, each a small plugin.
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { GatewayError } from '../errors/index.js';
+import type { GatewayContext, GatewayServices } from './builder.js';
+import { createLoaders } from './loaders.js';
+
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
+const requestIds = new WeakMap<Request, string>();
+
+/** The caller's x-request-id when it is sane, else a new one; stable per request. */
+function requestIdOf(request: Request): string {
+  let id = requestIds.get(request);
+  if (!id) {
+    const given = request.headers.get('x-request-id');
+    id = given && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+    requestIds.set(request, id);
+  }
+  return id;
+}
+
+function bearerMatches(header: string | null, token: string | undefined): boolean {
+  if (!token || !header?.startsWith('Bearer ')) return false;
+  const given = Buffer.from(header.slice('Bearer '.length).trim());
+  const expected = Buffer.from(token);
+  return given.length === expected.length && timingSafeEqual(given, expected);
+}
+
+/** Echoes the request id, so a user can quote it when reporting an internal error. */
+function useRequestIdHeader(): Plugin {
+  return {
+    onResponse({ request, response }) {
+      response.headers.set('x-request-id', requestIdOf(request));
+    },
+  };
+}
+
+/** Logs errors that are not the user's (they are masked in the response) with the request id. */
+function useInternalErrorLog(): Plugin<GatewayContext> {
+  return {
+    onExecute({ args }) {
+      return {
+        onExecuteDone({ result }) {
+          if (!('errors' in result) || !result.errors) return;
+          for (const error of result.errors) {
+            const original = error.originalError;
+            if (original && !(original instanceof GatewayError) && !(original instanceof GraphQLError)) {
+              args.contextValue.log.error({ err: original, path: error.path }, 'internal error');
+            }
+          }
+        },
+      };
+    },
+  };
+}
+
+/** Gateway errors keep their message and get a code; anything unexpected is masked. */
+function maskError(error: unknown, message: string): Error {
+  if (error instanceof GraphQLError) {
+    const original = error.originalError;
+    if (original instanceof GatewayError) {
+      return new GraphQLError(original.message, {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: original.code },
+      });
+    }
+    // Parse, validation and scalar errors describe the user's document: show them as they are.
+    if (!original || original instanceof GraphQLError) return error;
+  }
+  return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
+}
+
+export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayContext>;
+
+export function createGatewayYoga(options: {
+  schema: GraphQLSchema;
+  services: GatewayServices;
+  adminToken?: string;
+}): GatewayYoga {
+  const { services } = options;
+  return createYoga<Record<string, never>, GatewayContext>({
+    schema: options.schema,
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/healthz',
+    landingPage: false,
+    // The bundled GraphiQL works offline, unlike the default that loads from a CDN.
+    renderGraphiQL,
+    graphiql: { title: 'LTBase Analytics Gateway', defaultQuery: '{ __typename }' },
+    logging: {
+      debug: (...args) => services.log.debug(args.map(String).join(' ')),
+      info: (...args) => services.log.info(args.map(String).join(' ')),
+      warn: (...args) => services.log.warn(args.map(String).join(' ')),
+      // Yoga reports every resolver error here, the user's too; internal ones are logged with the
+      // request id by useInternalErrorLog, so these are only of interest when debugging.
+      error: (...args) => services.log.debug(args.map(String).join(' ')),
+    },
+    maskedErrors: { maskError },
+    plugins: [useRequestIdHeader(), useInternalErrorLog()],
+    context: ({ request }) => {
+      const requestId = requestIdOf(request);
+      return {
+        services,
+        requestId,
+        isAdmin: bearerMatches(request.headers.get('authorization'), options.adminToken),
+        log: services.log.child({ requestId }),
+        loaders: createLoaders(services),
+      } satisfies GatewayContext;
+    },
+  });
+}

@@ -1,0 +1,163 @@
+// One flush of a (project, schema): buffer -> Parquet delta file -> upload -> one manifest commit.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { uuidv7 } from 'uuidv7';
+import type { EntitySchema } from '../catalog/index.js';
+import { ConflictError } from '../errors/index.js';
+import {
+  addFile,
+  finishJob,
+  newDeltaKey,
+  startJob,
+  writeParquetFromCsv,
+  type DuckDb,
+  type ObjectStore,
+} from '../lake/index.js';
+import { bufferStats, exportBufferCsv, type PgClient, type PgPool } from '../oltp/index.js';
+import { flushDecision, type FlushThresholds } from './triggers.js';
+
+/** Test hooks to fail or stop a flush between its steps (fault injection). */
+export interface FlushFaults {
+  afterUpload?(key: string): Promise<void>;
+}
+
+export interface FlushDeps {
+  pool: PgPool;
+  store: ObjectStore;
+  duck: DuckDb;
+  log: Logger;
+  /** Scratch space for the CSV export and the Parquet file before upload. */
+  workDir: string;
+  thresholds: FlushThresholds;
+  faults?: FlushFaults;
+}
+
+export type FlushOutcome =
+  | {
+      status: 'flushed';
+      rows: number;
+      path: string;
+      bytes: number;
+      durationMs: number;
+      reason: string;
+      jobId: bigint;
+    }
+  | { status: 'skipped'; reason: string; rows: number; durationMs: number };
+
+const FLUSH_LOCK_CLASS = 0x4c54; // advisory lock namespace of flushes ("LT")
+
+/** Runs `work` holding the flush lock of `entity`, or returns null when another process holds it. */
+async function withFlushLock<T>(pool: PgPool, entity: EntitySchema, work: (client: PgClient) => Promise<T>): Promise<T | null> {
+  const client = await pool.connect();
+  const key = `${entity.project}/${entity.id}`;
+  try {
+    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
+      FLUSH_LOCK_CLASS,
+      key,
+    ]);
+    if (!rows[0]!.locked) return null;
+    try {
+      return await work(client);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [FLUSH_LOCK_CLASS, key]);
+    }
+  } finally {
+    client.release();
+  }
+}
+
+/**
+ * Flushes the buffered changes of `entity` when a trigger fires (or `force`). Exactly-once by
+ * construction (DESIGN 4.2): the file is uploaded under a new name first; then one transaction adds
+ * its manifest row and deletes exactly the change_log rows it holds. A failure before that commit
+ * leaves an orphan file (collected later) and the rows still buffered.
+ */
+export async function flushSchema(
+  deps: FlushDeps,
+  entity: EntitySchema,
+  options: { force?: boolean; trigger: string },
+): Promise<FlushOutcome> {
+  const started = performance.now();
+  const elapsed = () => Math.round(performance.now() - started);
+  const outcome = await withFlushLock(deps.pool, entity, async (client) => {
+    const stats = await bufferStats(client, entity);
+    const decision = flushDecision(stats, Date.now(), deps.thresholds, options.force);
+    if (!decision.flush) return { status: 'skipped', reason: decision.reason, rows: stats.rows, durationMs: elapsed() } as const;
+
+    const jobId = await startJob(deps.pool, 'flush', entity, options.trigger);
+    const dir = path.join(deps.workDir, `flush-${uuidv7()}`);
+    await fs.mkdir(dir, { recursive: true });
+    try {
+      // One snapshot: the high-water slot and the exported rows agree.
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      let upToSlot: bigint | null;
+      try {
+        upToSlot = (await bufferStats(client, entity)).newestSlot;
+        if (upToSlot !== null) await exportBufferCsv(client, entity, upToSlot, path.join(dir, 'buffer.csv'));
+      } finally {
+        await client.query('COMMIT');
+      }
+      if (upToSlot === null) {
+        await finishJob(deps.pool, jobId, 'skipped', { reason: 'the buffer is empty' });
+        return { status: 'skipped', reason: 'the buffer is empty', rows: 0, durationMs: elapsed() } as const;
+      }
+      const written = await writeParquetFromCsv(deps.duck, entity, path.join(dir, 'buffer.csv'), path.join(dir, 'delta.parquet'));
+      const key = newDeltaKey(entity);
+      const stored = await deps.store.putFile(key, written.localFile);
+      await deps.faults?.afterUpload?.(key);
+
+      await client.query('BEGIN');
+      try {
+        await addFile(client, {
+          project: entity.project,
+          schemaId: entity.id,
+          path: key,
+          kind: 'delta',
+          level: 0,
+          rowIdMin: written.rowIdMin,
+          rowIdMax: written.rowIdMax,
+          slotMin: written.slotMin,
+          slotMax: written.slotMax,
+          rowCount: written.rows,
+          bytes: stored.bytes,
+          etag: stored.etag,
+          columns: written.columns,
+        });
+        // Slot order is commit order (DESIGN 4.3), so no row at or below upToSlot can have
+        // committed after the export: this deletes exactly the rows in the file.
+        const deleted = await client.query(
+          'DELETE FROM change_log WHERE project = $1 AND schema_id = $2 AND time_slot <= $3',
+          [entity.project, entity.id, upToSlot.toString()],
+        );
+        if (deleted.rowCount !== written.rows) {
+          throw new ConflictError(
+            `flush of ${entity.name}: the file holds ${written.rows} changes but ${deleted.rowCount} were buffered at or below slot ${upToSlot}`,
+          );
+        }
+        await client.query('COMMIT');
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      const result = {
+        status: 'flushed',
+        rows: written.rows,
+        path: key,
+        bytes: stored.bytes,
+        durationMs: elapsed(),
+        reason: decision.reason,
+        jobId,
+      } as const;
+      await finishJob(deps.pool, jobId, 'done', { rows: result.rows, path: key, bytes: result.bytes, durationMs: result.durationMs });
+      deps.log.info({ entity: entity.name, rows: result.rows, path: key, bytes: result.bytes, ms: result.durationMs }, `flushed: ${decision.reason}`);
+      return result;
+    } catch (error) {
+      await finishJob(deps.pool, jobId, 'failed', {}, (error as Error).message).catch(() => undefined);
+      throw error;
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  });
+  return outcome ?? { status: 'skipped', reason: 'another flush of this entity is running', rows: 0, durationMs: elapsed() };
+}

@@ -1,0 +1,16 @@
+// Public face of the lake: object stores, layout, the Parquet writer, the manifest and the jobs table.
+export { DuckDb, sqlString } from './duckdb.js';
+export { SYSTEM_COLUMNS, csvColumnsStruct, lakeColumns, type LakeColumn } from './columns.js';
+export { newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
+export { writeParquetFromCsv, type WrittenFile } from './parquet.js';
+export {
+  addFile,
+  knownPaths,
+  liveFileTotals,
+  liveFiles,
+  type LakeFileTotals,
+  type ManifestFile,
+  type NewManifestFile,
+} from './manifest.js';
+export { finishJob, lastFinished, recentJobs, startJob, type Job, type JobKind, type JobStatus } from './jobs.js';
+export { openObjectStore, type ObjectStore, type ObjectStoreSettings, type PutResult, type StoredObject } from './store/index.js';

@@ -1,0 +1,130 @@
+// The manifest: which lake files are live. Every change of the live set is one Postgres transaction.
+import type { EntitySchema } from '../catalog/index.js';
+import type { PgClient, PgPool } from '../oltp/index.js';
+import type { FileKind } from './layout.js';
+
+export interface ManifestFile {
+  fileId: bigint;
+  project: string;
+  schemaId: number;
+  path: string;
+  kind: FileKind;
+  level: number;
+  rowIdMin: string;
+  rowIdMax: string;
+  slotMin: bigint;
+  slotMax: bigint;
+  rowCount: number;
+  bytes: number;
+  etag: string | null;
+  columns: string[];
+  addedAt: Date;
+  removedAt: Date | null;
+}
+
+export type NewManifestFile = Omit<ManifestFile, 'fileId' | 'addedAt' | 'removedAt'>;
+
+interface ManifestRow {
+  file_id: bigint;
+  project: string;
+  schema_id: number;
+  path: string;
+  kind: FileKind;
+  level: number;
+  row_id_min: string;
+  row_id_max: string;
+  time_slot_min: bigint;
+  time_slot_max: bigint;
+  row_count: bigint;
+  bytes: bigint;
+  etag: string | null;
+  columns: string[];
+  added_at: Date;
+  removed_at: Date | null;
+}
+
+function fromRow(r: ManifestRow): ManifestFile {
+  return {
+    fileId: r.file_id,
+    project: r.project,
+    schemaId: r.schema_id,
+    path: r.path,
+    kind: r.kind,
+    level: r.level,
+    rowIdMin: r.row_id_min,
+    rowIdMax: r.row_id_max,
+    slotMin: r.time_slot_min,
+    slotMax: r.time_slot_max,
+    rowCount: Number(r.row_count),
+    bytes: Number(r.bytes),
+    etag: r.etag,
+    columns: r.columns,
+    addedAt: r.added_at,
+    removedAt: r.removed_at,
+  };
+}
+
+type Queryable = Pick<PgPool | PgClient, 'query'>;
+
+/** Live files of an entity, oldest first. */
+export async function liveFiles(db: Queryable, entity: Pick<EntitySchema, 'project' | 'id'>): Promise<ManifestFile[]> {
+  const { rows } = await db.query<ManifestRow>(
+    `SELECT * FROM lake_file WHERE project = $1 AND schema_id = $2 AND removed_at IS NULL ORDER BY file_id`,
+    [entity.project, entity.id],
+  );
+  return rows.map(fromRow);
+}
+
+/** Every path the manifest still names (live, or removed but not yet deleted from the store). */
+export async function knownPaths(db: Queryable): Promise<Set<string>> {
+  const { rows } = await db.query<{ path: string }>('SELECT path FROM lake_file');
+  return new Set(rows.map((r) => r.path));
+}
+
+export async function addFile(client: PgClient, file: NewManifestFile): Promise<bigint> {
+  const { rows } = await client.query<{ file_id: bigint }>(
+    `INSERT INTO lake_file (project, schema_id, path, kind, level, row_id_min, row_id_max, time_slot_min, time_slot_max,
+                            row_count, bytes, etag, columns)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING file_id`,
+    [
+      file.project,
+      file.schemaId,
+      file.path,
+      file.kind,
+      file.level,
+      file.rowIdMin,
+      file.rowIdMax,
+      file.slotMin.toString(),
+      file.slotMax.toString(),
+      file.rowCount,
+      file.bytes,
+      file.etag,
+      file.columns,
+    ],
+  );
+  return rows[0]!.file_id;
+}
+
+export interface LakeFileTotals {
+  project: string;
+  schemaId: number;
+  kind: FileKind;
+  files: number;
+  bytes: number;
+  rows: number;
+}
+
+export async function liveFileTotals(db: Queryable): Promise<LakeFileTotals[]> {
+  const { rows } = await db.query<{ project: string; schema_id: number; kind: FileKind; files: string; bytes: string; rows: string }>(
+    `SELECT project, schema_id, kind, count(*) AS files, sum(bytes) AS bytes, sum(row_count) AS rows
+       FROM lake_file WHERE removed_at IS NULL GROUP BY project, schema_id, kind`,
+  );
+  return rows.map((r) => ({
+    project: r.project,
+    schemaId: r.schema_id,
+    kind: r.kind,
+    files: Number(r.files),
+    bytes: Number(r.bytes),
+    rows: Number(r.rows),
+  }));
+}

@@ -1,0 +1,89 @@
+// Command line entry: serve (default), schema print, seed.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { Command } from 'commander';
+import pino, { type Logger } from 'pino';
+import { loadCatalog } from './catalog/index.js';
+import { seedDemo } from './cli/seed.js';
+import { serve } from './cli/serve.js';
+import { loadConfig, type Config } from './config/index.js';
+import { GatewayError } from './errors/index.js';
+import { printGatewaySchema } from './graphql/index.js';
+import { openOltpStore, startEmbeddedPostgres } from './oltp/index.js';
+
+function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({ level: config.logLevel, base: undefined });
+}
+
+/** Runs a command; a GatewayError (bad config or definitions) ends the process with its message only. */
+async function run(action: (config: Config, log: Logger) => Promise<void>): Promise<void> {
+  let log: Logger = pino();
+  try {
+    const config = loadConfig();
+    log = createLogger(config);
+    await action(config, log);
+  } catch (error) {
+    if (error instanceof GatewayError) log.fatal(error.message);
+    else log.fatal({ err: error }, 'failed');
+    process.exitCode = 1;
+  }
+}
+
+const program = new Command('ltbase-gateway').description('LTBase analytics gateway');
+
+program
+  .command('serve', { isDefault: true })
+  .description('serve GraphQL (and GraphiQL) on PORT')
+  .action(() =>
+    run(async (config, log) => {
+      const gateway = await serve(config, log);
+      let stopping = false;
+      const shutdown = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        log.info(`${signal}: shutting down`);
+        gateway.stop().finally(() => process.exit(0));
+      };
+      process.on('SIGINT', () => shutdown('SIGINT'));
+      process.on('SIGTERM', () => shutdown('SIGTERM'));
+    }),
+  );
+
+program
+  .command('schema')
+  .description('schema tools')
+  .command('print')
+  .description('write the GraphQL schema generated from SCHEMA_DIR')
+  .option('-o, --out <file>', 'output file', 'schema/schema.graphql')
+  .action((options: { out: string }) =>
+    run(async (config, log) => {
+      const sdl = printGatewaySchema(await loadCatalog(config.schemaDir));
+      await fs.mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
+      await fs.writeFile(options.out, sdl);
+      log.info(`wrote ${options.out}`);
+    }),
+  );
+
+program
+  .command('seed')
+  .description('load the demo data set through the write path')
+  .option('--customers <n>', 'customers to insert', (v) => Number.parseInt(v, 10), 2_000)
+  .option('--orders <n>', 'orders to insert', (v) => Number.parseInt(v, 10), 8_000)
+  .option('--seed <n>', 'random seed', (v) => Number.parseInt(v, 10), 42)
+  .action((options: { customers: number; orders: number; seed: number }) =>
+    run(async (config, log) => {
+      const catalog = await loadCatalog(config.schemaDir);
+      const embedded = config.databaseUrl
+        ? undefined
+        : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'ltbase', log });
+      const oltp = await openOltpStore({ databaseUrl: config.databaseUrl ?? embedded!.url, catalog, log });
+      try {
+        await seedDemo(oltp, catalog, log, options);
+      } finally {
+        await oltp.close();
+        await embedded?.stop();
+      }
+    }),
+  );
+
+await program.parseAsync();

@@ -1,0 +1,75 @@
+// The change_log as a typed table (one column per attribute) and its bulk export for flushing.
+import fs from 'node:fs';
+import { pipeline } from 'node:stream/promises';
+import { to as copyTo } from 'pg-copy-streams';
+import { TYPE_MAPPING, nameLiteral, quoteIdent, type Attribute, type EntitySchema } from '../catalog/index.js';
+import type { PgClient, PgPool } from './pool.js';
+
+/** Postgres expression reading an attribute's typed value out of a change_log snapshot. */
+export function snapshotValueSql(attribute: Attribute, snapshot = 'snapshot'): string {
+  const key = nameLiteral(attribute.name);
+  if (attribute.type === 'json') return `(${snapshot} -> ${key})`;
+  return `(${snapshot} ->> ${key})::${TYPE_MAPPING[attribute.type].postgres}`;
+}
+
+/** Column list of the typed change_log: the lake's columns, in the lake's order. */
+export function changeLogColumnsSql(entity: EntitySchema, alias = 'c'): string {
+  return [
+    `${alias}.time_slot`,
+    `${alias}.schema_id`,
+    `${alias}.row_id`,
+    `${alias}.deleted_at`,
+    ...entity.attributes.map((a) => `${snapshotValueSql(a, `${alias}.snapshot`)} AS ${quoteIdent(a.name)}`),
+  ].join(', ');
+}
+
+export interface BufferStats {
+  rows: number;
+  /** Smallest buffered time_slot (ms), null when the buffer is empty. */
+  oldestSlot: bigint | null;
+  newestSlot: bigint | null;
+}
+
+export async function bufferStats(db: PgPool | PgClient, entity: EntitySchema): Promise<BufferStats> {
+  const { rows } = await db.query<{ rows: string; oldest: bigint | null; newest: bigint | null }>(
+    `SELECT count(*) AS rows, min(time_slot) AS oldest, max(time_slot) AS newest
+       FROM change_log WHERE project = $1 AND schema_id = $2`,
+    [entity.project, entity.id],
+  );
+  return { rows: Number(rows[0]!.rows), oldestSlot: rows[0]!.oldest, newestSlot: rows[0]!.newest };
+}
+
+/** Buffered row counts and oldest slots of every (project, schema) with buffered rows. */
+export async function allBufferStats(db: PgPool): Promise<{ project: string; schemaId: number; stats: BufferStats }[]> {
+  const { rows } = await db.query<{ project: string; schema_id: number; rows: string; oldest: bigint; newest: bigint }>(
+    `SELECT project, schema_id, count(*) AS rows, min(time_slot) AS oldest, max(time_slot) AS newest
+       FROM change_log GROUP BY project, schema_id`,
+  );
+  return rows.map((r) => ({
+    project: r.project,
+    schemaId: r.schema_id,
+    stats: { rows: Number(r.rows), oldestSlot: r.oldest, newestSlot: r.newest },
+  }));
+}
+
+/**
+ * Writes every buffered change of `entity` with a slot <= `upToSlot` as CSV (the typed columns,
+ * no header, Postgres' CSV conventions: NULL unquoted-empty, timestamps in UTC) via COPY.
+ */
+export async function exportBufferCsv(client: PgClient, entity: EntitySchema, upToSlot: bigint, file: string): Promise<void> {
+  // COPY takes no bind parameters; the values travel as transaction-local settings instead.
+  await client.query(
+    `SELECT set_config('ltbase.project', $1, true), set_config('ltbase.schema_id', $2, true),
+            set_config('ltbase.up_to_slot', $3, true), set_config('TimeZone', 'UTC', true)`,
+    [entity.project, String(entity.id), upToSlot.toString()],
+  );
+  const copy = client.query(
+    copyTo(`COPY (
+      SELECT ${changeLogColumnsSql(entity)} FROM change_log c
+       WHERE c.project = current_setting('ltbase.project')
+         AND c.schema_id = current_setting('ltbase.schema_id')::smallint
+         AND c.time_slot <= current_setting('ltbase.up_to_slot')::bigint
+    ) TO STDOUT (FORMAT csv)`),
+  );
+  await pipeline(copy, fs.createWriteStream(file));
+}

@@ -1,0 +1,51 @@
+// Public face of the OLTP store: Postgres pool, migrations, the EAV write path and row reads.
+import type { Logger } from 'pino';
+import type { Catalog, EntitySchema } from '../catalog/index.js';
+import { migrate } from './migrations.js';
+import { createPool, type PgPool } from './pool.js';
+import { readEntityRows } from './reader.js';
+import { registerCatalog, type AttributeIds } from './registry.js';
+import type { EntityRow } from './rows.js';
+import { EavWriter } from './writer.js';
+
+export { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+export { MIGRATIONS, migrate } from './migrations.js';
+export { createPool, inTransaction, type PgClient, type PgPool } from './pool.js';
+export { takeTimeSlots } from './clock.js';
+export { allBufferStats, bufferStats, changeLogColumnsSql, exportBufferCsv, snapshotValueSql, type BufferStats } from './buffer.js';
+export type { AttributeIds } from './registry.js';
+export type { EntityRow } from './rows.js';
+export type { AttributeInput, EavWriter } from './writer.js';
+
+export interface OltpStore {
+  readonly pool: PgPool;
+  readonly ids: AttributeIds;
+  readonly writer: EavWriter;
+  /** Current live rows by row_id (missing and soft-deleted ones are absent). */
+  readRows(entity: EntitySchema, rowIds: readonly string[]): Promise<Map<string, EntityRow>>;
+  close(): Promise<void>;
+}
+
+/** Connects, migrates and registers the catalog's attributes. */
+export async function openOltpStore(options: {
+  databaseUrl: string;
+  catalog: Catalog;
+  log: Logger;
+  poolSize?: number;
+}): Promise<OltpStore> {
+  const pool = createPool(options.databaseUrl, { max: options.poolSize });
+  try {
+    await migrate(pool, options.log);
+    const ids = await registerCatalog(pool, options.catalog);
+    return {
+      pool,
+      ids,
+      writer: new EavWriter(pool, options.catalog, ids),
+      readRows: (entity, rowIds) => readEntityRows(pool, ids, entity, rowIds),
+      close: () => pool.end(),
+    };
+  } catch (error) {
+    await pool.end().catch(() => undefined);
+    throw error;
+  }
+}

@@ -1,0 +1,47 @@
+// The Postgres pool, with type parsers that keep int8 exact and dates as calendar strings.
+import pg from 'pg';
+
+const { Pool, types } = pg;
+
+// Per-pool parsers instead of pg's global registry (STYLE: no global mutable state).
+const parsers: Record<number, (text: string) => unknown> = {
+  [types.builtins.INT8]: (text) => BigInt(text),
+  [types.builtins.DATE]: (text) => text,
+};
+
+const customTypes = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    parsers[oid] ?? types.getTypeParser(oid, format)) as typeof types.getTypeParser,
+};
+
+export type PgPool = pg.Pool;
+export type PgClient = pg.PoolClient;
+
+export function createPool(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): PgPool {
+  return new Pool({
+    connectionString: databaseUrl,
+    max: options.max ?? 10,
+    application_name: options.applicationName ?? 'ltbase-gateway',
+    types: customTypes,
+  });
+}
+
+/** Runs `work` in one transaction; rolls back on any error. */
+export async function inTransaction<T>(
+  pool: PgPool,
+  work: (client: PgClient) => Promise<T>,
+  isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,2 @@
+// Public face of the workers room: the in-process scheduler.
+export { createScheduler, type Scheduler } from './scheduler.js';

@@ -1,0 +1,35 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config/index.js';
+
+describe('configuration', () => {
+  it('defaults to the embedded setup with no environment at all', () => {
+    const config = loadConfig({});
+    expect(config.port).toBe(4000);
+    expect(config.databaseUrl).toBeUndefined();
+    expect(config.dataDir).toBe(path.resolve('.data'));
+    expect(config.lakeUrl).toBe(`file://${path.resolve('.data', 'lake')}`);
+    expect(config.flush).toEqual({ maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 1_000 });
+  });
+
+  it('names every invalid variable and what is wrong with it', () => {
+    expect(() => loadConfig({ PORT: 'eighty', LAKE_URL: 'ftp://host/lake', DATABASE_URL: 'mysql://x' })).toThrow(
+      /PORT="eighty".*\n.*DATABASE_URL="mysql:\/\/x": must be a postgres:\/\/ URL\n.*LAKE_URL="ftp:\/\/host\/lake": must start with file:\/\/ or s3:\/\//s,
+    );
+  });
+
+  it('rejects a port out of range and a short admin token', () => {
+    expect(() => loadConfig({ PORT: '70000' })).toThrow('PORT="70000"');
+    expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow('ADMIN_TOKEN="short": must be at least 8 characters');
+  });
+
+  it('rejects a default limit above the maximum', () => {
+    expect(() => loadConfig({ QUERY_DEFAULT_LIMIT: '500', QUERY_MAX_LIMIT: '100' })).toThrow(
+      'QUERY_DEFAULT_LIMIT=500: must not exceed QUERY_MAX_LIMIT=100',
+    );
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ PORT: '', DATABASE_URL: '' }).port).toBe(4000);
+  });
+});

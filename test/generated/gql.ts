@@ -1,0 +1,58 @@
+/* eslint-disable */
+import * as types from './graphql.js';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  mutation InsertCustomer($object: customers_insert_input!) {\n    insert_customers_one(object: $object) {\n      row_id\n      name\n      tier\n    }\n  }\n": typeof types.InsertCustomerDocument,
+    "\n  mutation InsertOrders($objects: [orders_insert_input!]!) {\n    insert_orders(objects: $objects) {\n      affected_rows\n      returning {\n        row_id\n        total\n        customer {\n          name\n        }\n      }\n    }\n  }\n": typeof types.InsertOrdersDocument,
+    "\n  query OrderByPk($row_id: UUID!) {\n    orders_by_pk(row_id: $row_id) {\n      row_id\n      total\n      paid\n      customer {\n        name\n        tier\n      }\n    }\n  }\n": typeof types.OrderByPkDocument,
+};
+const documents: Documents = {
+    "\n  mutation InsertCustomer($object: customers_insert_input!) {\n    insert_customers_one(object: $object) {\n      row_id\n      name\n      tier\n    }\n  }\n": types.InsertCustomerDocument,
+    "\n  mutation InsertOrders($objects: [orders_insert_input!]!) {\n    insert_orders(objects: $objects) {\n      affected_rows\n      returning {\n        row_id\n        total\n        customer {\n          name\n        }\n      }\n    }\n  }\n": types.InsertOrdersDocument,
+    "\n  query OrderByPk($row_id: UUID!) {\n    orders_by_pk(row_id: $row_id) {\n      row_id\n      total\n      paid\n      customer {\n        name\n        tier\n      }\n    }\n  }\n": types.OrderByPkDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation InsertCustomer($object: customers_insert_input!) {\n    insert_customers_one(object: $object) {\n      row_id\n      name\n      tier\n    }\n  }\n"): (typeof documents)["\n  mutation InsertCustomer($object: customers_insert_input!) {\n    insert_customers_one(object: $object) {\n      row_id\n      name\n      tier\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation InsertOrders($objects: [orders_insert_input!]!) {\n    insert_orders(objects: $objects) {\n      affected_rows\n      returning {\n        row_id\n        total\n        customer {\n          name\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation InsertOrders($objects: [orders_insert_input!]!) {\n    insert_orders(objects: $objects) {\n      affected_rows\n      returning {\n        row_id\n        total\n        customer {\n          name\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OrderByPk($row_id: UUID!) {\n    orders_by_pk(row_id: $row_id) {\n      row_id\n      total\n      paid\n      customer {\n        name\n        tier\n      }\n    }\n  }\n"): (typeof documents)["\n  query OrderByPk($row_id: UUID!) {\n    orders_by_pk(row_id: $row_id) {\n      row_id\n      total\n      paid\n      customer {\n        name\n        tier\n      }\n    }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;
