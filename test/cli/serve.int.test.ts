@@ -1,0 +1,97 @@
+// The real entry point as a user runs it: a child process serving HTTP on a port.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/ports.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+
+let database: TestDatabase;
+let dataDir: string;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-serve-'));
+});
+afterAll(async () => {
+  await database?.drop();
+  await fs.rm(dataDir, { recursive: true, force: true });
+});
+
+function startGateway(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  let output = '';
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('npm start (serve)', () => {
+  it('serves /healthz, GraphiQL and the generated schema, and stops cleanly on SIGTERM', async () => {
+    const port = await freePort();
+    const gateway = startGateway({
+      DATABASE_URL: database.url,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATA_DIR: dataDir,
+      ADMIN_TOKEN: 'serve-test-token',
+    });
+    try {
+      await waitFor(() => gateway.output().includes('GraphiQL is at'), 'the start log');
+      expect(gateway.output()).toContain(`GraphiQL is at http://localhost:${port}/graphql`);
+      // DATABASE_URL is set: no demo data.
+      expect(gateway.output()).not.toContain('loaded the demo data set');
+
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      expect(health.status).toBe(200);
+      const page = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('LTBase Analytics Gateway');
+      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ customers: __type(name: "customers") { fields { name } } }' }),
+      });
+      const body = (await response.json()) as { data: { customers: { fields: { name: string }[] } } };
+      expect(body.data.customers.fields.map((f) => f.name)).toEqual(
+        expect.arrayContaining(['row_id', 'time_slot', 'deleted_at', 'name', 'country', 'tier', 'signup_at', 'lifetime_value']),
+      );
+
+      gateway.child.kill('SIGTERM');
+      const [code] = (await once(gateway.child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      expect(gateway.output()).toContain('"msg":"stopped"');
+      expect(gateway.output()).not.toMatch(/"level":(50|60)/);
+    } finally {
+      gateway.child.kill('SIGKILL');
+    }
+  });
+
+  it('refuses to start on an invalid variable and names it', async () => {
+    const gateway = startGateway({ DATABASE_URL: database.url, PORT: 'eighty', DATA_DIR: dataDir });
+    const [code] = (await once(gateway.child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(gateway.output()).toContain('PORT');
+    expect(gateway.output()).toContain('must be an integer');
+  });
+
+  it('refuses an unknown LAKE_URL scheme before serving', async () => {
+    const gateway = startGateway({ DATABASE_URL: database.url, PORT: String(await freePort()), DATA_DIR: dataDir, LAKE_URL: 'ftp://lake' });
+    const [code] = (await once(gateway.child, 'exit')) as [number | null];
+    expect(code).toBe(1);
+    expect(gateway.output()).toContain('LAKE_URL');
+  });
+});
