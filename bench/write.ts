@@ -18,7 +18,7 @@ function toVariables(object: Record<string, unknown>): Record<string, unknown> {
 }
 
 const database = await benchDatabase('bench_write');
-const config = { ...loadConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'warn' }), host: '127.0.0.1' };
+const config = { ...loadConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'warn', WORKERS: 'false', DATA_DIR: '.data/bench' }), host: '127.0.0.1' };
 const gateway = await serve(config, pino({ level: 'warn' }));
 const random = seededRandom(7);
 

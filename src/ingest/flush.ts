@@ -19,7 +19,10 @@ import { flushDecision, type FlushThresholds } from './triggers.js';
 
 /** Test hooks to fail or stop a flush between its steps (fault injection). */
 export interface FlushFaults {
+  /** After the file is uploaded, before the manifest transaction starts. */
   afterUpload?(key: string): Promise<void>;
+  /** Inside the manifest transaction, just before COMMIT. */
+  beforeCommit?(client: PgClient): Promise<void>;
 }
 
 export interface FlushDeps {
@@ -51,6 +54,8 @@ const FLUSH_LOCK_CLASS = 0x4c54; // advisory lock namespace of flushes ("LT")
 async function withFlushLock<T>(pool: PgPool, entity: EntitySchema, work: (client: PgClient) => Promise<T>): Promise<T | null> {
   const client = await pool.connect();
   const key = `${entity.project}/${entity.id}`;
+  // A connection that failed mid-flush is destroyed, not pooled; its session lock died with it.
+  let broken: Error | undefined;
   try {
     const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
       FLUSH_LOCK_CLASS,
@@ -60,10 +65,15 @@ async function withFlushLock<T>(pool: PgPool, entity: EntitySchema, work: (clien
     try {
       return await work(client);
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [FLUSH_LOCK_CLASS, key]);
+      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [FLUSH_LOCK_CLASS, key]).catch((error: Error) => {
+        broken = error;
+      });
     }
+  } catch (error) {
+    broken ??= error instanceof Error ? error : new Error(String(error));
+    throw error;
   } finally {
-    client.release();
+    client.release(broken);
   }
 }
 
@@ -135,6 +145,7 @@ export async function flushSchema(
             `flush of ${entity.name}: the file holds ${written.rows} changes but ${deleted.rowCount} were buffered at or below slot ${upToSlot}`,
           );
         }
+        await deps.faults?.beforeCommit?.(client);
         await client.query('COMMIT');
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);

@@ -118,6 +118,9 @@ export class EavWriter {
           if (value !== null) values.add(row.row_id, this.ids.idOf(entity, attribute), attribute, value);
         }
       }
+      // Everything that does not need the slot goes first: the clock row stays locked from
+      // takeTimeSlots to commit, and every writer of this schema waits for it (DESIGN 4.3).
+      await values.write(client, false);
       const first = await takeTimeSlots(client, entity, prepared.length);
       const slots = prepared.map((_, i) => first + BigInt(i));
       await client.query(
@@ -126,7 +129,6 @@ export class EavWriter {
            FROM unnest($1::uuid[], $2::bigint[]) AS t (row_id, time_slot)`,
         [prepared.map((p) => p.row_id), slots.map(String), entity.project, entity.id],
       );
-      await values.write(client, false);
       await this.capture(client, entity, prepared.map((p, i) => ({ ...p, time_slot: slots[i]!, deleted_at: null })));
       return prepared.map((p, i) => ({ row_id: p.row_id, time_slot: slots[i]!, deleted_at: null, values: p.values }));
     });

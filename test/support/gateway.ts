@@ -21,6 +21,8 @@ export interface TestGateway {
   catalog: Catalog;
   oltp: OltpStore;
   lakehouse: Lakehouse;
+  /** The settings the lakehouse was opened with (a second process can open the same lake). */
+  lakeSettings: LakehouseSettings;
   yoga: GatewayYoga;
   databaseUrl: string;
   gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { admin?: boolean }): Promise<GraphQLResponse<T>>;
@@ -41,19 +43,15 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const catalog = await loadCatalog(options.schemaDir ?? DEMO_SCHEMA_DIR);
   const oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-test-'));
-  const lakehouse = await openLakehouse(
-    {
-      lakeUrl: `file://${path.join(dataDir, 'lake')}`,
-      s3: { region: 'us-east-1', forcePathStyle: true },
-      dataDir,
-      flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 200 },
-      orphanGraceMs: 600_000,
-      ...options.lake,
-    },
-    catalog,
-    oltp,
-    log,
-  );
+  const lakeSettings: LakehouseSettings = {
+    lakeUrl: `file://${path.join(dataDir, 'lake')}`,
+    s3: { region: 'us-east-1', forcePathStyle: true },
+    dataDir,
+    flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 200 },
+    orphanGraceMs: 600_000,
+    ...options.lake,
+  };
+  const lakehouse = await openLakehouse(lakeSettings, catalog, oltp, log);
   if (options.workers) lakehouse.startWorkers();
   const yoga = createGatewayYoga({
     schema: buildSchema(catalog),
@@ -64,6 +62,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     catalog,
     oltp,
     lakehouse,
+    lakeSettings,
     yoga,
     databaseUrl: database.url,
     async gql(query, variables, { admin = false } = {}) {
