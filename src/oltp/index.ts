@@ -35,7 +35,7 @@ export async function openOltpStore(options: {
 }): Promise<OltpStore> {
   const pool = createPool(options.databaseUrl, {
     max: options.poolSize,
-    onIdleError: (error) => options.log.warn(`an idle Postgres connection failed (${error.message}); the pool replaces it`),
+    onConnectionError: (error) => options.log.warn(`a Postgres connection failed (${error.message}); the pool replaces it`),
   });
   try {
     await migrate(pool, options.log);

@@ -19,7 +19,7 @@ export type PgClient = pg.PoolClient;
 
 export function createPool(
   databaseUrl: string,
-  options: { max?: number; applicationName?: string; onIdleError?: (error: Error) => void } = {},
+  options: { max?: number; applicationName?: string; onConnectionError?: (error: Error) => void } = {},
 ): PgPool {
   const pool = new Pool({
     connectionString: databaseUrl,
@@ -27,9 +27,12 @@ export function createPool(
     application_name: options.applicationName ?? 'ltbase-gateway',
     types: customTypes,
   });
-  // An idle connection the server closed (restart, shutdown) must not crash the process; the pool
-  // drops it and opens a new one on demand.
-  pool.on('error', options.onIdleError ?? (() => undefined));
+  // A connection the server closed (restart, shutdown, pg_terminate_backend) must not crash the
+  // process: idle ones are reported by the pool, checked-out ones by the client (their query
+  // rejects as well). The pool drops a broken connection and opens a new one on demand.
+  const report = options.onConnectionError ?? (() => undefined);
+  pool.on('error', report);
+  pool.on('connect', (client) => client.on('error', report));
   return pool;
 }
 
