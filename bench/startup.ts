@@ -2,18 +2,9 @@
 // Usage: npm run bench:startup   (uses a fresh temporary DATA_DIR and free ports)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../test/support/ports.js';
 
 async function startOnce(env: NodeJS.ProcessEnv, port: number): Promise<number> {
   const started = performance.now();
@@ -33,6 +24,7 @@ async function startOnce(env: NodeJS.ProcessEnv, port: number): Promise<number> 
 }
 
 const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-startup-'));
+await fs.chmod(dataDir, 0o755); // the postgres user the server runs as (when we are root) must enter it
 try {
   const port = await freePort();
   const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, PORT: String(port), EMBEDDED_PG_PORT: String(await freePort()), LOG_LEVEL: 'warn' };

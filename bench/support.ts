@@ -1,25 +1,15 @@
 // Shared by the benchmark scripts: a throwaway Postgres database and small statistics helpers.
 import fs from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { startEmbeddedPostgres } from '../src/oltp/index.js';
+import { freePort } from '../test/support/ports.js';
 
 export interface BenchDatabase {
   url: string;
   drop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-    server.on('error', reject);
-  });
 }
 
 /** A fresh database on BENCH_DATABASE_URL / DATABASE_URL's server, else on an embedded Postgres. */
@@ -31,13 +21,14 @@ export async function benchDatabase(name: string): Promise<BenchDatabase> {
     adminUrl = serverUrl;
   } else {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-bench-'));
+    await fs.chmod(dir, 0o755); // the postgres user the server runs as (when we are root) must enter it
     const embedded = await startEmbeddedPostgres({
       dataDir: path.join(dir, 'pg'),
       port: await freePort(),
       database: 'postgres',
       log: pino({ level: 'warn' }),
     });
-    adminUrl = embedded.url;
+    adminUrl = embedded.adminUrl;
     stopServer = async () => {
       await embedded.stop();
       await fs.rm(dir, { recursive: true, force: true });

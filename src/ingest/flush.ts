@@ -45,6 +45,8 @@ export type FlushOutcome =
       durationMs: number;
       reason: string;
       jobId: bigint;
+      /** Time per step, for the jobs table and benchmarks. */
+      phasesMs: { export: number; parquet: number; upload: number; commit: number };
     }
   | { status: 'skipped'; reason: string; rows: number; durationMs: number };
 
@@ -96,6 +98,13 @@ export async function flushSchema(
     if (!decision.flush) return { status: 'skipped', reason: decision.reason, rows: stats.rows, durationMs: elapsed() } as const;
 
     const jobId = await startJob(deps.pool, 'flush', entity, options.trigger);
+    let phaseStart = performance.now();
+    const phase = () => {
+      const now = performance.now();
+      const ms = Math.round(now - phaseStart);
+      phaseStart = now;
+      return ms;
+    };
     const dir = path.join(deps.workDir, `flush-${uuidv7()}`);
     await fs.mkdir(dir, { recursive: true });
     try {
@@ -112,9 +121,12 @@ export async function flushSchema(
         await finishJob(deps.pool, jobId, 'skipped', { reason: 'the buffer is empty' });
         return { status: 'skipped', reason: 'the buffer is empty', rows: 0, durationMs: elapsed() } as const;
       }
+      const exportMs = phase();
       const written = await writeParquetFromCsv(deps.duck, entity, path.join(dir, 'buffer.csv'), path.join(dir, 'delta.parquet'));
+      const parquetMs = phase();
       const key = newDeltaKey(entity);
       const stored = await deps.store.putFile(key, written.localFile);
+      const uploadMs = phase();
       await deps.faults?.afterUpload?.(key);
 
       await client.query('BEGIN');
@@ -159,8 +171,15 @@ export async function flushSchema(
         durationMs: elapsed(),
         reason: decision.reason,
         jobId,
+        phasesMs: { export: exportMs, parquet: parquetMs, upload: uploadMs, commit: phase() },
       } as const;
-      await finishJob(deps.pool, jobId, 'done', { rows: result.rows, path: key, bytes: result.bytes, durationMs: result.durationMs });
+      await finishJob(deps.pool, jobId, 'done', {
+        rows: result.rows,
+        path: key,
+        bytes: result.bytes,
+        durationMs: result.durationMs,
+        phasesMs: result.phasesMs,
+      });
       deps.log.info({ entity: entity.name, rows: result.rows, path: key, bytes: result.bytes, ms: result.durationMs }, `flushed: ${decision.reason}`);
       return result;
     } catch (error) {
