@@ -17,12 +17,15 @@ import {
   type ObjectStoreSettings,
 } from '../lake/index.js';
 import { allBufferStats, type OltpStore } from '../oltp/index.js';
+import { QueryEngine, SearchService } from '../query/index.js';
 import { createScheduler, type Scheduler } from '../workers/index.js';
 
 export interface LakehouseSettings extends ObjectStoreSettings {
   dataDir: string;
   flush: FlushThresholds & { checkIntervalMs: number };
   orphanGraceMs: number;
+  /** Bound of the local read cache of S3 lake files (default 2 GiB). */
+  lakeCacheBytes?: number;
   faults?: FlushFaults;
 }
 
@@ -31,6 +34,7 @@ export interface Lakehouse {
   duck: DuckDb;
   flushDeps: FlushDeps;
   admin: AdminOperations;
+  search: SearchService;
   /** Starts the background flush and GC workers of this process. */
   startWorkers(): void;
   close(): Promise<void>;
@@ -60,6 +64,13 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
     faults: settings.faults,
   };
   let scheduler: Scheduler | undefined;
+  const engine = new QueryEngine({
+    pool: oltp.pool,
+    duck,
+    store,
+    workDir: path.join(workDir, 'query'),
+    cacheBytes: settings.lakeCacheBytes ?? 2 * 1024 ** 3,
+  });
 
   const admin: AdminOperations = {
     async flush(entity, force): Promise<FlushReport> {
@@ -121,6 +132,7 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
     duck,
     flushDeps,
     admin,
+    search: new SearchService(engine),
     startWorkers() {
       scheduler ??= createScheduler(log);
       scheduler.every('flush', settings.flush.checkIntervalMs, async () => {

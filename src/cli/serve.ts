@@ -70,6 +70,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
         catalog,
         oltp,
         admin: lakehouse.admin,
+        search: lakehouse.search,
         log,
         limits: { ...config.query, maxInsertObjects: MAX_INSERT_OBJECTS },
       },

@@ -42,6 +42,7 @@ const EnvSchema = z.object({
   WORKERS: booleanFrom.default(true),
   QUERY_DEFAULT_LIMIT: intFrom(1).default(100),
   QUERY_MAX_LIMIT: intFrom(1).default(10_000),
+  LAKE_CACHE_MB: intFrom(1).default(2_048),
 });
 
 export interface S3Config {
@@ -68,6 +69,8 @@ export interface Config {
   flush: { maxRows: number; maxAgeMs: number; checkIntervalMs: number };
   orphanGraceMs: number;
   workers: boolean;
+  /** Bound of the local read cache of S3 lake files, in bytes. */
+  lakeCacheBytes: number;
   query: { defaultLimit: number; maxLimit: number };
 }
 
@@ -110,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     flush: { maxRows: e.FLUSH_MAX_ROWS, maxAgeMs: e.FLUSH_MAX_AGE_MS, checkIntervalMs: e.FLUSH_CHECK_INTERVAL_MS },
     orphanGraceMs: e.ORPHAN_GRACE_MS,
+    lakeCacheBytes: e.LAKE_CACHE_MB * 1024 * 1024,
     workers: e.WORKERS,
     query: { defaultLimit: e.QUERY_DEFAULT_LIMIT, maxLimit: e.QUERY_MAX_LIMIT },
   };

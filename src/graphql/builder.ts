@@ -1,9 +1,11 @@
 // The Pothos builder's types: scalars, the request context and the services resolvers use.
 import SchemaBuilder from '@pothos/core';
+import type { GraphQLResolveInfo } from 'graphql';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type DataLoader from 'dataloader';
 import type { Logger } from 'pino';
-import type { Catalog, EntitySchema, JsonValue } from '../catalog/index.js';
+import type { Attribute, Catalog, EntitySchema, JsonValue } from '../catalog/index.js';
+import type { PageArgs, SearchService } from '../query/index.js';
 import type { EntityRow, OltpStore } from '../oltp/index.js';
 import { AuthError } from '../errors/index.js';
 import { SCALARS } from './scalars.js';
@@ -54,6 +56,7 @@ export interface AdminOperations {
 export interface GatewayServices {
   catalog: Catalog;
   oltp: OltpStore;
+  search: SearchService;
   admin: AdminOperations;
   log: Logger;
   limits: { defaultLimit: number; maxLimit: number; maxInsertObjects: number };
@@ -62,6 +65,8 @@ export interface GatewayServices {
 export interface RequestLoaders {
   /** Current live row by row_id from the OLTP store, batched per entity and request. */
   rowByPk(entity: EntitySchema): DataLoader<string, EntityRow | null>;
+  /** Rows of `entity` whose ref `via` names a parent, batched per request and `argsKey`. */
+  children(entity: EntitySchema, via: Attribute, args: PageArgs, argsKey: string): DataLoader<string, EntityRow[]>;
 }
 
 export interface GatewayContext {
@@ -109,7 +114,7 @@ export interface DynamicField<Parent> {
   nullable?: boolean | { list: boolean; items: boolean };
   description?: string;
   args?: Record<string, unknown>;
-  resolve: (parent: Parent, args: any, ctx: GatewayContext) => unknown;
+  resolve: (parent: Parent, args: any, ctx: GatewayContext, info: GraphQLResolveInfo) => unknown;
 }
 
 /** A dynamic input field (argument or input object field). */

@@ -5,7 +5,9 @@ import { defineAdmin } from './admin.js';
 import { createBuilder } from './builder.js';
 import { defineEntityTypes } from './entities.js';
 import { defineMutations } from './mutations.js';
+import { defineReadInputs } from './inputs.js';
 import { defineQueries } from './queries.js';
+import { defineSearch } from './search.js';
 
 export function buildSchema(catalog: Catalog): GraphQLSchema {
   const builder = createBuilder();
@@ -14,6 +16,7 @@ export function buildSchema(catalog: Catalog): GraphQLSchema {
     defineQueries(builder, types);
     defineMutations(builder, types);
   }
+  defineSearch(builder, catalog, entityTypes, defineReadInputs(builder, catalog, entityTypes));
   defineAdmin(builder);
   return builder.toSchema({ sortSchema: false });
 }

@@ -14,7 +14,7 @@ import {
   type DuckDb,
   type ObjectStore,
 } from '../lake/index.js';
-import { bufferStats, exportBufferCsv, type PgClient, type PgPool } from '../oltp/index.js';
+import { bufferStats, changedRowIds, exportBufferCsv, type PgClient, type PgPool } from '../oltp/index.js';
 import { flushDecision, type FlushThresholds } from './triggers.js';
 
 /** Test hooks to fail or stop a flush between its steps (fault injection). */
@@ -111,9 +111,13 @@ export async function flushSchema(
       // One snapshot: the high-water slot and the exported rows agree.
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let upToSlot: bigint | null;
+      let changed: string[] = [];
       try {
         upToSlot = (await bufferStats(client, entity)).newestSlot;
-        if (upToSlot !== null) await exportBufferCsv(client, entity, upToSlot, path.join(dir, 'buffer.csv'));
+        if (upToSlot !== null) {
+          await exportBufferCsv(client, entity, upToSlot, path.join(dir, 'buffer.csv'));
+          changed = await changedRowIds(client, entity, upToSlot);
+        }
       } finally {
         await client.query('COMMIT');
       }
@@ -145,7 +149,7 @@ export async function flushSchema(
           bytes: stored.bytes,
           etag: stored.etag,
           columns: written.columns,
-        });
+        }, changed);
         // Slot order is commit order (DESIGN 4.3), so no row at or below upToSlot can have
         // committed after the export: this deletes exactly the rows in the file.
         const deleted = await client.query(

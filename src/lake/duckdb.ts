@@ -20,6 +20,9 @@ export class DuckDb {
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     const instance = await DuckDBInstance.create(':memory:', config);
     const connections = await Promise.all(Array.from({ length: options.connections ?? 3 }, () => instance.connect()));
+    // UTC so that time buckets and date casts do not depend on the machine's zone. (Not in the
+    // creation config: the ICU extension that owns the setting loads only after creation.)
+    await connections[0]!.run("SET GLOBAL TimeZone = 'UTC'");
     return new DuckDb(instance, connections);
   }
 

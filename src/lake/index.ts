@@ -1,10 +1,12 @@
 // Public face of the lake: object stores, layout, the Parquet writer, the manifest and the jobs table.
 export { DuckDb, sqlString } from './duckdb.js';
+export { LakeReadCache } from './cache.js';
 export { SYSTEM_COLUMNS, csvColumnsStruct, lakeColumns, type LakeColumn } from './columns.js';
 export { newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
-export { writeParquetFromCsv, type WrittenFile } from './parquet.js';
+export { bufferCsvSource, writeParquetFromCsv, type WrittenFile } from './parquet.js';
 export {
   addFile,
+  changedRowIdsOf,
   knownPaths,
   liveFileTotals,
   liveFiles,

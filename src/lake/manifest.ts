@@ -81,7 +81,8 @@ export async function knownPaths(db: Queryable): Promise<Set<string>> {
   return new Set(rows.map((r) => r.path));
 }
 
-export async function addFile(client: PgClient, file: NewManifestFile): Promise<bigint> {
+/** Adds a live file and the row_ids of its updates and deletes (see lake_file_changed). */
+export async function addFile(client: PgClient, file: NewManifestFile, changedRowIds: readonly string[] = []): Promise<bigint> {
   const { rows } = await client.query<{ file_id: bigint }>(
     `INSERT INTO lake_file (project, schema_id, path, kind, level, row_id_min, row_id_max, time_slot_min, time_slot_max,
                             row_count, bytes, etag, columns)
@@ -102,7 +103,20 @@ export async function addFile(client: PgClient, file: NewManifestFile): Promise<
       file.columns,
     ],
   );
-  return rows[0]!.file_id;
+  const fileId = rows[0]!.file_id;
+  if (changedRowIds.length > 0) {
+    await client.query('INSERT INTO lake_file_changed (file_id, row_id) SELECT $1, unnest($2::uuid[])', [
+      fileId.toString(),
+      changedRowIds,
+    ]);
+  }
+  return fileId;
+}
+
+/** The row_ids of a file's updates and deletes; a file's set never changes once it is added. */
+export async function changedRowIdsOf(db: Queryable, fileId: bigint): Promise<string[]> {
+  const { rows } = await db.query<{ row_id: string }>('SELECT row_id FROM lake_file_changed WHERE file_id = $1', [fileId.toString()]);
+  return rows.map((r) => r.row_id);
 }
 
 export interface LakeFileTotals {

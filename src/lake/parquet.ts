@@ -15,10 +15,16 @@ export interface WrittenFile {
   columns: string[];
 }
 
+/** DuckDB relation over a CSV file in the typed change_log layout (as exportBufferCsv makes it). */
+export function bufferCsvSource(entity: EntitySchema, csvFile: string): string {
+  // No format detection (it alone cost ~40 ms on 20k rows, FIELD-NOTES): the columns are known.
+  return `read_csv(${sqlString(csvFile)}, header = false, auto_detect = false, allow_quoted_nulls = false,
+    columns = ${csvColumnsStruct(entity)})`;
+}
+
 /** Writes a Parquet file from CSV in the typed change_log layout (as exportBufferCsv makes it). */
 export async function writeParquetFromCsv(duck: DuckDb, entity: EntitySchema, csvFile: string, parquetFile: string): Promise<WrittenFile> {
-  const source = `read_csv(${sqlString(csvFile)}, header = false, auto_detect = false, allow_quoted_nulls = false,
-    columns = ${csvColumnsStruct(entity)})`;
+  const source = bufferCsvSource(entity, csvFile);
   return duck.use(async (connection) => {
     await connection.run(
       `COPY (SELECT * FROM ${source} ORDER BY row_id, time_slot)

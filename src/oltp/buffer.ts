@@ -53,15 +53,22 @@ export async function allBufferStats(db: PgPool): Promise<{ project: string; sch
 }
 
 /**
- * Writes every buffered change of `entity` with a slot <= `upToSlot` as CSV (the typed columns,
- * no header, Postgres' CSV conventions: NULL unquoted-empty, timestamps in UTC) via COPY.
+ * Writes the buffered changes of `entity` with `aboveSlot` < slot <= `upToSlot` as CSV (the typed
+ * columns, no header, Postgres' CSV conventions: NULL unquoted-empty, timestamps in UTC) via COPY.
  */
-export async function exportBufferCsv(client: PgClient, entity: EntitySchema, upToSlot: bigint, file: string): Promise<void> {
+export async function exportBufferCsv(
+  client: PgClient,
+  entity: EntitySchema,
+  upToSlot: bigint,
+  file: string,
+  aboveSlot = -1n,
+): Promise<void> {
   // COPY takes no bind parameters; the values travel as transaction-local settings instead.
   await client.query(
     `SELECT set_config('ltbase.project', $1, true), set_config('ltbase.schema_id', $2, true),
-            set_config('ltbase.up_to_slot', $3, true), set_config('TimeZone', 'UTC', true)`,
-    [entity.project, String(entity.id), upToSlot.toString()],
+            set_config('ltbase.up_to_slot', $3, true), set_config('ltbase.above_slot', $4, true),
+            set_config('TimeZone', 'UTC', true)`,
+    [entity.project, String(entity.id), upToSlot.toString(), aboveSlot.toString()],
   );
   const copy = client.query(
     copyTo(`COPY (
@@ -69,7 +76,18 @@ export async function exportBufferCsv(client: PgClient, entity: EntitySchema, up
        WHERE c.project = current_setting('ltbase.project')
          AND c.schema_id = current_setting('ltbase.schema_id')::smallint
          AND c.time_slot <= current_setting('ltbase.up_to_slot')::bigint
+         AND c.time_slot > current_setting('ltbase.above_slot')::bigint
     ) TO STDOUT (FORMAT csv)`),
   );
   await pipeline(copy, fs.createWriteStream(file));
+}
+
+/** The row_ids buffered at or below `upToSlot` whose change is an update or delete (for a flush's manifest). */
+export async function changedRowIds(client: PgClient, entity: EntitySchema, upToSlot: bigint): Promise<string[]> {
+  const { rows } = await client.query<{ row_id: string }>(
+    `SELECT DISTINCT row_id FROM change_log
+      WHERE project = $1 AND schema_id = $2 AND time_slot <= $3 AND op <> 'c'`,
+    [entity.project, entity.id, upToSlot.toString()],
+  );
+  return rows.map((r) => r.row_id);
 }

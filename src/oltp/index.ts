@@ -12,7 +12,7 @@ export { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 export { MIGRATIONS, migrate } from './migrations.js';
 export { createPool, inTransaction, type PgClient, type PgPool } from './pool.js';
 export { takeTimeSlots } from './clock.js';
-export { allBufferStats, bufferStats, changeLogColumnsSql, exportBufferCsv, snapshotValueSql, type BufferStats } from './buffer.js';
+export { allBufferStats, bufferStats, changedRowIds, changeLogColumnsSql, exportBufferCsv, snapshotValueSql, type BufferStats } from './buffer.js';
 export type { AttributeIds } from './registry.js';
 export type { EntityRow } from './rows.js';
 export type { AttributeInput, EavWriter } from './writer.js';

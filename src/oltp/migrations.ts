@@ -110,6 +110,23 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX lake_job_recent ON lake_job (kind, project, schema_id, started_at DESC);
     `,
   },
+  {
+    version: 3,
+    name: 'change kinds and per-file changed rows',
+    sql: `
+      -- What each change did (c insert, u update, d delete, as CDC logs say). Rows captured before
+      -- this column existed count as updates, the answer that is never wrong (see lake_file_changed).
+      ALTER TABLE change_log ADD COLUMN op text NOT NULL DEFAULT 'u' CHECK (op IN ('c', 'u', 'd'));
+      -- Per lake file, the row_ids of its updates and deletes: every row with more than one version
+      -- in the lake has one here, so a merge-on-read deduplicates only these rows and reads every
+      -- other row straight from its file, with the filter pushed down (DESIGN 4.4).
+      CREATE TABLE lake_file_changed (
+        file_id bigint NOT NULL REFERENCES lake_file (file_id) ON DELETE CASCADE,
+        row_id uuid NOT NULL,
+        PRIMARY KEY (file_id, row_id)
+      );
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x4c544201; // arbitrary constant: "LTB" + 1

@@ -129,7 +129,7 @@ export class EavWriter {
            FROM unnest($1::uuid[], $2::bigint[]) AS t (row_id, time_slot)`,
         [prepared.map((p) => p.row_id), slots.map(String), entity.project, entity.id],
       );
-      await this.capture(client, entity, prepared.map((p, i) => ({ ...p, time_slot: slots[i]!, deleted_at: null })));
+      await this.capture(client, entity, 'c', prepared.map((p, i) => ({ ...p, time_slot: slots[i]!, deleted_at: null })));
       return prepared.map((p, i) => ({ row_id: p.row_id, time_slot: slots[i]!, deleted_at: null, values: p.values }));
     });
   }
@@ -155,7 +155,7 @@ export class EavWriter {
       const values = { ...current.values, ...changes };
       const slot = await takeTimeSlots(client, entity, 1);
       await client.query('UPDATE eav_entity SET time_slot = $2 WHERE row_id = $1', [rowId, slot]);
-      await this.capture(client, entity, [{ row_id: rowId, values, time_slot: slot, deleted_at: null }]);
+      await this.capture(client, entity, 'u', [{ row_id: rowId, values, time_slot: slot, deleted_at: null }]);
       return { row_id: rowId, time_slot: slot, deleted_at: null, values };
     });
   }
@@ -169,17 +169,17 @@ export class EavWriter {
       // The slot is the change's time in ms (or just after it), so it doubles as the delete time.
       await client.query('UPDATE eav_entity SET time_slot = $2, deleted_at = $2 WHERE row_id = $1', [rowId, slot]);
       const deleted = { ...current, time_slot: slot, deleted_at: slot };
-      await this.capture(client, entity, [deleted]);
+      await this.capture(client, entity, 'd', [deleted]);
       return deleted;
     });
   }
 
   /** Appends one change_log row per changed row, in the writing transaction (SPEC 3.1). */
-  private async capture(client: PgClient, entity: EntitySchema, rows: readonly EntityRow[]): Promise<void> {
+  private async capture(client: PgClient, entity: EntitySchema, op: 'c' | 'u' | 'd', rows: readonly EntityRow[]): Promise<void> {
     // One JSON document instead of a jsonb[] literal: Postgres parses it several times faster.
     await client.query(
-      `INSERT INTO change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot)
-       SELECT $1, $2, c.time_slot, c.row_id, c.deleted_at, c.snapshot
+      `INSERT INTO change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op)
+       SELECT $1, $2, c.time_slot, c.row_id, c.deleted_at, c.snapshot, $4
          FROM jsonb_to_recordset($3::jsonb) AS c (time_slot bigint, row_id uuid, deleted_at bigint, snapshot jsonb)`,
       [
         entity.project,
@@ -190,6 +190,7 @@ export class EavWriter {
               `{"time_slot":${r.time_slot},"row_id":"${r.row_id}","deleted_at":${r.deleted_at ?? 'null'},"snapshot":${snapshotOf(entity, r.values)}}`,
           )
           .join(',')}]`,
+        op,
       ],
     );
   }

@@ -56,7 +56,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const yoga = createGatewayYoga({
     schema: buildSchema(catalog),
     adminToken: TEST_ADMIN_TOKEN,
-    services: { catalog, oltp, admin: lakehouse.admin, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 20_000 } },
+    services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 20_000 } },
   });
   return {
     catalog,

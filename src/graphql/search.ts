@@ -1,0 +1,220 @@
+// Read fields per entity over the lake (Hasura's shape): <name>(where, order_by, limit, offset),
+// <name>_aggregate(where, group_by) and reverse relations; scans go to DuckDB (the query room).
+import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
+import { TYPE_MAPPING, type Attribute, type Catalog, type EntitySchema } from '../catalog/index.js';
+import { ValidationError } from '../errors/index.js';
+import {
+  parseWhere,
+  TIME_BUCKETS,
+  type AggregateGroup,
+  type AggregateRequest,
+  type AggregateValues,
+  type Filter,
+  type GroupKey,
+  type PageArgs,
+} from '../query/index.js';
+import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
+import type { EntityTypes } from './entities.js';
+import { parseOrderBy, type ReadInputs } from './inputs.js';
+
+interface RawPageArgs {
+  where?: unknown;
+  order_by?: unknown;
+  limit?: number | null;
+  offset?: number | null;
+}
+
+interface AggregateParent {
+  entity: EntitySchema;
+  where: Filter | null;
+  groupBy: GroupKey[];
+}
+
+function pageArgs(ctx: GatewayContext, entity: EntitySchema, raw: RawPageArgs): PageArgs {
+  const { defaultLimit, maxLimit } = ctx.services.limits;
+  const limit = raw.limit ?? defaultLimit;
+  if (limit < 0 || limit > maxLimit) throw new ValidationError(`limit: ${limit} is outside 0..${maxLimit} (QUERY_MAX_LIMIT)`);
+  const offset = raw.offset ?? 0;
+  if (offset < 0) throw new ValidationError(`offset: ${offset} must not be negative`);
+  return { where: parseWhere(ctx.services.catalog, entity, raw.where), orderBy: parseOrderBy(raw.order_by), limit, offset };
+}
+
+/** The names of the fields selected under `node` (fragments included), with their sub-selections. */
+function selections(info: GraphQLResolveInfo, set: SelectionSetNode | undefined, into = new Map<string, FieldNode[]>()): Map<string, FieldNode[]> {
+  for (const selection of set?.selections ?? []) {
+    if (selection.kind === 'Field') into.set(selection.name.value, [...(into.get(selection.name.value) ?? []), selection]);
+    else if (selection.kind === 'InlineFragment') selections(info, selection.selectionSet, into);
+    else selections(info, info.fragments[selection.name.value]?.selectionSet, into);
+  }
+  return into;
+}
+
+function childFields(info: GraphQLResolveInfo, nodes: readonly FieldNode[] | undefined): Map<string, FieldNode[]> {
+  const into = new Map<string, FieldNode[]>();
+  for (const node of nodes ?? []) selections(info, node.selectionSet, into);
+  return into;
+}
+
+/** What an `aggregate { … }` selection asks for, so one statement computes exactly that. */
+function aggregateRequest(info: GraphQLResolveInfo, nodes: readonly FieldNode[] | undefined): AggregateRequest {
+  const fields = childFields(info, nodes);
+  const names = (key: string) => [...childFields(info, fields.get(key)).keys()].filter((n) => n !== '__typename');
+  return { count: fields.has('count'), sum: names('sum'), avg: names('avg'), min: names('min'), max: names('max'), countDistinct: names('count_distinct') };
+}
+
+/** Group-by choices: plain values of enum/string/boolean/ref/int/date fields, time buckets of timestamps and dates. */
+export function groupKeys(entity: EntitySchema): GroupKey[] {
+  const keys: GroupKey[] = [];
+  for (const attribute of entity.attributes) {
+    if (['enum', 'string', 'boolean', 'ref', 'int', 'date'].includes(attribute.type)) keys.push({ name: attribute.name, attribute });
+    if (attribute.type === 'timestamp' || attribute.type === 'date') {
+      for (const bucket of TIME_BUCKETS) {
+        if (attribute.type === 'date' && bucket === 'hour') continue;
+        keys.push({ name: `${attribute.name}_${bucket}`, attribute, bucket });
+      }
+    }
+  }
+  return keys;
+}
+
+function groupKeyType(key: GroupKey): string {
+  if (key.bucket) return key.attribute.type === 'date' ? 'Date' : 'DateTime';
+  return TYPE_MAPPING[key.attribute.type].graphqlScalar;
+}
+
+export function defineSearch(builder: GatewayBuilder, catalog: Catalog, all: ReadonlyMap<string, EntityTypes>, inputs: ReadInputs): void {
+  for (const types of all.values()) defineEntitySearch(builder, catalog, types, all, inputs);
+}
+
+function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: EntityTypes, all: ReadonlyMap<string, EntityTypes>, inputs: ReadInputs): void {
+  const { entity } = types;
+  const name = entity.name;
+  const pageArgsOf = (t: { arg: unknown }, of: EntitySchema = entity) => {
+    const arg = dynamicInput(t);
+    return {
+      where: arg({ type: inputs.boolExp.get(of.name)!, description: 'Filter (Hasura bool_exp)' }),
+      order_by: arg({ type: [inputs.orderBy.get(of.name)!], required: { list: false, items: true }, description: 'Sort, first term first' }),
+      limit: arg({ type: 'Int', description: 'At most this many rows (default QUERY_DEFAULT_LIMIT, at most QUERY_MAX_LIMIT)' }),
+      offset: arg({ type: 'Int', description: 'Skip this many rows' }),
+    };
+  };
+
+  builder.queryField(name, (t) =>
+    dynamicField<unknown>(t)({
+      type: [types.object],
+      nullable: false,
+      description: `Current ${name} rows from the lake and the unflushed buffer, fresh to the last commit`,
+      args: pageArgsOf(t),
+      resolve: (_root, raw: RawPageArgs, ctx) => ctx.services.search.list(entity, pageArgs(ctx, entity, raw)),
+    }),
+  );
+
+  // Aggregates: <name>_aggregate { aggregate { count sum {…} … } groups { key {…} aggregate {…} } }.
+  const numeric = entity.attributes.filter((a) => TYPE_MAPPING[a.type].numeric);
+  const ordered = entity.attributes.filter((a) => TYPE_MAPPING[a.type].ordered && a.type !== 'enum');
+  const distinctable = entity.attributes.filter((a) => a.type !== 'json');
+  const valueType = (a: Attribute) => TYPE_MAPPING[a.type].graphqlScalar;
+  const fieldsObject = (typeName: string, attributes: Attribute[], type: (a: Attribute) => string, description: string) =>
+    attributes.length === 0
+      ? null
+      : builder.objectRef<Record<string, unknown>>(typeName).implement({
+          description,
+          fields: (t) =>
+            Object.fromEntries(
+              attributes.map((a) => [a.name, dynamicField<Record<string, unknown>>(t)({ type: type(a), resolve: (values) => values[a.name] ?? null })]),
+            ) as never,
+        });
+  const sum = fieldsObject(`${name}_sum_fields`, numeric, valueType, 'Sums (NULL values are skipped)');
+  const avg = fieldsObject(`${name}_avg_fields`, numeric, () => 'Float', 'Averages (NULL values are skipped)');
+  const min = fieldsObject(`${name}_min_fields`, ordered, valueType, 'Smallest values');
+  const max = fieldsObject(`${name}_max_fields`, ordered, valueType, 'Largest values');
+  const countDistinct = fieldsObject(`${name}_count_distinct_fields`, distinctable, () => 'Int', 'Numbers of distinct non-NULL values');
+
+  const aggregateFields = builder.objectRef<AggregateValues>(`${name}_aggregate_fields`).implement({
+    description: `Aggregates of ${name} rows`,
+    fields: (t) => {
+      const field = dynamicField<AggregateValues>(t);
+      const fields: Record<string, unknown> = { count: field({ type: 'Int', nullable: false, resolve: (a) => a.count }) };
+      for (const [key, ref] of Object.entries({ sum, avg, min, max, count_distinct: countDistinct })) {
+        if (ref) fields[key] = field({ type: ref, resolve: (a) => a[key as keyof AggregateValues] });
+      }
+      return fields as never;
+    },
+  });
+
+  const keys = groupKeys(entity);
+  const groupByEnum = builder.enumType(`${name}_group_by`, {
+    description: 'Group by a field, or by a time bucket of a timestamp or date field (<field>_<hour|day|week|month|year>, UTC)',
+    values: keys.map((k) => k.name),
+  });
+  const groupKey = builder.objectRef<Record<string, unknown>>(`${name}_group_key`).implement({
+    description: `The values that define a group of ${name} rows (fields not grouped by are null)`,
+    fields: (t) =>
+      Object.fromEntries(
+        keys.map((k) => [k.name, dynamicField<Record<string, unknown>>(t)({ type: k.attribute.type === 'enum' && !k.bucket ? types.enums.get(k.attribute.name)! : groupKeyType(k), resolve: (key) => key[k.name] ?? null })]),
+      ) as never,
+  });
+  const group = builder.objectRef<AggregateGroup>(`${name}_group`).implement({
+    description: `One group of ${name} rows and its aggregates`,
+    fields: (t) => ({
+      key: t.field({ type: groupKey, nullable: false, resolve: (g) => g.key }),
+      aggregate: t.field({ type: aggregateFields, nullable: false, resolve: (g) => g.aggregate }),
+    }),
+  });
+  const aggregate = builder.objectRef<AggregateParent>(`${name}_aggregate`).implement({
+    description: `Aggregates of the ${name} rows matching the filter`,
+    fields: (t) => ({
+      aggregate: t.field({
+        type: aggregateFields,
+        nullable: false,
+        resolve: async (parent, _args, ctx, info) => {
+          const [totals] = await ctx.services.search.aggregate(entity, parent.where, aggregateRequest(info, info.fieldNodes));
+          return totals!.aggregate;
+        },
+      }),
+      groups: t.field({
+        type: [group],
+        nullable: false,
+        description: 'One entry per group of group_by, in key order (NULL keys last)',
+        resolve: (parent, _args, ctx, info) => {
+          if (parent.groupBy.length === 0) throw new ValidationError(`${name}_aggregate.groups needs group_by`);
+          const request = aggregateRequest(info, childFields(info, info.fieldNodes).get('aggregate'));
+          return ctx.services.search.aggregate(entity, parent.where, request, parent.groupBy);
+        },
+      }),
+    }),
+  });
+  builder.queryField(`${name}_aggregate`, (t) =>
+    dynamicField<unknown>(t)({
+      type: aggregate,
+      nullable: false,
+      description: `Aggregates of current ${name} rows, optionally per group`,
+      args: {
+        where: dynamicInput(t)({ type: inputs.boolExp.get(name)!, description: 'Filter (Hasura bool_exp)' }),
+        group_by: dynamicInput(t)({ type: [groupByEnum], required: { list: false, items: true }, description: 'Group keys, outermost first' }),
+      },
+      resolve: (_root, raw: { where?: unknown; group_by?: string[] | null }, ctx): AggregateParent => ({
+        entity,
+        where: parseWhere(ctx.services.catalog, entity, raw.where),
+        groupBy: (raw.group_by ?? []).map((key) => keys.find((k) => k.name === key)!),
+      }),
+    }),
+  );
+
+  // Reverse relations: customers { orders(where, order_by, limit, offset) }, batched per request.
+  for (const { from, attribute } of catalog.referencesTo(entity)) {
+    const sources = catalog.referencesTo(entity).filter((r) => r.from === from);
+    const fieldName = sources.length === 1 ? from.name : `${from.name}_by_${attribute.name}`;
+    const fromTypes = all.get(from.name)!;
+    builder.objectField(types.object, fieldName, (t) =>
+      dynamicField<{ row_id: string }>(t)({
+        type: [fromTypes.object],
+        nullable: false,
+        description: `The ${from.name} rows whose ${attribute.name} is this row`,
+        args: pageArgsOf(t as never, from),
+        resolve: (row, raw: RawPageArgs, ctx) =>
+          ctx.loaders.children(from, attribute, pageArgs(ctx, from, raw), JSON.stringify(raw)).load(row.row_id),
+      }),
+    );
+  }
+}

@@ -1,0 +1,77 @@
+// Read-through cache of lake objects on local disk, keyed by object key and ETag, bounded in bytes.
+// DuckDB reads Parquet from local paths: S3 objects are downloaded once and reused (httpfs cannot
+// be installed offline, FIELD-NOTES). Local-lake objects are read in place.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { uuidv7 } from 'uuidv7';
+import type { ObjectStore } from './store/index.js';
+
+interface Entry {
+  file: string;
+  bytes: number;
+  lastUsed: number;
+}
+
+export class LakeReadCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<string>>();
+  private totalBytes = 0;
+
+  constructor(
+    private readonly store: ObjectStore,
+    private readonly dir: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  /** A local path holding the object's content as of `etag`. */
+  async localFile(key: string, etag: string | null): Promise<string> {
+    const direct = this.store.localPath(key);
+    if (direct) return direct;
+    const id = createHash('sha256').update(`${key}\0${etag ?? ''}`).digest('hex').slice(0, 32);
+    const entry = this.entries.get(id);
+    if (entry) {
+      entry.lastUsed = Date.now();
+      return entry.file;
+    }
+    let pending = this.loading.get(id);
+    if (!pending) {
+      pending = this.download(id, key).finally(() => this.loading.delete(id));
+      this.loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async download(id: string, key: string): Promise<string> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const file = path.join(this.dir, `${id}.parquet`);
+    const temp = `${file}.${uuidv7()}.part`;
+    await this.store.getToFile(key, temp);
+    await fs.rename(temp, file);
+    const { size } = await fs.stat(file);
+    this.entries.set(id, { file, bytes: size, lastUsed: Date.now() });
+    this.totalBytes += size;
+    await this.evict(id);
+    return file;
+  }
+
+  /**
+   * Drops least recently used files until the cache fits. A file a running query still reads stays
+   * readable on Linux after unlink, so eviction never breaks a query in flight.
+   */
+  private async evict(keep: string): Promise<void> {
+    if (this.totalBytes <= this.maxBytes) return;
+    const candidates = [...this.entries].filter(([id]) => id !== keep).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    for (const [id, entry] of candidates) {
+      if (this.totalBytes <= this.maxBytes) break;
+      this.entries.delete(id);
+      this.totalBytes -= entry.bytes;
+      await fs.rm(entry.file, { force: true });
+    }
+  }
+
+  /** Bytes currently cached (for status and tests). */
+  get bytes(): number {
+    return this.totalBytes;
+  }
+}

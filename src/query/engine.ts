@@ -1,0 +1,55 @@
+// Runs one DuckDB statement over the merge-on-read views of the entities it reads, in one snapshot.
+import path from 'node:path';
+import type { EntitySchema } from '../catalog/index.js';
+import { LakeReadCache, type DuckDb, type ObjectStore } from '../lake/index.js';
+import type { PgPool } from '../oltp/index.js';
+import { HotMirror } from './hot.js';
+import { ChangedRowSets, takeSnapshot } from './snapshot.js';
+import { currentRowsSql } from './view.js';
+
+export interface Statement {
+  sql: string;
+  params: unknown[];
+}
+
+export interface QueryEngineDeps {
+  pool: PgPool;
+  duck: DuckDb;
+  store: ObjectStore;
+  /** Scratch space: buffer exports and the S3 read cache. */
+  workDir: string;
+  /** Bound of the S3 read cache on local disk. */
+  cacheBytes: number;
+}
+
+export class QueryEngine {
+  private readonly hot: HotMirror;
+  private readonly cache: LakeReadCache;
+  private readonly changed: ChangedRowSets;
+
+  constructor(private readonly deps: QueryEngineDeps) {
+    this.hot = new HotMirror(deps.duck, path.join(deps.workDir, 'hot'));
+    this.cache = new LakeReadCache(deps.store, path.join(deps.workDir, 'cache'), deps.cacheBytes);
+    this.changed = new ChangedRowSets(deps.pool, deps.duck);
+  }
+
+  /**
+   * Takes a snapshot of `entities`, builds the statement with `view(entity)` standing for each
+   * one's current rows, runs it and returns the rows as JS values (BIGINT as bigint, TIMESTAMPTZ
+   * and DATE as Date, UUID as string).
+   */
+  async read(entities: readonly EntitySchema[], build: (view: (entity: EntitySchema) => string) => Statement): Promise<Record<string, unknown>[]> {
+    const snapshot = await takeSnapshot({ pool: this.deps.pool, hot: this.hot, cache: this.cache, changed: this.changed }, [
+      ...new Set(entities),
+    ]);
+    try {
+      const statement = build((entity) => currentRowsSql(snapshot.tiers(entity)));
+      return await this.deps.duck.use(async (connection) => {
+        const reader = await connection.runAndReadAll(statement.sql, statement.params as never);
+        return reader.getRowObjectsJS() as Record<string, unknown>[];
+      });
+    } finally {
+      snapshot.release();
+    }
+  }
+}

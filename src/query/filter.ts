@@ -1,0 +1,183 @@
+// The filter IR: a Hasura-style `where` (as GraphQL hands it over) -> a small typed tree that the
+// SQL compilers and the test oracle walk. Semantics are SQL's three-valued logic: a comparison with
+// a NULL value is unknown, `_not` of unknown is unknown, and a row is returned only when true.
+import { TYPE_MAPPING, type Attribute, type AttributeType, type Catalog, type EntitySchema } from '../catalog/index.js';
+import { ValidationError } from '../errors/index.js';
+
+/** A column of the lake layout the filter reads: an attribute or a system column. */
+export interface ColumnRef {
+  name: string;
+  type: AttributeType;
+}
+
+export type CompareOp = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte';
+
+export type Filter =
+  | { kind: 'and'; items: Filter[] }
+  | { kind: 'or'; items: Filter[] }
+  | { kind: 'not'; item: Filter }
+  | { kind: 'compare'; column: ColumnRef; op: CompareOp; value: FilterValue }
+  | { kind: 'in'; column: ColumnRef; values: FilterValue[]; negated: boolean }
+  | { kind: 'is_null'; column: ColumnRef; isNull: boolean }
+  /** LIKE / ILIKE with `\` as the escape character (`_contains` and `_starts_with` are escaped into this). */
+  | { kind: 'like'; column: ColumnRef; pattern: string; caseInsensitive: boolean }
+  /** The row's ref names a current row of `target` that matches `filter`. */
+  | { kind: 'ref'; column: ColumnRef; target: EntitySchema; filter: Filter };
+
+/** Values as the compilers bind them: bigint for int, Date for timestamp, strings for date/uuid. */
+export type FilterValue = string | number | bigint | boolean | Date;
+
+export const MAX_IN_VALUES = 10_000;
+
+const COMPARE_OPS: Record<string, CompareOp> = { _eq: 'eq', _neq: 'neq', _gt: 'gt', _gte: 'gte', _lt: 'lt', _lte: 'lte' };
+const TEXT_OPS = ['_like', '_ilike', '_contains', '_starts_with'] as const;
+
+/** Which operators a column type takes: every type equality and null tests, ordered types ranges. */
+export function operatorsOf(type: AttributeType): string[] {
+  if (type === 'json') return ['_is_null'];
+  const base = ['_eq', '_neq', '_in', '_nin', '_is_null'];
+  if (type === 'boolean') return ['_eq', '_neq', '_is_null'];
+  const ordered = TYPE_MAPPING[type].ordered && type !== 'enum' ? ['_gt', '_gte', '_lt', '_lte'] : [];
+  const text = type === 'string' ? [...TEXT_OPS] : [];
+  return [...base, ...ordered, ...text];
+}
+
+/** System columns every entity's rows have. */
+export const SYSTEM_COLUMNS: Record<string, ColumnRef> = {
+  row_id: { name: 'row_id', type: 'ref' },
+  time_slot: { name: 'time_slot', type: 'int' },
+};
+
+/** Escapes LIKE's wildcards and the escape character itself in user text. */
+export function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
+}
+
+function coerceValue(column: ColumnRef, value: unknown, at: string, enumValues?: readonly string[]): FilterValue {
+  const fail = (expected: string) => new ValidationError(`${at}: expected ${expected}, got ${JSON.stringify(value)}`);
+  switch (column.type) {
+    case 'int':
+      if (typeof value === 'bigint') return value;
+      if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
+      if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+      throw fail('a 64-bit integer');
+    case 'float':
+      if (typeof value === 'number' && Number.isFinite(value)) return value;
+      throw fail('a number');
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      throw fail('true or false');
+    case 'timestamp': {
+      const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : null;
+      if (date && !Number.isNaN(date.getTime())) return date;
+      throw fail('an ISO-8601 date-time');
+    }
+    case 'date':
+      if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
+      throw fail('a date YYYY-MM-DD');
+    case 'ref':
+      if (typeof value === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) return value.toLowerCase();
+      throw fail('a UUID');
+    case 'enum':
+      if (typeof value === 'string' && enumValues?.includes(value)) return value;
+      throw fail(`one of ${enumValues?.join(', ')}`);
+    case 'string':
+      if (typeof value === 'string') return value;
+      throw fail('a string');
+    case 'json':
+      throw fail('no value (json attributes take only _is_null)');
+  }
+}
+
+function parseComparison(column: ColumnRef, spec: unknown, at: string, attribute?: Attribute): Filter {
+  if (!isPlainObject(spec)) throw new ValidationError(`${at}: expected an object of operators such as {_eq: …}`);
+  const allowed = operatorsOf(column.type);
+  const items: Filter[] = [];
+  for (const [op, value] of Object.entries(spec)) {
+    const path = `${at}.${op}`;
+    if (!allowed.includes(op)) throw new ValidationError(`${path}: unknown operator for ${column.type}; expected one of ${allowed.join(', ')}`);
+    if (value === undefined) continue;
+    if (op === '_is_null') {
+      if (typeof value !== 'boolean') throw new ValidationError(`${path}: expected true or false`);
+      items.push({ kind: 'is_null', column, isNull: value });
+    } else if (op === '_in' || op === '_nin') {
+      if (!Array.isArray(value)) throw new ValidationError(`${path}: expected a list`);
+      if (value.length > MAX_IN_VALUES) throw new ValidationError(`${path}: ${value.length} values; at most ${MAX_IN_VALUES} are allowed`);
+      const values = value.map((v, i) => coerceValue(column, v, `${path}[${i}]`, attribute?.values));
+      items.push({ kind: 'in', column, values, negated: op === '_nin' });
+    } else if ((TEXT_OPS as readonly string[]).includes(op)) {
+      if (typeof value !== 'string') throw new ValidationError(`${path}: expected a string`);
+      const pattern = op === '_contains' ? `%${escapeLike(value)}%` : op === '_starts_with' ? `${escapeLike(value)}%` : value;
+      items.push({ kind: 'like', column, pattern, caseInsensitive: op === '_ilike' });
+    } else {
+      if (value === null) throw new ValidationError(`${path}: null is not a value to compare with; use _is_null`);
+      items.push({ kind: 'compare', column, op: COMPARE_OPS[op]!, value: coerceValue(column, value, path, attribute?.values) });
+    }
+  }
+  return items.length === 1 ? items[0]! : { kind: 'and', items };
+}
+
+/**
+ * Parses a `where` of `entity`. Unknown fields and operators, wrong value types and oversized
+ * lists are ValidationErrors naming the path. `{}` and null mean no filter (null).
+ */
+export function parseWhere(catalog: Catalog, entity: EntitySchema, where: unknown, at = 'where'): Filter | null {
+  if (where === null || where === undefined) return null;
+  if (!isPlainObject(where)) throw new ValidationError(`${at}: expected an object`);
+  const items: Filter[] = [];
+  for (const [key, value] of Object.entries(where)) {
+    const path = `${at}.${key}`;
+    if (value === undefined) continue;
+    if (key === '_and' || key === '_or') {
+      if (!Array.isArray(value)) throw new ValidationError(`${path}: expected a list of conditions`);
+      const parts = value.map((v, i) => parseWhere(catalog, entity, v, `${path}[${i}]`) ?? ({ kind: 'and', items: [] } as Filter));
+      items.push({ kind: key === '_and' ? 'and' : 'or', items: parts });
+    } else if (key === '_not') {
+      const inner = parseWhere(catalog, entity, value, path);
+      if (inner) items.push({ kind: 'not', item: inner });
+    } else if (key in SYSTEM_COLUMNS) {
+      items.push(parseComparison(SYSTEM_COLUMNS[key]!, value, path));
+    } else {
+      const attribute = entity.attributes.find((a) => a.name === key);
+      if (!attribute) throw new ValidationError(`${path}: ${entity.name} has no field "${key}"`);
+      const column: ColumnRef = { name: attribute.name, type: attribute.type };
+      if (attribute.type !== 'ref') {
+        items.push(parseComparison(column, value, path, attribute));
+        continue;
+      }
+      const target = catalog.entity(attribute.refEntity!);
+      if (!isPlainObject(value)) throw new ValidationError(`${path}: expected a ${target.name} condition`);
+      const keys = Object.keys(value).filter((k) => value[k] !== undefined);
+      // Conditions on the referenced row_id only are comparisons of the ref value itself: they need
+      // no join, and `{row_id: {_is_null: true}}` finds rows without a ref.
+      if (keys.length > 0 && keys.every((k) => k === 'row_id')) {
+        items.push(parseComparison(column, value.row_id, `${path}.row_id`));
+        continue;
+      }
+      const nested = parseWhere(catalog, target, value, path);
+      if (nested) items.push({ kind: 'ref', column, target, filter: nested });
+    }
+  }
+  if (items.length === 0) return null;
+  return items.length === 1 ? items[0]! : { kind: 'and', items };
+}
+
+/** The entities a filter reads through refs (besides the one it filters). */
+export function referencedEntities(filter: Filter | null): EntitySchema[] {
+  if (!filter) return [];
+  switch (filter.kind) {
+    case 'and':
+    case 'or':
+      return filter.items.flatMap(referencedEntities);
+    case 'not':
+      return referencedEntities(filter.item);
+    case 'ref':
+      return [filter.target, ...referencedEntities(filter.filter)];
+    default:
+      return [];
+  }
+}

@@ -1,0 +1,124 @@
+// The hot tier, cheaply (DESIGN 4b): a DuckDB mirror of each schema's change_log buffer, refreshed
+// per query and incrementally, in the query's own Postgres snapshot.
+//
+// Why it is safe: slot order is commit order (DESIGN 4.3), so once a snapshot shows slot M, every
+// change with a smaller slot is visible too and none can appear later. The mirror therefore only
+// ever fetches slots above what it already holds. A query reads the mirror rows in
+// (flushedThrough, bufferMax] of its snapshot: below that the rows are in the files it lists,
+// above it they committed after its snapshot. Rows are pruned only up to the smallest
+// flushedThrough of the queries in flight, so no query loses a row its snapshot needs.
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { uuidv7 } from 'uuidv7';
+import { quoteIdent, type EntitySchema } from '../catalog/index.js';
+import { bufferCsvSource, lakeColumns, type DuckDb } from '../lake/index.js';
+import { exportBufferCsv, type PgClient } from '../oltp/index.js';
+
+interface MirrorState {
+  table: string;
+  /** Every buffered change with a slot at or below this is in the mirror (or pruned). */
+  copiedThrough: bigint;
+  /** Serializes refreshes and prunes of this schema's mirror. */
+  queue: Promise<void>;
+}
+
+/** A query's claim on the mirror: what it may still read. Pending (null) until its snapshot is known. */
+export interface HotReader {
+  release(): void;
+}
+
+export class HotMirror {
+  private readonly states = new Map<string, MirrorState>();
+  /** flushedThrough per schema of each query in flight; null while its snapshot is being taken. */
+  private readonly readers = new Map<number, Map<string, bigint> | null>();
+  private nextReader = 0;
+
+  constructor(
+    private readonly duck: DuckDb,
+    private readonly workDir: string,
+  ) {}
+
+  /** Registers a query before it takes its snapshot; nothing is pruned while it is pending. */
+  openReader(): { id: number; reader: HotReader } {
+    const id = this.nextReader++;
+    this.readers.set(id, null);
+    return { id, reader: { release: () => void this.readers.delete(id) } };
+  }
+
+  /** States what a registered query will read: flushedThrough per schema (`project/schema_id`). */
+  claim(readerId: number, flushedThrough: Map<string, bigint>): void {
+    this.readers.set(readerId, flushedThrough);
+  }
+
+  /**
+   * Brings the mirror of `entity` up to `bufferMax` of the caller's snapshot (read on `client`,
+   * inside that snapshot) and returns the table to read, or null when the snapshot's buffer is
+   * empty. `flushedThrough` is the highest slot in the snapshot's live files.
+   */
+  async refresh(
+    readerId: number,
+    client: PgClient,
+    entity: EntitySchema,
+    snapshot: { flushedThrough: bigint; bufferMax: bigint | null },
+  ): Promise<string | null> {
+    const key = `${entity.project}/${entity.id}`;
+    if (this.readers.get(readerId)?.get(key) !== snapshot.flushedThrough) {
+      throw new Error(`hot mirror: query ${readerId} reads ${key} without claiming it first`);
+    }
+    const state = this.stateOf(entity);
+    await this.serialized(state, async () => {
+      if (snapshot.bufferMax !== null && snapshot.bufferMax > state.copiedThrough) {
+        await this.copy(client, entity, state, snapshot.bufferMax);
+      }
+      await this.prune(key, state);
+    });
+    return snapshot.bufferMax === null ? null : state.table;
+  }
+
+  private stateOf(entity: EntitySchema): MirrorState {
+    const key = `${entity.project}/${entity.id}`;
+    let state = this.states.get(key);
+    if (!state) {
+      const table = quoteIdent(`hot_${entity.project}_${entity.id}`);
+      const columns = lakeColumns(entity).map((c) => `${quoteIdent(c.name)} ${c.duckdb}`);
+      // The table is created first in the schema's queue, before any refresh can run.
+      const created = this.duck.use(async (connection) => {
+        await connection.run(`CREATE OR REPLACE TABLE ${table} (${columns.join(', ')})`);
+      });
+      state = { table, copiedThrough: -1n, queue: created };
+      this.states.set(key, state);
+    }
+    return state;
+  }
+
+  private async serialized(state: MirrorState, work: () => Promise<void>): Promise<void> {
+    const run = state.queue.then(work);
+    state.queue = run.catch(() => undefined);
+    await run;
+  }
+
+  private async copy(client: PgClient, entity: EntitySchema, state: MirrorState, upTo: bigint): Promise<void> {
+    await fs.mkdir(this.workDir, { recursive: true });
+    const file = path.join(this.workDir, `hot-${uuidv7()}.csv`);
+    try {
+      await exportBufferCsv(client, entity, upTo, file, state.copiedThrough);
+      await this.duck.use((connection) => connection.run(`INSERT INTO ${state.table} SELECT * FROM ${bufferCsvSource(entity, file)}`));
+      state.copiedThrough = upTo;
+    } finally {
+      await fs.rm(file, { force: true });
+    }
+  }
+
+  /** Drops rows every query in flight finds in its files; none while a query takes its snapshot. */
+  private async prune(key: string, state: MirrorState): Promise<void> {
+    let floor: bigint | null = null;
+    for (const claims of this.readers.values()) {
+      if (claims === null) return;
+      const flushedThrough = claims.get(key);
+      if (flushedThrough === undefined) continue;
+      if (floor === null || flushedThrough < floor) floor = flushedThrough;
+    }
+    if (floor === null || floor < 0n) return;
+    await this.duck.use((connection) => connection.run(`DELETE FROM ${state.table} WHERE time_slot <= $1`, [floor]));
+  }
+}

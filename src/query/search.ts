@@ -1,0 +1,170 @@
+// The questions the read API asks, as DuckDB statements over merge-on-read views: row pages,
+// aggregates (optionally grouped, with time buckets), and batched children of reverse relations.
+import { quoteIdent, type Attribute, type EntitySchema, type JsonValue } from '../catalog/index.js';
+import type { EntityRow } from '../oltp/index.js';
+import { Params, compileFilter } from './duckdb-sql.js';
+import type { QueryEngine } from './engine.js';
+import { referencedEntities, type Filter } from './filter.js';
+
+export interface OrderTerm {
+  column: string;
+  direction: 'asc' | 'desc';
+  nulls: 'first' | 'last';
+}
+
+export interface PageArgs {
+  where: Filter | null;
+  orderBy: readonly OrderTerm[];
+  limit: number;
+  offset: number;
+}
+
+export const TIME_BUCKETS = ['hour', 'day', 'week', 'month', 'year'] as const;
+export type TimeBucket = (typeof TIME_BUCKETS)[number];
+
+export interface GroupKey {
+  /** Name of the key in results: the attribute, or `<attribute>_<bucket>`. */
+  name: string;
+  attribute: Attribute;
+  bucket?: TimeBucket;
+}
+
+export interface AggregateRequest {
+  count: boolean;
+  sum: readonly string[];
+  avg: readonly string[];
+  min: readonly string[];
+  max: readonly string[];
+  countDistinct: readonly string[];
+}
+
+export interface AggregateValues {
+  count: number;
+  sum: Record<string, unknown>;
+  avg: Record<string, unknown>;
+  min: Record<string, unknown>;
+  max: Record<string, unknown>;
+  count_distinct: Record<string, number>;
+}
+
+export interface AggregateGroup {
+  key: Record<string, unknown>;
+  aggregate: AggregateValues;
+}
+
+/** Reads a DuckDB row (getRowObjectsJS) of an entity's columns back into the API's row shape. */
+export function toEntityRow(entity: EntitySchema, row: Record<string, unknown>): EntityRow {
+  const values: Record<string, unknown> = {};
+  for (const attribute of entity.attributes) values[attribute.name] = fromDuckDb(attribute, row[attribute.name]);
+  return {
+    row_id: row.row_id as string,
+    time_slot: row.time_slot as bigint,
+    deleted_at: (row.deleted_at as bigint | null) ?? null,
+    values: values as EntityRow['values'],
+  };
+}
+
+function fromDuckDb(attribute: Pick<Attribute, 'type'>, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  switch (attribute.type) {
+    case 'date':
+      return (value as Date).toISOString().slice(0, 10);
+    case 'json':
+      return JSON.parse(value as string) as JsonValue;
+    default:
+      return value;
+  }
+}
+
+function orderSql(alias: string, orderBy: readonly OrderTerm[]): string {
+  // row_id last: a total order, so pages do not overlap or skip rows.
+  const terms = orderBy.map((o) => `${alias}.${quoteIdent(o.column)} ${o.direction.toUpperCase()} NULLS ${o.nulls.toUpperCase()}`);
+  return [...terms, `${alias}.row_id ASC`].join(', ');
+}
+
+function bucketSql(alias: string, key: GroupKey): string {
+  const column = `${alias}.${quoteIdent(key.attribute.name)}`;
+  return key.bucket ? `date_trunc('${key.bucket}', ${column})` : column;
+}
+
+export class SearchService {
+  constructor(private readonly engine: QueryEngine) {}
+
+  async list(entity: EntitySchema, args: PageArgs): Promise<EntityRow[]> {
+    const rows = await this.engine.read([entity, ...referencedEntities(args.where)], (view) => {
+      const params = new Params();
+      const where = args.where ? compileFilter(args.where, { params, alias: 'o', refRelation: view }) : 'true';
+      return {
+        sql: `SELECT * FROM ${view(entity)} AS o WHERE ${where} ORDER BY ${orderSql('o', args.orderBy)}
+               LIMIT ${params.add(BigInt(args.limit))} OFFSET ${params.add(BigInt(args.offset))}`,
+        params: params.values,
+      };
+    });
+    return rows.map((row) => toEntityRow(entity, row));
+  }
+
+  /** Aggregates over the rows matching `where`; with `groupBy`, per group in key order. */
+  async aggregate(
+    entity: EntitySchema,
+    where: Filter | null,
+    request: AggregateRequest,
+    groupBy: readonly GroupKey[] = [],
+  ): Promise<AggregateGroup[]> {
+    const selects: string[] = ['count(*) AS "count"'];
+    const column = (name: string) => `o.${quoteIdent(name)}`;
+    for (const name of request.sum) selects.push(`sum(${column(name)}) AS ${quoteIdent(`sum__${name}`)}`);
+    for (const name of request.avg) selects.push(`avg(${column(name)}) AS ${quoteIdent(`avg__${name}`)}`);
+    for (const name of request.min) selects.push(`min(${column(name)}) AS ${quoteIdent(`min__${name}`)}`);
+    for (const name of request.max) selects.push(`max(${column(name)}) AS ${quoteIdent(`max__${name}`)}`);
+    for (const name of request.countDistinct) selects.push(`count(DISTINCT ${column(name)}) AS ${quoteIdent(`count_distinct__${name}`)}`);
+    const keys = groupBy.map((key) => `${bucketSql('o', key)} AS ${quoteIdent(`key__${key.name}`)}`);
+
+    const rows = await this.engine.read([entity, ...referencedEntities(where)], (view) => {
+      const params = new Params();
+      const filter = where ? compileFilter(where, { params, alias: 'o', refRelation: view }) : 'true';
+      const grouping = groupBy.length
+        ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')} ORDER BY ${groupBy.map((_, i) => `${i + 1} ASC NULLS LAST`).join(', ')}`
+        : '';
+      return { sql: `SELECT ${[...keys, ...selects].join(', ')} FROM ${view(entity)} AS o WHERE ${filter}${grouping}`, params: params.values };
+    });
+    const attribute = (name: string) => entity.attributes.find((a) => a.name === name)!;
+    return rows.map((row) => {
+      const pick = (prefix: string, names: readonly string[], convert = true) =>
+        Object.fromEntries(names.map((name) => [name, convert ? fromDuckDb(attribute(name), row[`${prefix}__${name}`]) : row[`${prefix}__${name}`]]));
+      return {
+        key: Object.fromEntries(groupBy.map((key) => [key.name, key.bucket ? row[`key__${key.name}`] : fromDuckDb(key.attribute, row[`key__${key.name}`])])),
+        aggregate: {
+          count: Number(row.count as bigint),
+          sum: pick('sum', request.sum, false),
+          avg: pick('avg', request.avg, false),
+          min: pick('min', request.min),
+          max: pick('max', request.max),
+          count_distinct: Object.fromEntries(request.countDistinct.map((name) => [name, Number(row[`count_distinct__${name}`] as bigint)])),
+        },
+      };
+    });
+  }
+
+  /**
+   * Rows of `entity` whose ref `via` names one of `parentIds`, at most `limit` per parent: one
+   * statement for a whole batch of parents (the reverse relations' DataLoader).
+   */
+  async children(entity: EntitySchema, via: Attribute, parentIds: readonly string[], args: PageArgs): Promise<Map<string, EntityRow[]>> {
+    const rows = await this.engine.read([entity, ...referencedEntities(args.where)], (view) => {
+      const params = new Params();
+      const filter = args.where ? compileFilter(args.where, { params, alias: 'o', refRelation: view }) : 'true';
+      const parent = `o.${quoteIdent(via.name)}`;
+      return {
+        sql: `SELECT * FROM ${view(entity)} AS o
+               WHERE ${parent} = ANY(${params.add(parentIds)}::UUID[]) AND ${filter}
+               QUALIFY row_number() OVER (PARTITION BY ${parent} ORDER BY ${orderSql('o', args.orderBy)}) > ${params.add(BigInt(args.offset))}
+                   AND row_number() OVER (PARTITION BY ${parent} ORDER BY ${orderSql('o', args.orderBy)}) <= ${params.add(BigInt(args.offset + args.limit))}
+               ORDER BY ${parent}, ${orderSql('o', args.orderBy)}`,
+        params: params.values,
+      };
+    });
+    const byParent = new Map<string, EntityRow[]>(parentIds.map((id) => [id, []]));
+    for (const row of rows) byParent.get(row[via.name] as string)?.push(toEntityRow(entity, row));
+    return byParent;
+  }
+}

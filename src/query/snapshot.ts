@@ -1,0 +1,125 @@
+// One consistent snapshot per query (DESIGN 4.5): the manifest listing and the hot buffer come
+// from one REPEATABLE READ transaction, so a flush committing meanwhile neither hides nor doubles
+// a row.
+import { listValue } from '@duckdb/node-api';
+import type { EntitySchema } from '../catalog/index.js';
+import { changedRowIdsOf, liveFiles, type DuckDb, type LakeReadCache, type ManifestFile } from '../lake/index.js';
+import type { PgPool } from '../oltp/index.js';
+import type { HotMirror } from './hot.js';
+
+export interface TierFile {
+  fileId: bigint;
+  /** Local path DuckDB reads (the lake directory, or the read cache for S3). */
+  localPath: string;
+  columns: readonly string[];
+}
+
+export interface EntityTiers {
+  entity: EntitySchema;
+  files: TierFile[];
+  /** Mirror rows in (above, upTo] are this snapshot's buffer; null when it is empty. */
+  hot: { table: string; above: bigint; upTo: bigint } | null;
+}
+
+export interface QuerySnapshot {
+  tiers(entity: EntitySchema): EntityTiers;
+  /** Ends the query's claim on the hot mirror; call after its DuckDB statements ran. */
+  release(): void;
+}
+
+/**
+ * Per lake file, the row_ids of its updates and deletes, kept in DuckDB once loaded: a file's set
+ * never changes, so each is read from Postgres once per process.
+ */
+export class ChangedRowSets {
+  private readonly loaded = new Map<bigint, Promise<void>>();
+  private created: Promise<void> | undefined;
+
+  constructor(
+    private readonly pool: PgPool,
+    private readonly duck: DuckDb,
+  ) {}
+
+  static readonly TABLE = 'lake_changed';
+
+  async ensure(fileIds: readonly bigint[]): Promise<void> {
+    this.created ??= this.duck.use(async (c) => {
+      await c.run(`CREATE TABLE IF NOT EXISTS ${ChangedRowSets.TABLE} (file_id BIGINT, row_id UUID)`);
+    });
+    await this.created;
+    await Promise.all(
+      fileIds.map((fileId) => {
+        let loading = this.loaded.get(fileId);
+        if (!loading) {
+          loading = this.load(fileId);
+          loading.catch(() => this.loaded.delete(fileId));
+          this.loaded.set(fileId, loading);
+        }
+        return loading;
+      }),
+    );
+  }
+
+  private async load(fileId: bigint): Promise<void> {
+    const rowIds = await changedRowIdsOf(this.pool, fileId);
+    if (rowIds.length === 0) return;
+    await this.duck.use((c) => c.run(`INSERT INTO ${ChangedRowSets.TABLE} SELECT $1, unnest($2::UUID[])`, [fileId, listValue(rowIds)]));
+  }
+}
+
+export async function takeSnapshot(
+  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets },
+  entities: readonly EntitySchema[],
+): Promise<QuerySnapshot> {
+  const { id, reader } = deps.hot.openReader();
+  const tiers = new Map<EntitySchema, EntityTiers>();
+  const hot = new Map<EntitySchema, EntityTiers['hot']>();
+  const listed: { entity: EntitySchema; files: ManifestFile[]; flushedThrough: bigint; bufferMax: bigint | null }[] = [];
+  try {
+    const client = await deps.pool.connect();
+    let broken: Error | undefined;
+    try {
+      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      for (const entity of entities) {
+        const files = await liveFiles(client, entity);
+        const { rows } = await client.query<{ newest: bigint | null }>(
+          'SELECT max(time_slot) AS newest FROM change_log WHERE project = $1 AND schema_id = $2',
+          [entity.project, entity.id],
+        );
+        const flushedThrough = files.reduce((max, f) => (f.slotMax > max ? f.slotMax : max), -1n);
+        listed.push({ entity, files, flushedThrough, bufferMax: rows[0]!.newest });
+      }
+      deps.hot.claim(id, new Map(listed.map((l) => [`${l.entity.project}/${l.entity.id}`, l.flushedThrough])));
+      for (const { entity, flushedThrough, bufferMax } of listed) {
+        const table = await deps.hot.refresh(id, client, entity, { flushedThrough, bufferMax });
+        hot.set(entity, table && bufferMax !== null ? { table, above: flushedThrough, upTo: bufferMax } : null);
+      }
+      await client.query('COMMIT');
+    } catch (error) {
+      broken = error instanceof Error ? error : new Error(String(error));
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release(broken);
+    }
+    // Files are immutable once listed: their local copies and changed sets need no snapshot.
+    for (const { entity, files } of listed) {
+      const local = await Promise.all(
+        files.map(async (f) => ({ fileId: f.fileId, columns: f.columns, localPath: await deps.cache.localFile(f.path, f.etag) })),
+      );
+      await deps.changed.ensure(local.map((f) => f.fileId));
+      tiers.set(entity, { entity, files: local, hot: hot.get(entity) ?? null });
+    }
+  } catch (error) {
+    reader.release();
+    throw error;
+  }
+  return {
+    tiers(entity) {
+      const found = tiers.get(entity);
+      if (!found) throw new Error(`query snapshot: ${entity.name} was not part of it`);
+      return found;
+    },
+    release: () => reader.release(),
+  };
+}
