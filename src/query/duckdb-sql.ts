@@ -68,7 +68,9 @@ export function compileFilter(filter: Filter, ctx: CompileContext): string {
     case 'ref': {
       const inner = ctx.params.nextAlias();
       const nested = compileFilter(filter.filter, { ...ctx, alias: inner });
-      return `(${columnSql(ctx.alias, filter.column)} IN (SELECT ${inner}.row_id FROM ${ctx.refRelation(filter.target)} AS ${inner} WHERE ${nested}))`;
+      // EXISTS, not IN: a relationship filter is true or false, never unknown (Hasura), also
+      // for a NULL ref under _not. DuckDB turns it into a semi-join.
+      return `(EXISTS (SELECT 1 FROM ${ctx.refRelation(filter.target)} AS ${inner} WHERE ${inner}.row_id = ${columnSql(ctx.alias, filter.column)} AND ${nested}))`;
     }
   }
 }
