@@ -77,6 +77,8 @@ function coerceValue(column: ColumnRef, value: unknown, at: string, enumValues?:
       throw fail('an ISO-8601 date-time');
     }
     case 'date':
+      // graphql-scalars' Date arrives as a Date at UTC midnight.
+      if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
       if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
       throw fail('a date YYYY-MM-DD');
     case 'ref':
