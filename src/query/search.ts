@@ -1,6 +1,7 @@
 // The questions the read API asks, as DuckDB statements over merge-on-read views: row pages,
 // aggregates (optionally grouped, with time buckets), and batched children of reverse relations.
 import { quoteIdent, type Attribute, type EntitySchema, type JsonValue } from '../catalog/index.js';
+import { sqlString } from '../lake/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import { Params, compileFilter } from './duckdb-sql.js';
 import type { QueryEngine } from './engine.js';
@@ -89,6 +90,14 @@ function bucketSql(alias: string, key: GroupKey): string {
 
 export class SearchService {
   constructor(private readonly engine: QueryEngine) {}
+
+  /** Writes the entity's current rows, sorted by row_id, to one ZSTD Parquet file (benchmarks, compaction). */
+  async exportCurrent(entity: EntitySchema, file: string): Promise<void> {
+    await this.engine.read([entity], (view) => ({
+      sql: `COPY (SELECT * FROM ${view(entity)} AS o ORDER BY row_id) TO ${sqlString(file)} (FORMAT parquet, COMPRESSION zstd)`,
+      params: [],
+    }));
+  }
 
   async list(entity: EntitySchema, args: PageArgs): Promise<EntityRow[]> {
     const rows = await this.engine.read([entity, ...referencedEntities(args.where)], (view) => {

@@ -1,0 +1,151 @@
+// Merge-on-read search on 1M orders / 100k customers in a mixed state (most rows in delta files,
+// updates in later delta files, 20,000 rows buffered), through GraphQL; each question compared in
+// the same run with (i) the Postgres EAV store asked directly and (ii) raw DuckDB over one fully
+// compacted Parquet file per entity. Also by_pk latency and freshness with the buffer full.
+// Usage: npm run bench:search   (BENCH_ORDERS=200000 for a quicker run; BENCH_DATABASE_URL to use a running Postgres)
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { openLakehouse } from '../src/cli/lakehouse.js';
+import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
+import { loadCatalog } from '../src/catalog/index.js';
+import { buildSchema, createGatewayYoga } from '../src/graphql/index.js';
+import { sqlString } from '../src/lake/index.js';
+import { openOltpStore } from '../src/oltp/index.js';
+import { benchDatabase, percentile } from './support.js';
+import { EAV_QUESTIONS, RAW_QUESTIONS, GRAPHQL_QUESTIONS } from './search-questions.js';
+
+const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
+const CUSTOMERS = Math.max(1_000, Math.round(ORDERS / 10));
+const BUFFERED = 20_000;
+const UPDATES_FLUSHED = Math.round(ORDERS / 50);
+const RUNS = Number(process.env.BENCH_RUNS ?? 15);
+const BATCH = 10_000;
+
+const log = pino({ level: 'warn' });
+const database = await benchDatabase('bench_search');
+const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-bench-search-'));
+const catalog = await loadCatalog('schema');
+const oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
+const lakehouse = await openLakehouse(
+  {
+    lakeUrl: `file://${path.join(dataDir, 'lake')}`,
+    s3: { region: 'us-east-1', forcePathStyle: true },
+    dataDir,
+    flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 1_000 },
+    orphanGraceMs: 600_000,
+  },
+  catalog,
+  oltp,
+  log,
+);
+const yoga = createGatewayYoga({
+  schema: buildSchema(catalog),
+  services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } },
+});
+const customers = catalog.entity('customers');
+const orders = catalog.entity('orders');
+const random = seededRandom(42);
+
+async function gql(query: string, variables: Record<string, unknown> = {}): Promise<any> {
+  const response = await yoga.fetch('http://bench/graphql', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { data?: any; errors?: { message: string }[] };
+  if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
+  return body.data;
+}
+
+async function timed(run: () => Promise<unknown>): Promise<{ p50: number; p95: number }> {
+  for (let i = 0; i < 3; i++) await run(); // warm caches and plans
+  const times: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    const started = performance.now();
+    await run();
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p95: percentile(times, 95) };
+}
+
+const ms = (v: number) => `${v.toFixed(1)} ms`;
+
+try {
+  console.log(`loading ${CUSTOMERS.toLocaleString('en')} customers and ${ORDERS.toLocaleString('en')} orders through the write path ...`);
+  const customerIds: string[] = [];
+  for (let done = 0; done < CUSTOMERS; done += BATCH) {
+    const rows = await oltp.writer.insert(customers, Array.from({ length: Math.min(BATCH, CUSTOMERS - done) }, () => demoCustomer(random)));
+    customerIds.push(...rows.map((r) => r.row_id));
+  }
+  await lakehouse.admin.flush(customers, true);
+  const orderIds: string[] = [];
+  const flushedOrders = ORDERS - BUFFERED / 2;
+  for (let done = 0; done < flushedOrders; done += BATCH) {
+    const rows = await oltp.writer.insert(orders, Array.from({ length: Math.min(BATCH, flushedOrders - done) }, () => demoOrder(random, customerIds)));
+    orderIds.push(...rows.map((r) => r.row_id));
+    if (orderIds.length % 20_000 === 0) await lakehouse.admin.flush(orders, true); // the default FLUSH_MAX_ROWS
+  }
+  const update = async (count: number) => {
+    for (let i = 0; i < count; i++) {
+      await oltp.writer.update(orders, orderIds[Math.floor(random() * orderIds.length)]!, { total: Math.round(random() * 100_000) / 100, paid: random() < 0.5 });
+    }
+  };
+  await update(UPDATES_FLUSHED);
+  await lakehouse.admin.flush(orders, true);
+  // The buffer: half new orders, half updates of flushed ones.
+  await oltp.writer.insert(orders, Array.from({ length: BUFFERED / 2 }, () => demoOrder(random, customerIds)));
+  await update(BUFFERED / 2);
+  const status = (await lakehouse.admin.lakeStatus()).find((s) => s.entity === 'orders')!;
+  console.log(`state: ${status.delta_files} delta files (${(status.delta_bytes / 1e6).toFixed(1)} MB), ${status.buffered_rows} buffered changes`);
+
+  // (ii) raw DuckDB over one compacted file per entity: the current rows, sorted by row_id.
+  const compacted = { orders: path.join(dataDir, 'orders-compacted.parquet'), customers: path.join(dataDir, 'customers-compacted.parquet') };
+  for (const [name, file] of Object.entries(compacted)) {
+    await lakehouse.search.exportCurrent(catalog.entity(name), file);
+  }
+  const attributeIds = Object.fromEntries(
+    (await oltp.pool.query<{ schema_id: number; name: string; attribute_id: number }>('SELECT schema_id, name, attribute_id FROM eav_attribute')).rows.map((r) => [
+      `${r.schema_id}.${r.name}`,
+      r.attribute_id,
+    ]),
+  );
+
+  console.log(`\nquestion: GraphQL merge-on-read p50/p95 | (i) EAV Postgres p50/p95 | (ii) raw DuckDB compacted p50/p95 | (i)/GraphQL | GraphQL/(ii)`);
+  for (const key of Object.keys(GRAPHQL_QUESTIONS) as (keyof typeof GRAPHQL_QUESTIONS)[]) {
+    const ours = await timed(() => gql(GRAPHQL_QUESTIONS[key]));
+    const eav = await timed(() => oltp.pool.query(EAV_QUESTIONS[key](attributeIds)));
+    const raw = await timed(() =>
+      lakehouse.duck.use(async (c) => (await c.runAndReadAll(RAW_QUESTIONS[key](sqlString(compacted.orders), sqlString(compacted.customers)))).getRowObjectsJS()),
+    );
+    console.log(
+      `${key}: ${ms(ours.p50)}/${ms(ours.p95)} | ${ms(eav.p50)}/${ms(eav.p95)} | ${ms(raw.p50)}/${ms(raw.p95)} | ${(eav.p50 / ours.p50).toFixed(1)}x | ${(ours.p50 / raw.p50).toFixed(2)}x`,
+    );
+  }
+
+  const someIds = Array.from({ length: 200 }, () => orderIds[Math.floor(random() * orderIds.length)]!);
+  let next = 0;
+  const byPk = await timed(() => gql(`query($id: UUID!) { orders_by_pk(row_id: $id) { row_id total customer { name } } }`, { id: someIds[next++ % someIds.length] }));
+  console.log(`\norders_by_pk through GraphQL (OLTP store): p50 ${ms(byPk.p50)}, p95 ${ms(byPk.p95)}`);
+
+  // Freshness: from a mutation's response to its row showing in a search, with the buffer full.
+  const lags: number[] = [];
+  for (let i = 0; i < 100; i++) {
+    const inserted = await gql(`mutation { insert_orders_one(object: {total: 123.45, paid: true}) { row_id } }`);
+    const started = performance.now();
+    for (;;) {
+      const found = await gql(`query($id: UUID!) { orders(where: {row_id: {_eq: $id}}) { row_id } }`, { id: inserted.insert_orders_one.row_id });
+      if (found.orders.length === 1) break;
+    }
+    lags.push(performance.now() - started);
+  }
+  lags.sort((a, b) => a - b);
+  console.log(`freshness (mutation response -> visible in a search), ${BUFFERED.toLocaleString('en')}+ rows buffered: p50 ${ms(percentile(lags, 50))}, p99 ${ms(percentile(lags, 99))}`);
+} finally {
+  await lakehouse.close();
+  await oltp.close();
+  await fs.rm(dataDir, { recursive: true, force: true });
+  await database.drop();
+}
