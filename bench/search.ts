@@ -143,6 +143,16 @@ try {
   }
   lags.sort((a, b) => a - b);
   console.log(`freshness (mutation response -> visible in a search), ${BUFFERED.toLocaleString('en')}+ rows buffered: p50 ${ms(percentile(lags, 50))}, p99 ${ms(percentile(lags, 99))}`);
+
+  // The cost of the buffer: the same questions once everything is flushed.
+  const withBuffer: Record<string, number> = {};
+  for (const [key, query] of Object.entries(GRAPHQL_QUESTIONS)) withBuffer[key] = (await timed(() => gql(query))).p50;
+  await lakehouse.admin.flush(orders, true);
+  console.log('\ncost of a full buffer (same run, p50 with 20k+ buffered vs after flushing it):');
+  for (const [key, query] of Object.entries(GRAPHQL_QUESTIONS)) {
+    const flushed = (await timed(() => gql(query))).p50;
+    console.log(`${key}: ${ms(withBuffer[key]!)} vs ${ms(flushed)} (${(withBuffer[key]! / flushed).toFixed(2)}x)`);
+  }
 } finally {
   await lakehouse.close();
   await oltp.close();

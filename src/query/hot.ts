@@ -18,6 +18,8 @@ interface MirrorState {
   table: string;
   /** Every buffered change with a slot at or below this is in the mirror (or pruned). */
   copiedThrough: bigint;
+  /** Rows at or below this slot have been deleted from the mirror. */
+  prunedThrough: bigint;
   /** Serializes refreshes and prunes of this schema's mirror. */
   queue: Promise<void>;
 }
@@ -85,7 +87,7 @@ export class HotMirror {
       const created = this.duck.use(async (connection) => {
         await connection.run(`CREATE OR REPLACE TABLE ${table} (${columns.join(', ')})`);
       });
-      state = { table, copiedThrough: -1n, queue: created };
+      state = { table, copiedThrough: -1n, prunedThrough: -1n, queue: created };
       this.states.set(key, state);
     }
     return state;
@@ -118,7 +120,8 @@ export class HotMirror {
       if (flushedThrough === undefined) continue;
       if (floor === null || flushedThrough < floor) floor = flushedThrough;
     }
-    if (floor === null || floor < 0n) return;
+    if (floor === null || floor <= state.prunedThrough) return;
     await this.duck.use((connection) => connection.run(`DELETE FROM ${state.table} WHERE time_slot <= $1`, [floor]));
+    state.prunedThrough = floor;
   }
 }

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openObjectStore, type ObjectStore } from '../../src/lake/index.js';
+import { LakeReadCache, openObjectStore, type ObjectStore } from '../../src/lake/index.js';
 import { freePort } from '../support/ports.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
 
@@ -93,6 +93,35 @@ describe('S3 specifics', () => {
       expect(await collect(store, 'demo/')).toEqual(keys);
       await store.delete(keys);
       expect(await collect(store, 'demo/')).toEqual([]);
+    } finally {
+      store.close();
+    }
+  });
+});
+
+describe('the read-through cache of S3 objects', () => {
+  it('keys copies by object and ETag and stays within its byte bound', async () => {
+    const store = openObjectStore(s3.settings('cached'));
+    const cacheDir = path.join(dir, 'cache');
+    const cache = new LakeReadCache(store, cacheDir, 150_000);
+    try {
+      const source = path.join(dir, 'cache-source.bin');
+      await fs.writeFile(source, randomBytes(100_000));
+      const a = await store.putFile('demo/1/delta/a.parquet', source);
+      const b = await store.putFile('demo/1/delta/b.parquet', source);
+      const first = await cache.localFile('demo/1/delta/a.parquet', a.etag);
+      expect(await cache.localFile('demo/1/delta/a.parquet', a.etag)).toBe(first);
+      expect(cache.bytes).toBe(100_000);
+      const second = await cache.localFile('demo/1/delta/b.parquet', b.etag);
+      expect(cache.bytes).toBe(100_000); // a was evicted to stay under 150,000 bytes
+      await expect(fs.stat(first)).rejects.toThrow('ENOENT');
+      expect((await fs.readFile(second)).equals(await fs.readFile(source))).toBe(true);
+      // A new ETag (the object was rewritten) is a different cache entry.
+      await fs.writeFile(source, randomBytes(50_000));
+      const rewritten = await store.putFile('demo/1/delta/b.parquet', source);
+      const third = await cache.localFile('demo/1/delta/b.parquet', rewritten.etag);
+      expect(third).not.toBe(second);
+      expect((await fs.readFile(third)).length).toBe(50_000);
     } finally {
       store.close();
     }
