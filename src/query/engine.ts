@@ -35,15 +35,18 @@ export class QueryEngine {
 
   /**
    * Takes a snapshot of `entities`, builds the statement with `view(entity)` standing for each
-   * one's current rows, runs it and returns the rows as JS values (BIGINT as bigint, TIMESTAMPTZ
+   * one's current rows (`view(entity, rowIds)` when only those rows are read), runs it and returns the rows as JS values (BIGINT as bigint, TIMESTAMPTZ
    * and DATE as Date, UUID as string).
    */
-  async read(entities: readonly EntitySchema[], build: (view: (entity: EntitySchema) => string) => Statement): Promise<Record<string, unknown>[]> {
+  async read(
+    entities: readonly EntitySchema[],
+    build: (view: (entity: EntitySchema, rowIds?: readonly string[] | null) => string) => Statement,
+  ): Promise<Record<string, unknown>[]> {
     const snapshot = await takeSnapshot({ pool: this.deps.pool, hot: this.hot, cache: this.cache, changed: this.changed }, [
       ...new Set(entities),
     ]);
     try {
-      const statement = build((entity) => currentRowsSql(snapshot.tiers(entity)));
+      const statement = build((entity, rowIds) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null));
       return await this.deps.duck.use(async (connection) => {
         const reader = await connection.runAndReadAll(statement.sql, statement.params as never);
         return reader.getRowObjectsJS() as Record<string, unknown>[];

@@ -183,3 +183,20 @@ export function referencedEntities(filter: Filter | null): EntitySchema[] {
       return [];
   }
 }
+
+/**
+ * The row_ids a filter can match at most, when it pins row_id with _eq or _in at its top level
+ * (alone or in an _and); null when it does not. Lets the planner skip files by their row_id range.
+ */
+export function rowIdCandidates(filter: Filter | null): string[] | null {
+  if (!filter) return null;
+  if (filter.kind === 'compare' && filter.column.name === 'row_id' && filter.op === 'eq') return [filter.value as string];
+  if (filter.kind === 'in' && filter.column.name === 'row_id' && !filter.negated) return filter.values as string[];
+  if (filter.kind === 'and') {
+    for (const item of filter.items) {
+      const ids = rowIdCandidates(item);
+      if (ids) return ids;
+    }
+  }
+  return null;
+}

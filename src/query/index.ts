@@ -1,6 +1,6 @@
 // Public face of the query room: the filter IR, the merge-on-read engine and the search questions.
 export { QueryEngine, type QueryEngineDeps, type Statement } from './engine.js';
-export { MAX_IN_VALUES, SYSTEM_COLUMNS, escapeLike, operatorsOf, parseWhere, referencedEntities, type ColumnRef, type CompareOp, type Filter, type FilterValue } from './filter.js';
+export { MAX_IN_VALUES, SYSTEM_COLUMNS, escapeLike, operatorsOf, parseWhere, referencedEntities, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue } from './filter.js';
 export {
   SearchService,
   TIME_BUCKETS,

@@ -5,7 +5,7 @@ import { sqlString } from '../lake/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import { Params, compileFilter } from './duckdb-sql.js';
 import type { QueryEngine } from './engine.js';
-import { referencedEntities, type Filter } from './filter.js';
+import { referencedEntities, rowIdCandidates, type Filter } from './filter.js';
 
 export interface OrderTerm {
   column: string;
@@ -104,7 +104,7 @@ export class SearchService {
       const params = new Params();
       const where = args.where ? compileFilter(args.where, { params, alias: 'o', refRelation: view }) : 'true';
       return {
-        sql: `SELECT * FROM ${view(entity)} AS o WHERE ${where} ORDER BY ${orderSql('o', args.orderBy)}
+        sql: `SELECT * FROM ${view(entity, rowIdCandidates(args.where))} AS o WHERE ${where} ORDER BY ${orderSql('o', args.orderBy)}
                LIMIT ${params.add(BigInt(args.limit))} OFFSET ${params.add(BigInt(args.offset))}`,
         params: params.values,
       };
@@ -134,7 +134,8 @@ export class SearchService {
       const grouping = groupBy.length
         ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')} ORDER BY ${groupBy.map((_, i) => `${i + 1} ASC NULLS LAST`).join(', ')}`
         : '';
-      return { sql: `SELECT ${[...keys, ...selects].join(', ')} FROM ${view(entity)} AS o WHERE ${filter}${grouping}`, params: params.values };
+      const from = view(entity, rowIdCandidates(where));
+      return { sql: `SELECT ${[...keys, ...selects].join(', ')} FROM ${from} AS o WHERE ${filter}${grouping}`, params: params.values };
     });
     const attribute = (name: string) => entity.attributes.find((a) => a.name === name)!;
     return rows.map((row) => {

@@ -9,6 +9,10 @@ import type { HotMirror } from './hot.js';
 
 export interface TierFile {
   fileId: bigint;
+  /** How many rows of this file are updates or deletes (its changed set). */
+  changedRows: number;
+  rowIdMin: string;
+  rowIdMax: string;
   /** Local path DuckDB reads (the lake directory, or the read cache for S3). */
   localPath: string;
   columns: readonly string[];
@@ -32,7 +36,7 @@ export interface QuerySnapshot {
  * never changes, so each is read from Postgres once per process.
  */
 export class ChangedRowSets {
-  private readonly loaded = new Map<bigint, Promise<void>>();
+  private readonly loaded = new Map<bigint, Promise<number>>();
   private created: Promise<void> | undefined;
 
   constructor(
@@ -42,12 +46,13 @@ export class ChangedRowSets {
 
   static readonly TABLE = 'lake_changed';
 
-  async ensure(fileIds: readonly bigint[]): Promise<void> {
+  /** Loads the sets of these files (once each) and returns their sizes, in order. */
+  async ensure(fileIds: readonly bigint[]): Promise<number[]> {
     this.created ??= this.duck.use(async (c) => {
       await c.run(`CREATE TABLE IF NOT EXISTS ${ChangedRowSets.TABLE} (file_id BIGINT, row_id UUID)`);
     });
     await this.created;
-    await Promise.all(
+    return Promise.all(
       fileIds.map((fileId) => {
         let loading = this.loaded.get(fileId);
         if (!loading) {
@@ -60,10 +65,11 @@ export class ChangedRowSets {
     );
   }
 
-  private async load(fileId: bigint): Promise<void> {
+  private async load(fileId: bigint): Promise<number> {
     const rowIds = await changedRowIdsOf(this.pool, fileId);
-    if (rowIds.length === 0) return;
+    if (rowIds.length === 0) return 0;
     await this.duck.use((c) => c.run(`INSERT INTO ${ChangedRowSets.TABLE} SELECT $1, unnest($2::UUID[])`, [fileId, listValue(rowIds)]));
+    return rowIds.length;
   }
 }
 
@@ -104,10 +110,17 @@ export async function takeSnapshot(
     }
     // Files are immutable once listed: their local copies and changed sets need no snapshot.
     for (const { entity, files } of listed) {
+      const changedRows = await deps.changed.ensure(files.map((f) => f.fileId));
       const local = await Promise.all(
-        files.map(async (f) => ({ fileId: f.fileId, columns: f.columns, localPath: await deps.cache.localFile(f.path, f.etag) })),
+        files.map(async (f, i) => ({
+          fileId: f.fileId,
+          changedRows: changedRows[i]!,
+          rowIdMin: f.rowIdMin,
+          rowIdMax: f.rowIdMax,
+          columns: f.columns,
+          localPath: await deps.cache.localFile(f.path, f.etag),
+        })),
       );
-      await deps.changed.ensure(local.map((f) => f.fileId));
       tiers.set(entity, { entity, files: local, hot: hot.get(entity) ?? null });
     }
   } catch (error) {
