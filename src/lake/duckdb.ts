@@ -23,6 +23,10 @@ export class DuckDb {
     // UTC so that time buckets and date casts do not depend on the machine's zone. (Not in the
     // creation config: the ICU extension that owns the setting loads only after creation.)
     await connections[0]!.run("SET GLOBAL TimeZone = 'UTC'");
+    // Lake files are immutable (a new name per write; S3 copies are keyed by ETag), so their Parquet
+    // footers can be cached and need no revalidation: measured ~5% off a search over 50 files.
+    await connections[0]!.run('SET GLOBAL parquet_metadata_cache = true');
+    await connections[0]!.run("SET GLOBAL validate_external_file_cache = 'NO_VALIDATION'");
     return new DuckDb(instance, connections);
   }
 
