@@ -13,7 +13,7 @@ import { loadCatalog } from '../src/catalog/index.js';
 import { buildSchema, createGatewayYoga } from '../src/graphql/index.js';
 import { sqlString } from '../src/lake/index.js';
 import { openOltpStore } from '../src/oltp/index.js';
-import { benchDatabase, percentile } from './support.js';
+import { benchDatabase, graphqlCaller, percentile } from './support.js';
 import { EAV_QUESTIONS, RAW_QUESTIONS, GRAPHQL_QUESTIONS } from './search-questions.js';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
@@ -48,16 +48,7 @@ const customers = catalog.entity('customers');
 const orders = catalog.entity('orders');
 const random = seededRandom(42);
 
-async function gql(query: string, variables: Record<string, unknown> = {}): Promise<any> {
-  const response = await yoga.fetch('http://bench/graphql', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: any; errors?: { message: string }[] };
-  if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
-  return body.data;
-}
+const gql = graphqlCaller((url, init) => yoga.fetch(url, init), 'http://bench/graphql');
 
 async function timed(run: () => Promise<unknown>, runs = RUNS): Promise<{ p50: number; p95: number }> {
   for (let i = 0; i < Math.min(3, runs); i++) await run(); // warm caches and plans

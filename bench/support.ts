@@ -61,3 +61,20 @@ export function percentile(sorted: readonly number[], p: number): number {
 export function median(values: readonly number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
 }
+
+/** A GraphQL caller over a fetch function (HTTP or yoga.fetch in process); errors throw. */
+export function graphqlCaller(
+  fetcher: (url: string, init: RequestInit) => Promise<Response> | Response,
+  url: string,
+): (query: string, variables?: Record<string, unknown>) => Promise<any> {
+  return async (query, variables = {}) => {
+    const response = await fetcher(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query, variables }),
+    });
+    const body = (await response.json()) as { data?: any; errors?: { message: string }[] };
+    if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
+    return body.data;
+  };
+}

@@ -4,7 +4,7 @@ import pino from 'pino';
 import { serve } from '../src/cli/serve.js';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
 import { loadConfig } from '../src/config/index.js';
-import { benchDatabase, median, percentile } from './support.js';
+import { benchDatabase, graphqlCaller, median, percentile } from './support.js';
 
 const BATCH_SIZES = [1_000, 10_000];
 const BULK_ROUNDS = 5;
@@ -22,16 +22,7 @@ const config = { ...loadConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVE
 const gateway = await serve(config, pino({ level: 'warn' }));
 const random = seededRandom(7);
 
-async function gql(query: string, variables: Record<string, unknown>): Promise<any> {
-  const response = await fetch(gateway.url, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as { data?: any; errors?: { message: string }[] };
-  if (body.errors) throw new Error(body.errors.map((e) => e.message).join('; '));
-  return body.data;
-}
+const gql = graphqlCaller(fetch, gateway.url);
 
 try {
   const customers = await gql(
