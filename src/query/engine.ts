@@ -4,6 +4,7 @@ import type { EntitySchema } from '../catalog/index.js';
 import { LakeReadCache, type DuckDb, type ObjectStore } from '../lake/index.js';
 import type { PgPool } from '../oltp/index.js';
 import { HotMirror } from './hot.js';
+import { LakeLatestVersions } from './latest.js';
 import { ChangedRowSets, takeSnapshot } from './snapshot.js';
 import { currentRowsSql } from './view.js';
 
@@ -26,11 +27,13 @@ export class QueryEngine {
   private readonly hot: HotMirror;
   private readonly cache: LakeReadCache;
   private readonly changed: ChangedRowSets;
+  private readonly latest: LakeLatestVersions;
 
   constructor(private readonly deps: QueryEngineDeps) {
     this.hot = new HotMirror(deps.duck, path.join(deps.workDir, 'hot'));
     this.cache = new LakeReadCache(deps.store, path.join(deps.workDir, 'cache'), deps.cacheBytes);
     this.changed = new ChangedRowSets(deps.pool, deps.duck);
+    this.latest = new LakeLatestVersions(deps.duck);
   }
 
   /**
@@ -42,7 +45,7 @@ export class QueryEngine {
     entities: readonly EntitySchema[],
     build: (view: (entity: EntitySchema, rowIds?: readonly string[] | null) => string) => Statement,
   ): Promise<Record<string, unknown>[]> {
-    const snapshot = await takeSnapshot({ pool: this.deps.pool, hot: this.hot, cache: this.cache, changed: this.changed }, [
+    const snapshot = await takeSnapshot({ pool: this.deps.pool, hot: this.hot, cache: this.cache, changed: this.changed, latest: this.latest }, [
       ...new Set(entities),
     ]);
     try {

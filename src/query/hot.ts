@@ -85,7 +85,7 @@ export class HotMirror {
       const columns = lakeColumns(entity).map((c) => `${quoteIdent(c.name)} ${c.duckdb}`);
       // The table is created first in the schema's queue, before any refresh can run.
       const created = this.duck.use(async (connection) => {
-        await connection.run(`CREATE OR REPLACE TABLE ${table} (${columns.join(', ')})`);
+        await connection.run(`CREATE OR REPLACE TABLE ${table} (${columns.join(', ')}, superseded_at BIGINT)`);
       });
       state = { table, copiedThrough: -1n, prunedThrough: -1n, queue: created };
       this.states.set(key, state);
@@ -104,7 +104,30 @@ export class HotMirror {
     const file = path.join(this.workDir, `hot-${uuidv7()}.csv`);
     try {
       await exportBufferCsv(client, entity, upTo, file, state.copiedThrough);
-      await this.duck.use((connection) => connection.run(`INSERT INTO ${state.table} SELECT * FROM ${bufferCsvSource(entity, file)}`));
+      const columns = lakeColumns(entity).map((c) => quoteIdent(c.name)).join(', ');
+      await this.duck.use(async (connection) => {
+        // Each version records the slot of the row's next version (superseded_at), so a query
+        // finds the newest version in its snapshot with a filter instead of a window.
+        await connection.run('BEGIN');
+        try {
+          await connection.run(
+            `CREATE OR REPLACE TEMP TABLE hot_batch AS
+               SELECT ${columns}, lead(time_slot) OVER (PARTITION BY row_id ORDER BY time_slot) AS superseded_at
+                 FROM ${bufferCsvSource(entity, file)}`,
+          );
+          await connection.run(
+            `UPDATE ${state.table} AS h SET superseded_at = b.first_slot
+               FROM (SELECT row_id, min(time_slot) AS first_slot FROM hot_batch GROUP BY row_id) AS b
+              WHERE h.row_id = b.row_id AND h.superseded_at IS NULL`,
+          );
+          await connection.run(`INSERT INTO ${state.table} SELECT * FROM hot_batch`);
+          await connection.run('DROP TABLE hot_batch');
+          await connection.run('COMMIT');
+        } catch (error) {
+          await connection.run('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      });
       state.copiedThrough = upTo;
     } finally {
       await fs.rm(file, { force: true });

@@ -6,6 +6,7 @@ import type { EntitySchema } from '../catalog/index.js';
 import { changedRowIdsOf, liveFiles, type DuckDb, type LakeReadCache, type ManifestFile } from '../lake/index.js';
 import type { PgPool } from '../oltp/index.js';
 import type { HotMirror } from './hot.js';
+import type { LakeLatestVersions, LatestLease } from './latest.js';
 
 export interface TierFile {
   fileId: bigint;
@@ -21,6 +22,8 @@ export interface TierFile {
 export interface EntityTiers {
   entity: EntitySchema;
   files: TierFile[];
+  /** DuckDB table of the newest lake versions of the rows changed in these files (null: none). */
+  latestChanged: string | null;
   /** Mirror rows in (above, upTo] are this snapshot's buffer; null when it is empty. */
   hot: { table: string; above: bigint; upTo: bigint } | null;
 }
@@ -74,12 +77,17 @@ export class ChangedRowSets {
 }
 
 export async function takeSnapshot(
-  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets },
+  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets; latest: LakeLatestVersions },
   entities: readonly EntitySchema[],
 ): Promise<QuerySnapshot> {
   const { id, reader } = deps.hot.openReader();
   const tiers = new Map<EntitySchema, EntityTiers>();
   const hot = new Map<EntitySchema, EntityTiers['hot']>();
+  const leases: LatestLease[] = [];
+  const releaseAll = () => {
+    reader.release();
+    for (const lease of leases) lease.release();
+  };
   const listed: { entity: EntitySchema; files: ManifestFile[]; flushedThrough: bigint; bufferMax: bigint | null }[] = [];
   try {
     const client = await deps.pool.connect();
@@ -121,10 +129,12 @@ export async function takeSnapshot(
           localPath: await deps.cache.localFile(f.path, f.etag),
         })),
       );
-      tiers.set(entity, { entity, files: local, hot: hot.get(entity) ?? null });
+      const lease = await deps.latest.lease(entity, local);
+      leases.push(lease);
+      tiers.set(entity, { entity, files: local, latestChanged: lease.table, hot: hot.get(entity) ?? null });
     }
   } catch (error) {
-    reader.release();
+    releaseAll();
     throw error;
   }
   return {
@@ -133,6 +143,6 @@ export async function takeSnapshot(
       if (!found) throw new Error(`query snapshot: ${entity.name} was not part of it`);
       return found;
     },
-    release: () => reader.release(),
+    release: releaseAll,
   };
 }

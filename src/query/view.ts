@@ -1,11 +1,12 @@
 // The merge-on-read view of an entity's current rows over its tiers (SPEC 6, made correct per
-// DESIGN 4.4). Three disjoint parts, so a filter on the view reaches the Parquet scans:
-//  1. rows with a single version in the lake and none in the buffer: read straight from their
-//     files (an anti-join against the changed row_ids, after the filter was pushed into the scan);
-//  2. rows changed in the lake (updated or deleted there) and not in the buffer: their newest lake
-//     version is an update or delete, so it lives in a file that lists the row in its changed set;
-//     only those files are read for them, and deduplicated last write wins;
-//  3. rows in the buffer: the newest version of each, whatever the lake holds.
+// DESIGN 4.4). Three disjoint parts, none deduplicated per query, so a filter on the view reaches
+// the Parquet scan and the tables under it:
+//  1. rows with one version in the lake and none in the buffer: straight from their files, after
+//     an anti-join against the row_ids changed in the lake or present in the buffer;
+//  2. rows changed in the lake and not in the buffer: their newest lake version, materialized once
+//     per flush (latest.ts);
+//  3. rows in the buffer: the version that is newest in the query's snapshot, which the hot mirror
+//     marks (hot.ts: superseded_at).
 import { quoteIdent } from '../catalog/index.js';
 import { lakeColumns, sqlString } from '../lake/index.js';
 import type { EntityTiers, TierFile } from './snapshot.js';
@@ -16,45 +17,42 @@ import { ChangedRowSets } from './snapshot.js';
  * With `rowIds`, the caller promises to read only those rows: files whose row_id range (from the
  * manifest) holds none of them are skipped.
  */
-export function currentRowsSql(all: EntityTiers, rowIds: readonly string[] | null = null): string {
-  const tiers = rowIds
-    ? { ...all, files: all.files.filter((f) => rowIds.some((id) => id >= f.rowIdMin && id <= f.rowIdMax)) }
-    : all;
+export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null): string {
   const columns = lakeColumns(tiers.entity);
   const allColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
-  const scan = (files: readonly TierFile[]) => {
-    const present = new Set(files.flatMap((f) => f.columns));
+  const files = rowIds ? tiers.files.filter((f) => rowIds.some((id) => id >= f.rowIdMin && id <= f.rowIdMax)) : tiers.files;
+  const scan = (of: readonly TierFile[]) => {
+    const present = new Set(of.flatMap((f) => f.columns));
     // A column none of these files has (an attribute added after they were written) is NULL.
     const select = columns.map((c) => (present.has(c.name) ? quoteIdent(c.name) : `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`));
     // union_by_name makes DuckDB read every file's schema first: only when the files differ.
-    const differ = files.some((f) => f.columns.length !== present.size);
-    return `(SELECT ${select.join(', ')} FROM read_parquet([${files.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''}))`;
+    const differ = of.some((f) => f.columns.length !== present.size);
+    return `(SELECT ${select.join(', ')} FROM read_parquet([${of.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''}))`;
   };
-  const newest = (source: string) =>
-    `(SELECT ${allColumns} FROM ${source} AS versions QUALIFY row_number() OVER (PARTITION BY row_id ORDER BY time_slot DESC) = 1)`;
 
-  const hot = tiers.hot
-    ? `(SELECT ${allColumns} FROM ${tiers.hot.table} WHERE time_slot > ${tiers.hot.above} AND time_slot <= ${tiers.hot.upTo})`
-    : null;
+  const hot = tiers.hot;
+  const inBuffer = hot ? `${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}` : null;
+  const hotIds = inBuffer ? `(SELECT row_id FROM ${inBuffer})` : null;
   const parts: string[] = [];
-  if (tiers.files.length > 0) {
-    const withChanges = tiers.files.filter((f) => f.changedRows > 0);
+  if (files.length > 0) {
+    const withChanges = files.filter((f) => f.changedRows > 0);
     const changedInLake = withChanges.length
       ? `(SELECT row_id FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${withChanges.map((f) => f.fileId.toString()).join(', ')}))`
       : null;
-    const hotIds = hot ? `(SELECT row_id FROM ${hot} AS h)` : null;
     const excluded = [changedInLake, hotIds].filter((s): s is string => s !== null);
     parts.push(
       excluded.length
-        ? `SELECT * FROM ${scan(tiers.files)} AS single ANTI JOIN (${excluded.map((s) => `SELECT row_id FROM ${s} AS x`).join(' UNION ')}) AS changed USING (row_id)`
-        : `SELECT * FROM ${scan(tiers.files)} AS single`,
+        ? `SELECT * FROM ${scan(files)} AS single ANTI JOIN (${excluded.map((s) => `SELECT row_id FROM ${s} AS x`).join(' UNION ALL ')}) AS changed USING (row_id)`
+        : `SELECT * FROM ${scan(files)} AS single`,
     );
-    if (changedInLake) {
-      const wanted = hotIds ? `(SELECT row_id FROM ${changedInLake} AS c EXCEPT SELECT row_id FROM ${hotIds} AS h)` : changedInLake;
-      parts.push(`SELECT * FROM ${newest(`(SELECT * FROM ${scan(withChanges)} AS lake SEMI JOIN ${wanted} AS wanted USING (row_id))`)} AS changed_in_lake`);
-    }
   }
-  if (hot) parts.push(`SELECT * FROM ${newest(hot)} AS buffered`);
+  if (tiers.latestChanged) {
+    const latest = `(SELECT ${allColumns} FROM ${tiers.latestChanged})`;
+    parts.push(hotIds ? `SELECT * FROM ${latest} AS changed_in_lake ANTI JOIN ${hotIds} AS buffered USING (row_id)` : `SELECT * FROM ${latest} AS changed_in_lake`);
+  }
+  if (inBuffer) {
+    parts.push(`SELECT ${allColumns} FROM ${inBuffer} AND (superseded_at IS NULL OR superseded_at > ${hot!.upTo})`);
+  }
   if (parts.length === 0) return `(SELECT ${columns.map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')} WHERE false)`;
   return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS merged WHERE deleted_at IS NULL)`;
 }
