@@ -124,7 +124,7 @@ try {
 
   // Freshness: from a mutation's response to its row showing in a search, with the buffer full.
   const lags: number[] = [];
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 300; i++) {
     const inserted = await gql(`mutation { insert_orders_one(object: {total: 123.45, paid: true}) { row_id } }`);
     const started = performance.now();
     for (;;) {
