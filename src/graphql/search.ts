@@ -30,6 +30,11 @@ interface AggregateParent {
   groupBy: GroupKey[];
 }
 
+/** A stable key of a field's arguments (BigInt values included), to share one loader per question. */
+function argsKey(raw: RawPageArgs): string {
+  return JSON.stringify(raw, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
+}
+
 function pageArgs(ctx: GatewayContext, entity: EntitySchema, raw: RawPageArgs): PageArgs {
   const { defaultLimit, maxLimit } = ctx.services.limits;
   const limit = raw.limit ?? defaultLimit;
@@ -213,7 +218,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
         description: `The ${from.name} rows whose ${attribute.name} is this row`,
         args: pageArgsOf(t as never, from),
         resolve: (row, raw: RawPageArgs, ctx) =>
-          ctx.loaders.children(from, attribute, pageArgs(ctx, from, raw), JSON.stringify(raw)).load(row.row_id),
+          ctx.loaders.children(from, attribute, pageArgs(ctx, from, raw), argsKey(raw)).load(row.row_id),
       }),
     );
   }

@@ -106,6 +106,14 @@ describe('search through GraphQL', () => {
       { name: 'Bob', orders: [] },
       { name: 'Cyd', orders: [{ total: 5 }] },
     ]);
+    // Arguments of every scalar type, 64-bit integers included, in the relation's own filter.
+    const filtered = await gw.gql(`{ customers(order_by: [{name: asc}]) { name orders(where: {quantity: {_gte: 2}, placed_at: {_lt: "2026-02-01T00:00:00Z"}}) { quantity } } }`);
+    expect(filtered.errors).toBeUndefined();
+    expect(filtered.data.customers).toEqual([
+      { name: 'Ada', orders: [{ quantity: 2 }] },
+      { name: 'Bob', orders: [] },
+      { name: 'Cyd', orders: [] },
+    ]);
   });
 
   it('treats quotes, backslashes, wildcards and SQL in every string input as plain text', async () => {
