@@ -3,6 +3,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import type { Catalog } from '../catalog/index.js';
 import { GatewayError } from '../errors/index.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
 import { createLoaders } from './loaders.js';
@@ -73,6 +74,23 @@ function maskError(error: unknown, message: string): Error {
   return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }
 
+/** GraphiQL's first query: a search and a count over the first entity the catalog defines. */
+function exampleQuery(catalog: Catalog): string {
+  const entity = catalog.entities[0];
+  if (!entity) return '{ __typename }';
+  const fields = entity.attributes.filter((a) => a.type !== 'ref' && a.type !== 'json').slice(0, 4).map((a) => a.name);
+  return [
+    `# Searches read the lake and the unflushed changes, fresh to the last commit.`,
+    `{`,
+    `  ${entity.name}(limit: 10, order_by: [{time_slot: desc}]) {`,
+    `    row_id ${fields.join(' ')}`,
+    `  }`,
+    `  ${entity.name}_aggregate { aggregate { count } }`,
+    `}`,
+    ``,
+  ].join('\n');
+}
+
 export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayContext>;
 
 export function createGatewayYoga(options: {
@@ -88,7 +106,7 @@ export function createGatewayYoga(options: {
     landingPage: false,
     // The bundled GraphiQL works offline, unlike the default that loads from a CDN.
     renderGraphiQL,
-    graphiql: { title: 'LTBase Analytics Gateway', defaultQuery: '{ __typename }' },
+    graphiql: { title: 'LTBase Analytics Gateway', defaultQuery: exampleQuery(services.catalog) },
     logging: {
       debug: (...args) => services.log.debug(args.map(String).join(' ')),
       info: (...args) => services.log.info(args.map(String).join(' ')),

@@ -59,7 +59,9 @@ describe('npm start (serve)', () => {
       expect(health.status).toBe(200);
       const page = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
       expect(page.status).toBe(200);
-      expect(await page.text()).toContain('LTBase Analytics Gateway');
+      const html = await page.text();
+      expect(html).toContain('LTBase Analytics Gateway');
+      expect(html).toContain('customers_aggregate { aggregate { count } }'); // the example query
       const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
