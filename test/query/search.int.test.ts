@@ -64,6 +64,16 @@ describe('search through GraphQL', () => {
     expect(moved.data.orders).toEqual([{ row_id: orders[3], total: 5 }]);
   });
 
+  it('sorts and filters by the system columns row_id and time_slot', async () => {
+    const res = await gw.gql(`{ customers(order_by: [{time_slot: desc}]) { name time_slot } }`);
+    const slots = res.data.customers.map((c: { time_slot: string | number }) => BigInt(c.time_slot));
+    expect(slots).toEqual([...slots].sort((a, b) => (a < b ? 1 : a > b ? -1 : 0)));
+    const after = await gw.gql(`query($s: BigInt!) { customers(where: {time_slot: {_gt: $s}}) { name } }`, { s: String(slots.at(-1)) });
+    expect(after.data.customers).toHaveLength(2);
+    const byId = await gw.gql(`query($ids: [UUID!]) { customers(where: {row_id: {_in: $ids}}, order_by: [{row_id: asc}]) { row_id } }`, { ids: [cyd, ada] });
+    expect(byId.data.customers.map((c: { row_id: string }) => c.row_id)).toEqual([ada, cyd].sort());
+  });
+
   it('filters through a ref with a semi-join over both merge-on-read views', async () => {
     const res = await gw.gql(`{ orders(where: {customer: {country: {_eq: "DE"}}}, order_by: [{total: asc}]) { total customer { name } } }`);
     expect(res.data.orders).toEqual([
