@@ -68,9 +68,12 @@ export function compileFilter(filter: Filter, ctx: CompileContext): string {
     case 'ref': {
       const inner = ctx.params.nextAlias();
       const nested = compileFilter(filter.filter, { ...ctx, alias: inner });
-      // EXISTS, not IN: a relationship filter is true or false, never unknown (Hasura), also
-      // for a NULL ref under _not. DuckDB turns it into a semi-join.
-      return `(EXISTS (SELECT 1 FROM ${ctx.refRelation(filter.target)} AS ${inner} WHERE ${inner}.row_id = ${columnSql(ctx.alias, filter.column)} AND ${nested}))`;
+      const ref = columnSql(ctx.alias, filter.column);
+      // A relationship filter is true or false, never unknown (Hasura), also for a NULL ref under
+      // _not: the IS NOT NULL makes it so, since the row_ids of the subquery are never NULL.
+      // Uncorrelated IN, not EXISTS: DuckDB decorrelates EXISTS with a delim join that buffered the
+      // whole outer view (1M orders: 131 ms against 69 ms as a hash semi-join).
+      return `(${ref} IS NOT NULL AND ${ref} IN (SELECT ${inner}.row_id FROM ${ctx.refRelation(filter.target)} AS ${inner} WHERE ${nested}))`;
     }
   }
 }

@@ -85,7 +85,11 @@ function orderSql(alias: string, orderBy: readonly OrderTerm[]): string {
 
 function bucketSql(alias: string, key: GroupKey): string {
   const column = `${alias}.${quoteIdent(key.attribute.name)}`;
-  return key.bucket ? `date_trunc('${key.bucket}', ${column})` : column;
+  if (!key.bucket) return column;
+  // The same UTC buckets on a plain TIMESTAMP: date_trunc on TIMESTAMPTZ goes through ICU's
+  // calendar and cost ~115 ms per 1M rows here, this ~30 ms (bench:search, question b).
+  if (key.attribute.type === 'timestamp') return `date_trunc('${key.bucket}', make_timestamp(epoch_us(${column})))`;
+  return `date_trunc('${key.bucket}', ${column})`;
 }
 
 export class SearchService {
