@@ -60,6 +60,12 @@ function childFields(info: GraphQLResolveInfo, nodes: readonly FieldNode[] | und
   return into;
 }
 
+/** The entity's columns a row selection reads: attributes (a ref's own column too), time_slot, deleted_at. */
+function selectedColumns(info: GraphQLResolveInfo, entity: EntitySchema): Set<string> {
+  const readable = new Set(['time_slot', 'deleted_at', ...entity.attributes.map((a) => a.name)]);
+  return new Set([...childFields(info, info.fieldNodes).keys()].filter((name) => readable.has(name)));
+}
+
 /** What an `aggregate { … }` selection asks for, so one statement computes exactly that. */
 function aggregateRequest(info: GraphQLResolveInfo, nodes: readonly FieldNode[] | undefined): AggregateRequest {
   const fields = childFields(info, nodes);
@@ -110,7 +116,8 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
       nullable: false,
       description: `Current ${name} rows from the lake and the unflushed buffer, fresh to the last commit`,
       args: pageArgsOf(t),
-      resolve: (_root, raw: RawPageArgs, ctx) => ctx.services.search.list(entity, pageArgs(ctx, entity, raw)),
+      resolve: (_root, raw: RawPageArgs, ctx, info) =>
+        ctx.services.search.list(entity, { ...pageArgs(ctx, entity, raw), columns: selectedColumns(info, entity) }),
     }),
   );
 
@@ -217,8 +224,12 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
         nullable: false,
         description: `The ${from.name} rows whose ${attribute.name} is this row`,
         args: pageArgsOf(t as never, from),
-        resolve: (row, raw: RawPageArgs, ctx) =>
-          ctx.loaders.children(from, attribute, pageArgs(ctx, from, raw), argsKey(raw)).load(row.row_id),
+        resolve: (row, raw: RawPageArgs, ctx, info) => {
+          const columns = selectedColumns(info, from);
+          // Parents asking the same question of the same columns share one batch.
+          const key = `${argsKey(raw)}|${[...columns].sort().join(',')}`;
+          return ctx.loaders.children(from, attribute, { ...pageArgs(ctx, from, raw), columns }, key).load(row.row_id);
+        },
       }),
     );
   }

@@ -126,6 +126,25 @@ describe('search through GraphQL', () => {
     ]);
   });
 
+  it('reads the fields each selection asks for, also for aliases of one relation with the same arguments', async () => {
+    const res = await gw.gql(`{
+      customers(where: {name: {_eq: "Ada"}}) {
+        by_total: orders(order_by: [{total: desc}]) { total }
+        with_notes: orders(order_by: [{total: desc}]) { note time_slot customer { name } }
+      }
+      orders(where: {row_id: {_eq: "${orders[0]}"}}) { note deleted_at customer { country } }
+    }`);
+    expect(res.errors).toBeUndefined();
+    const [ada] = res.data.customers;
+    expect(ada.by_total).toEqual([{ total: 20 }, { total: 10 }]);
+    expect(ada.with_notes.map((o: { note: string | null; customer: { name: string } }) => [o.note, o.customer.name])).toEqual([
+      [null, 'Ada'],
+      ['first', 'Ada'],
+    ]);
+    expect(ada.with_notes.every((o: { time_slot: unknown }) => /^\d+$/.test(String(o.time_slot)))).toBe(true);
+    expect(res.data.orders).toEqual([{ note: 'first', deleted_at: null, customer: { country: 'DE' } }]);
+  });
+
   it('treats quotes, backslashes, wildcards and SQL in every string input as plain text', async () => {
     const probe = async (op: string, value: string) =>
       (await gw.gql(`query($v: String!) { orders(where: {note: {${op}: $v}}) { note } }`, { v: value })).data?.orders;
