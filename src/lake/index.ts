@@ -10,6 +10,8 @@ export {
   knownPaths,
   liveFileTotals,
   liveFiles,
+  listTiers,
+  type EntityTierListing,
   type LakeFileTotals,
   type ManifestFile,
   type NewManifestFile,

@@ -75,6 +75,40 @@ export async function liveFiles(db: Queryable, entity: Pick<EntitySchema, 'proje
   return rows.map(fromRow);
 }
 
+export interface EntityTierListing {
+  project: string;
+  schemaId: number;
+  /** Live files, oldest first. */
+  files: ManifestFile[];
+  /** The newest slot in the change_log buffer; null when it is empty. */
+  bufferMax: bigint | null;
+}
+
+/**
+ * Live files and the newest buffered slot of several entities, in ONE statement: a statement sees
+ * one snapshot, so the listing and the buffer's high-water mark agree (DESIGN 4.5) in one round trip.
+ */
+export async function listTiers(db: Queryable, entities: readonly Pick<EntitySchema, 'project' | 'id'>[]): Promise<EntityTierListing[]> {
+  const { rows } = await db.query<ManifestRow & { entity_project: string; entity_schema_id: number; buffer_max: bigint | null }>(
+    `SELECT e.project AS entity_project, e.schema_id AS entity_schema_id, b.buffer_max, f.*
+       FROM unnest($1::text[], $2::smallint[]) AS e (project, schema_id)
+      CROSS JOIN LATERAL (SELECT max(c.time_slot) AS buffer_max FROM change_log c
+                           WHERE c.project = e.project AND c.schema_id = e.schema_id) AS b
+       LEFT JOIN lake_file f ON f.project = e.project AND f.schema_id = e.schema_id AND f.removed_at IS NULL
+      ORDER BY f.file_id`,
+    [entities.map((e) => e.project), entities.map((e) => e.id)],
+  );
+  return entities.map((entity) => {
+    const own = rows.filter((r) => r.entity_project === entity.project && r.entity_schema_id === entity.id);
+    return {
+      project: entity.project,
+      schemaId: entity.id,
+      files: own.filter((r) => r.file_id !== null).map(fromRow),
+      bufferMax: own[0]?.buffer_max ?? null,
+    };
+  });
+}
+
 /** Every path the manifest still names (live, or removed but not yet deleted from the store). */
 export async function knownPaths(db: Queryable): Promise<Set<string>> {
   const { rows } = await db.query<{ path: string }>('SELECT path FROM lake_file');

@@ -52,14 +52,20 @@ export class HotMirror {
     this.readers.set(readerId, flushedThrough);
   }
 
+  /** Whether the mirror already holds every buffered change up to `bufferMax` (so a refresh copies nothing). */
+  holds(entity: EntitySchema, bufferMax: bigint | null): boolean {
+    return bufferMax === null || (this.states.get(`${entity.project}/${entity.id}`)?.copiedThrough ?? -1n) >= bufferMax;
+  }
+
   /**
    * Brings the mirror of `entity` up to `bufferMax` of the caller's snapshot (read on `client`,
    * inside that snapshot) and returns the table to read, or null when the snapshot's buffer is
-   * empty. `flushedThrough` is the highest slot in the snapshot's live files.
+   * empty. `flushedThrough` is the highest slot in the snapshot's live files. Without a client
+   * the mirror must already hold the changes (`holds`).
    */
   async refresh(
     readerId: number,
-    client: PgClient,
+    client: PgClient | null,
     entity: EntitySchema,
     snapshot: { flushedThrough: bigint; bufferMax: bigint | null },
   ): Promise<string | null> {
@@ -70,6 +76,7 @@ export class HotMirror {
     const state = this.stateOf(entity);
     await this.serialized(state, async () => {
       if (snapshot.bufferMax !== null && snapshot.bufferMax > state.copiedThrough) {
+        if (!client) throw new Error(`hot mirror: ${key} needs changes up to ${snapshot.bufferMax} copied, and no snapshot to copy them in`);
         await this.copy(client, entity, state, snapshot.bufferMax);
       }
       await this.prune(key, state);

@@ -3,8 +3,8 @@
 // a row.
 import { listValue } from '@duckdb/node-api';
 import type { EntitySchema } from '../catalog/index.js';
-import { changedRowIdsOf, liveFiles, type DuckDb, type LakeReadCache, type ManifestFile } from '../lake/index.js';
-import type { PgPool } from '../oltp/index.js';
+import { changedRowIdsOf, listTiers, type DuckDb, type EntityTierListing, type LakeReadCache } from '../lake/index.js';
+import type { PgClient, PgPool } from '../oltp/index.js';
 import type { HotMirror } from './hot.js';
 import type { LakeLatestVersions, LatestLease } from './latest.js';
 
@@ -88,33 +88,39 @@ export async function takeSnapshot(
     reader.release();
     for (const lease of leases) lease.release();
   };
-  const listed: { entity: EntitySchema; files: ManifestFile[]; flushedThrough: bigint; bufferMax: bigint | null }[] = [];
+  const withFlushed = (listing: EntityTierListing[]) =>
+    listing.map((l, i) => ({ ...l, entity: entities[i]!, flushedThrough: l.files.reduce((max, f) => (f.slotMax > max ? f.slotMax : max), -1n) }));
+  const claimAndRefresh = async (listing: ReturnType<typeof withFlushed>, client: PgClient | null) => {
+    deps.hot.claim(id, new Map(listing.map((l) => [`${l.entity.project}/${l.entity.id}`, l.flushedThrough])));
+    for (const { entity, flushedThrough, bufferMax } of listing) {
+      const table = await deps.hot.refresh(id, client, entity, { flushedThrough, bufferMax });
+      hot.set(entity, table && bufferMax !== null ? { table, above: flushedThrough, upTo: bufferMax } : null);
+    }
+  };
+  let listed: ReturnType<typeof withFlushed>;
   try {
-    const client = await deps.pool.connect();
-    let broken: Error | undefined;
-    try {
-      await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      for (const entity of entities) {
-        const files = await liveFiles(client, entity);
-        const { rows } = await client.query<{ newest: bigint | null }>(
-          'SELECT max(time_slot) AS newest FROM change_log WHERE project = $1 AND schema_id = $2',
-          [entity.project, entity.id],
-        );
-        const flushedThrough = files.reduce((max, f) => (f.slotMax > max ? f.slotMax : max), -1n);
-        listed.push({ entity, files, flushedThrough, bufferMax: rows[0]!.newest });
+    // One statement is one snapshot: enough when the mirror already holds every buffered change
+    // it shows (no writes since the last query), the common case of a read-mostly API.
+    listed = withFlushed(await listTiers(deps.pool, entities));
+    if (listed.every((l) => deps.hot.holds(l.entity, l.bufferMax))) {
+      await claimAndRefresh(listed, null);
+    } else {
+      // New changes to copy: the listing and the copy must share one snapshot, so a flush
+      // committing between them can neither hide nor double a row.
+      const client = await deps.pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        listed = withFlushed(await listTiers(client, entities));
+        await claimAndRefresh(listed, client);
+        await client.query('COMMIT');
+      } catch (error) {
+        broken = error instanceof Error ? error : new Error(String(error));
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release(broken);
       }
-      deps.hot.claim(id, new Map(listed.map((l) => [`${l.entity.project}/${l.entity.id}`, l.flushedThrough])));
-      for (const { entity, flushedThrough, bufferMax } of listed) {
-        const table = await deps.hot.refresh(id, client, entity, { flushedThrough, bufferMax });
-        hot.set(entity, table && bufferMax !== null ? { table, above: flushedThrough, upTo: bufferMax } : null);
-      }
-      await client.query('COMMIT');
-    } catch (error) {
-      broken = error instanceof Error ? error : new Error(String(error));
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release(broken);
     }
     // Files are immutable once listed: their local copies and changed sets need no snapshot.
     for (const { entity, files } of listed) {
