@@ -1,14 +1,24 @@
 // Composition of the lakehouse side of a gateway process: object store, DuckDB, the admin
-// operations the GraphQL layer calls, and the background workers (flush, orphan GC).
+// operations the GraphQL layer calls, and the background workers (flush, compaction, GC).
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/index.js';
-import { collectOrphans } from '../compaction/index.js';
-import type { AdminOperations, EntityLakeStatus, FlushReport } from '../graphql/index.js';
+import { loadConfig } from '../config/index.js';
+import {
+  collectOrphans,
+  collectRemoved,
+  compactDueSchemas,
+  compactSchema,
+  type CompactDeps,
+  type CompactFaults,
+  type CompactionSettings,
+} from '../compaction/index.js';
+import type { AdminOperations, CompactReport, EntityLakeStatus, FlushReport } from '../graphql/index.js';
 import { flushDueSchemas, flushSchema, type FlushDeps, type FlushFaults, type FlushThresholds } from '../ingest/index.js';
 import {
   DuckDb,
+  knownFileIds,
   lastFinished,
   liveFileTotals,
   openObjectStore,
@@ -23,19 +33,26 @@ import { createScheduler, type Scheduler } from '../workers/index.js';
 export interface LakehouseSettings extends ObjectStoreSettings {
   dataDir: string;
   flush: FlushThresholds & { checkIntervalMs: number };
+  /** Default: the configuration's defaults (SPEC 5.1: a day or 10 delta files, 5% dirty ratio, 256 MB base files). */
+  compaction?: CompactionSettings & { checkIntervalMs: number };
+  /** Replaced files and orphans are deleted from the store this long after they stopped being live. */
   orphanGraceMs: number;
   /** Bound of the local read cache of S3 lake files (default 2 GiB). */
   lakeCacheBytes?: number;
   faults?: FlushFaults;
+  compactFaults?: CompactFaults;
 }
 
 export interface Lakehouse {
   store: ObjectStore;
   duck: DuckDb;
   flushDeps: FlushDeps;
+  compactDeps: CompactDeps;
   admin: AdminOperations;
   search: SearchService;
-  /** Starts the background flush and GC workers of this process. */
+  /** Deletes replaced files and orphans past the grace period (what the GC worker runs). */
+  collectGarbage(): Promise<void>;
+  /** Starts the background flush, compaction and GC workers of this process. */
   startWorkers(): void;
   close(): Promise<void>;
 }
@@ -63,6 +80,8 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
     thresholds: { maxRows: settings.flush.maxRows, maxAgeMs: settings.flush.maxAgeMs },
     faults: settings.faults,
   };
+  const compaction = settings.compaction ?? loadConfig({}).compaction;
+  const compactDeps: CompactDeps = { pool: oltp.pool, store, duck, log, workDir, settings: compaction, faults: settings.compactFaults };
   let scheduler: Scheduler | undefined;
   const engine = new QueryEngine({
     pool: oltp.pool,
@@ -85,11 +104,26 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
         duration_ms: outcome.durationMs,
       };
     },
+    async compact(entity, force): Promise<CompactReport> {
+      const outcome = await compactSchema(compactDeps, entity, { force, trigger: 'admin' });
+      const done = outcome.status === 'compacted' ? outcome : null;
+      return {
+        entity: entity.name,
+        compacted: done !== null,
+        reason: outcome.reason,
+        removed: done?.removed ?? [],
+        added: done?.added ?? [],
+        rewritten: done?.rewritten ?? 0,
+        rolled_over: done?.rolledOver ?? false,
+        duration_ms: outcome.durationMs,
+      };
+    },
     async lakeStatus(): Promise<EntityLakeStatus[]> {
-      const [buffers, totals, flushes] = await Promise.all([
+      const [buffers, totals, flushes, compactions] = await Promise.all([
         allBufferStats(oltp.pool),
         liveFileTotals(oltp.pool),
         lastFinished(oltp.pool, 'flush'),
+        lastFinished(oltp.pool, 'compact'),
       ]);
       const now = Date.now();
       return catalog.entities.map((entity) => {
@@ -108,6 +142,7 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
           base_files: files('base')?.files ?? 0,
           base_bytes: files('base')?.bytes ?? 0,
           last_flush_at: flushes.get(`${entity.project}/${entity.id}`) ?? null,
+          last_compaction_at: compactions.get(`${entity.project}/${entity.id}`) ?? null,
         };
       });
     },
@@ -127,20 +162,29 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
     },
   };
 
+  const collectGarbage = async () => {
+    await collectRemoved({ pool: oltp.pool, store, log, graceMs: settings.orphanGraceMs });
+    await collectOrphans({ pool: oltp.pool, store, catalog, log, graceMs: settings.orphanGraceMs });
+    await engine.forgetFilesExcept(await knownFileIds(oltp.pool));
+  };
+
   return {
     store,
     duck,
     flushDeps,
+    compactDeps,
     admin,
     search: new SearchService(engine),
+    collectGarbage,
     startWorkers() {
       scheduler ??= createScheduler(log);
       scheduler.every('flush', settings.flush.checkIntervalMs, async () => {
         await flushDueSchemas(flushDeps, catalog);
       });
-      scheduler.every('orphan-gc', GC_INTERVAL_MS, async () => {
-        await collectOrphans({ pool: oltp.pool, store, catalog, log, graceMs: settings.orphanGraceMs });
+      scheduler.every('compaction', compaction.checkIntervalMs, async () => {
+        await compactDueSchemas(compactDeps, catalog);
       });
+      scheduler.every('gc', GC_INTERVAL_MS, collectGarbage);
     },
     async close() {
       await scheduler?.stop();

@@ -1,7 +1,8 @@
-// Garbage collection: deletes lake objects no manifest row names (orphans) once past a grace period.
+// Garbage collection, once past a grace period: files a compaction replaced, and lake objects no
+// manifest row names (orphans).
 import type { Logger } from 'pino';
 import type { Catalog } from '../catalog/index.js';
-import { knownPaths, type ObjectStore } from '../lake/index.js';
+import { forgetRemovedFiles, knownPaths, removedBefore, type ObjectStore } from '../lake/index.js';
 import type { PgPool } from '../oltp/index.js';
 
 export interface GcResult {
@@ -39,4 +40,21 @@ export async function collectOrphans(deps: {
     deps.log.info({ count: orphans.length, keys: orphans.slice(0, 10) }, 'deleted orphaned lake files');
   }
   return { scanned, deleted: orphans };
+}
+
+/**
+ * Deletes the objects of files removed from the live set (replaced by a compaction) more than
+ * `graceMs` ago, then their manifest rows: a query that listed them before the swap has had the
+ * grace period to finish reading them.
+ */
+export async function collectRemoved(deps: { pool: PgPool; store: ObjectStore; log: Logger; graceMs: number; now?: Date }): Promise<GcResult> {
+  const cutoff = new Date((deps.now ?? new Date()).getTime() - deps.graceMs);
+  const removed = await removedBefore(deps.pool, cutoff);
+  if (removed.length > 0) {
+    // Objects first: a crash in between leaves manifest rows whose objects are gone, retried next time.
+    await deps.store.delete(removed.map((f) => f.path));
+    await forgetRemovedFiles(deps.pool, removed.map((f) => f.fileId));
+    deps.log.info({ count: removed.length, keys: removed.slice(0, 10).map((f) => f.path) }, 'deleted replaced lake files');
+  }
+  return { scanned: removed.length, deleted: removed.map((f) => f.path) };
 }

@@ -43,6 +43,11 @@ const EnvSchema = z.object({
   QUERY_DEFAULT_LIMIT: intFrom(1).default(100),
   QUERY_MAX_LIMIT: intFrom(1).default(10_000),
   LAKE_CACHE_MB: intFrom(1).default(2_048),
+  COMPACT_MIN_DELTA_FILES: intFrom(1).default(10),
+  COMPACT_MAX_DELTA_AGE_MS: intFrom(1).default(86_400_000),
+  COMPACT_DIRTY_RATIO: z.coerce.number({ error: 'must be a number' }).min(0, 'must be at least 0').max(1, 'must be at most 1').default(0.05),
+  COMPACT_BASE_TARGET_MB: intFrom(1).default(256),
+  COMPACT_CHECK_INTERVAL_MS: intFrom(50).default(60_000),
 });
 
 export interface S3Config {
@@ -67,6 +72,8 @@ export interface Config {
   embeddedPgPort: number;
   s3: S3Config;
   flush: { maxRows: number; maxAgeMs: number; checkIntervalMs: number };
+  /** SPEC 5.1: when to compact, the dirty ratio that rewrites a historical file, the base file size. */
+  compaction: { minDeltaFiles: number; maxDeltaAgeMs: number; dirtyRatio: number; baseTargetBytes: number; checkIntervalMs: number };
   orphanGraceMs: number;
   workers: boolean;
   /** Bound of the local read cache of S3 lake files, in bytes. */
@@ -112,6 +119,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       secretAccessKey: e.AWS_SECRET_ACCESS_KEY,
     },
     flush: { maxRows: e.FLUSH_MAX_ROWS, maxAgeMs: e.FLUSH_MAX_AGE_MS, checkIntervalMs: e.FLUSH_CHECK_INTERVAL_MS },
+    compaction: {
+      minDeltaFiles: e.COMPACT_MIN_DELTA_FILES,
+      maxDeltaAgeMs: e.COMPACT_MAX_DELTA_AGE_MS,
+      dirtyRatio: e.COMPACT_DIRTY_RATIO,
+      baseTargetBytes: e.COMPACT_BASE_TARGET_MB * 1024 * 1024,
+      checkIntervalMs: e.COMPACT_CHECK_INTERVAL_MS,
+    },
     orphanGraceMs: e.ORPHAN_GRACE_MS,
     lakeCacheBytes: e.LAKE_CACHE_MB * 1024 * 1024,
     workers: e.WORKERS,

@@ -1,5 +1,5 @@
-// The admin API (flush, lake_status, jobs): maintenance behind the admin credential.
-import { type EntityLakeStatus, type FlushReport, type GatewayBuilder, type JobReport } from './builder.js';
+// The admin API (flush, compact, lake_status, jobs): maintenance behind the admin credential.
+import { type CompactReport, type EntityLakeStatus, type FlushReport, type GatewayBuilder, type JobReport } from './builder.js';
 
 export function defineAdmin(builder: GatewayBuilder): void {
   const flushResult = builder.objectRef<FlushReport>('flush_result').implement({
@@ -11,6 +11,37 @@ export function defineAdmin(builder: GatewayBuilder): void {
       rows: t.exposeInt('rows', { nullable: false, description: 'Changes written to the delta file' }),
       path: t.exposeString('path', { description: 'Key of the new delta file under the lake root' }),
       bytes: t.exposeInt('bytes', { nullable: false }),
+      duration_ms: t.exposeInt('duration_ms', { nullable: false }),
+    }),
+  });
+
+  const compactedFile = builder.objectRef<CompactReport['added'][number]>('compacted_file').implement({
+    description: 'A file a compaction wrote',
+    fields: (t) => ({
+      path: t.exposeString('path', { nullable: false, description: 'Key under the lake root' }),
+      kind: t.exposeString('kind', { nullable: false, description: 'base or delta' }),
+      role: t.exposeString('role', {
+        nullable: false,
+        description: 'present (new row_ids), historical (a fixed row_id range) or kept (changes to historical files below the dirty ratio)',
+      }),
+      rows: t.exposeInt('rows', { nullable: false }),
+      bytes: t.exposeFloat('bytes', { nullable: false }),
+    }),
+  });
+
+  const compactResult = builder.objectRef<CompactReport>('compact_result').implement({
+    description: 'What a compaction did',
+    fields: (t) => ({
+      entity: t.exposeString('entity', { nullable: false }),
+      compacted: t.exposeBoolean('compacted', { nullable: false, description: 'false when nothing was written; see reason' }),
+      reason: t.exposeString('reason', { nullable: false }),
+      removed: t.exposeStringList('removed', { nullable: false, description: 'Keys of the files replaced; deleted after ORPHAN_GRACE_MS' }),
+      added: t.field({ type: [compactedFile], nullable: false, resolve: (r) => r.added }),
+      rewritten: t.exposeInt('rewritten', { nullable: false, description: 'Historical base files rewritten (dirty ratio above COMPACT_DIRTY_RATIO)' }),
+      rolled_over: t.exposeBoolean('rolled_over', {
+        nullable: false,
+        description: 'Whether the present file passed COMPACT_BASE_TARGET_MB and became a historical one',
+      }),
       duration_ms: t.exposeInt('duration_ms', { nullable: false }),
     }),
   });
@@ -28,6 +59,7 @@ export function defineAdmin(builder: GatewayBuilder): void {
       base_files: t.exposeInt('base_files', { nullable: false }),
       base_bytes: t.exposeFloat('base_bytes', { nullable: false }),
       last_flush_at: t.field({ type: 'DateTime', resolve: (s) => s.last_flush_at }),
+      last_compaction_at: t.field({ type: 'DateTime', resolve: (s) => s.last_compaction_at }),
     }),
   });
 
@@ -57,6 +89,20 @@ export function defineAdmin(builder: GatewayBuilder): void {
         force: t.arg.boolean({ defaultValue: false, description: 'Flush even below the row and age thresholds' }),
       },
       resolve: (_root, args, ctx) => ctx.services.admin.flush(ctx.services.catalog.entity(args.entity), args.force ?? false),
+    }),
+  );
+
+  builder.mutationField('compact', (t) =>
+    t.field({
+      type: compactResult,
+      nullable: false,
+      description: 'Compact an entity’s delta files into base files now: when a trigger fires, or always with force',
+      authScopes: { admin: true },
+      args: {
+        entity: t.arg.string({ required: true, description: 'Entity name, e.g. "orders"' }),
+        force: t.arg.boolean({ defaultValue: false, description: 'Compact even below COMPACT_MIN_DELTA_FILES and COMPACT_MAX_DELTA_AGE_MS' }),
+      },
+      resolve: (_root, args, ctx) => ctx.services.admin.compact(ctx.services.catalog.entity(args.entity), args.force ?? false),
     }),
   );
 

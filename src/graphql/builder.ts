@@ -20,6 +20,18 @@ export interface FlushReport {
   duration_ms: number;
 }
 
+export interface CompactReport {
+  entity: string;
+  compacted: boolean;
+  reason: string;
+  /** Lake paths of the files replaced (deleted from the store after the GC grace period). */
+  removed: string[];
+  added: { path: string; kind: string; role: string; rows: number; bytes: number }[];
+  rewritten: number;
+  rolled_over: boolean;
+  duration_ms: number;
+}
+
 export interface EntityLakeStatus {
   entity: string;
   project: string;
@@ -31,6 +43,7 @@ export interface EntityLakeStatus {
   base_files: number;
   base_bytes: number;
   last_flush_at: Date | null;
+  last_compaction_at: Date | null;
 }
 
 export interface JobReport {
@@ -48,6 +61,7 @@ export interface JobReport {
 /** Maintenance the admin API triggers; wired at start from the ingest and compaction rooms. */
 export interface AdminOperations {
   flush(entity: EntitySchema, force: boolean): Promise<FlushReport>;
+  compact(entity: EntitySchema, force: boolean): Promise<CompactReport>;
   lakeStatus(): Promise<EntityLakeStatus[]>;
   jobs(limit: number): Promise<JobReport[]>;
 }

@@ -2,6 +2,7 @@
 export type {
   AdminOperations,
   EntityLakeStatus,
+  CompactReport,
   FlushReport,
   GatewayContext,
   GatewayServices,

@@ -12,6 +12,7 @@ import {
   startJob,
   writeParquetFromCsv,
   type DuckDb,
+  withSchemaLock,
   type ObjectStore,
 } from '../lake/index.js';
 import { bufferStats, changedRowIds, exportBufferCsv, type PgClient, type PgPool } from '../oltp/index.js';
@@ -50,35 +51,6 @@ export type FlushOutcome =
     }
   | { status: 'skipped'; reason: string; rows: number; durationMs: number };
 
-const FLUSH_LOCK_CLASS = 0x4c54; // advisory lock namespace of flushes ("LT")
-
-/** Runs `work` holding the flush lock of `entity`, or returns null when another process holds it. */
-async function withFlushLock<T>(pool: PgPool, entity: EntitySchema, work: (client: PgClient) => Promise<T>): Promise<T | null> {
-  const client = await pool.connect();
-  const key = `${entity.project}/${entity.id}`;
-  // A connection that failed mid-flush is destroyed, not pooled; its session lock died with it.
-  let broken: Error | undefined;
-  try {
-    const { rows } = await client.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1, hashtext($2)) AS locked', [
-      FLUSH_LOCK_CLASS,
-      key,
-    ]);
-    if (!rows[0]!.locked) return null;
-    try {
-      return await work(client);
-    } finally {
-      await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [FLUSH_LOCK_CLASS, key]).catch((error: Error) => {
-        broken = error;
-      });
-    }
-  } catch (error) {
-    broken ??= error instanceof Error ? error : new Error(String(error));
-    throw error;
-  } finally {
-    client.release(broken);
-  }
-}
-
 /**
  * Flushes the buffered changes of `entity` when a trigger fires (or `force`). Exactly-once by
  * construction (DESIGN 4.2): the file is uploaded under a new name first; then one transaction adds
@@ -92,7 +64,7 @@ export async function flushSchema(
 ): Promise<FlushOutcome> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  const outcome = await withFlushLock(deps.pool, entity, async (client) => {
+  const outcome = await withSchemaLock(deps.pool, 'flush', entity, async (client) => {
     const stats = await bufferStats(client, entity);
     const decision = flushDecision(stats, Date.now(), deps.thresholds, options.force);
     if (!decision.flush) return { status: 'skipped', reason: decision.reason, rows: stats.rows, durationMs: elapsed() } as const;

@@ -2,11 +2,17 @@
 export { DuckDb, sqlString } from './duckdb.js';
 export { LakeReadCache } from './cache.js';
 export { SYSTEM_COLUMNS, csvColumnsStruct, lakeColumns, type LakeColumn } from './columns.js';
-export { newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
-export { bufferCsvSource, writeParquetFromCsv, type WrittenFile } from './parquet.js';
+export { isPresentBaseKey, newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
+export { parquetScanSql, type ScannedFile } from './scan.js';
+export { bufferCsvSource, writeParquet, writeParquetFromCsv, type WrittenFile } from './parquet.js';
 export {
   addFile,
   changedRowIdsOf,
+  forgetRemovedFiles,
+  knownFileIds,
+  removedBefore,
+  swapFiles,
+  type FileSwap,
   knownPaths,
   liveFileTotals,
   liveFiles,
@@ -18,3 +24,4 @@ export {
 } from './manifest.js';
 export { finishJob, lastFinished, recentJobs, startJob, type Job, type JobKind, type JobStatus } from './jobs.js';
 export { openObjectStore, type ObjectStore, type ObjectStoreSettings, type PutResult, type StoredObject } from './store/index.js';
+export { LOCK_CLASS, withSchemaLock } from './lock.js';

@@ -1,5 +1,6 @@
 // The manifest: which lake files are live. Every change of the live set is one Postgres transaction.
 import type { EntitySchema } from '../catalog/index.js';
+import { ConflictError } from '../errors/index.js';
 import type { PgClient, PgPool } from '../oltp/index.js';
 import type { FileKind } from './layout.js';
 
@@ -145,6 +146,48 @@ export async function addFile(client: PgClient, file: NewManifestFile, changedRo
     ]);
   }
   return fileId;
+}
+
+export interface FileSwap {
+  /** Live files the new ones replace. */
+  remove: readonly bigint[];
+  /** New files with the row_ids each lists as changed (see lake_file_changed). */
+  add: readonly { file: NewManifestFile; changedRowIds: readonly string[] }[];
+}
+
+/**
+ * Replaces live files by new ones inside the caller's transaction: the atomic swap of SPEC 5. Fails
+ * with a ConflictError, changing nothing, when a file to remove is no longer live.
+ */
+export async function swapFiles(client: PgClient, swap: FileSwap): Promise<bigint[]> {
+  const ids = swap.remove.map((id) => id.toString());
+  const { rowCount } = await client.query('UPDATE lake_file SET removed_at = now() WHERE file_id = ANY($1::bigint[]) AND removed_at IS NULL', [ids]);
+  if (rowCount !== ids.length) {
+    throw new ConflictError(`lake swap: ${ids.length - (rowCount ?? 0)} of the ${ids.length} files it replaces are no longer live`);
+  }
+  const added: bigint[] = [];
+  for (const { file, changedRowIds } of swap.add) added.push(await addFile(client, file, changedRowIds));
+  return added;
+}
+
+/** Files removed from the live set before `cutoff`: no query that started after it reads them. */
+export async function removedBefore(db: Queryable, cutoff: Date): Promise<{ fileId: bigint; path: string }[]> {
+  const { rows } = await db.query<{ file_id: bigint; path: string }>(
+    'SELECT file_id, path FROM lake_file WHERE removed_at < $1 ORDER BY file_id',
+    [cutoff],
+  );
+  return rows.map((r) => ({ fileId: r.file_id, path: r.path }));
+}
+
+/** Deletes removed files' manifest rows (and their changed sets) once their objects are gone. */
+export async function forgetRemovedFiles(db: Queryable, fileIds: readonly bigint[]): Promise<void> {
+  await db.query('DELETE FROM lake_file WHERE file_id = ANY($1::bigint[]) AND removed_at IS NOT NULL', [fileIds.map(String)]);
+}
+
+/** Every file id the manifest still names, live or removed. */
+export async function knownFileIds(db: Queryable): Promise<Set<bigint>> {
+  const { rows } = await db.query<{ file_id: bigint }>('SELECT file_id FROM lake_file');
+  return new Set(rows.map((r) => BigInt(r.file_id)));
 }
 
 /** The row_ids of a file's updates and deletes; a file's set never changes once it is added. */

@@ -24,12 +24,16 @@ export function bufferCsvSource(entity: EntitySchema, csvFile: string): string {
 
 /** Writes a Parquet file from CSV in the typed change_log layout (as exportBufferCsv makes it). */
 export async function writeParquetFromCsv(duck: DuckDb, entity: EntitySchema, csvFile: string, parquetFile: string): Promise<WrittenFile> {
-  const source = bufferCsvSource(entity, csvFile);
+  return writeParquet(duck, entity, `SELECT * FROM ${bufferCsvSource(entity, csvFile)} ORDER BY row_id, time_slot`, parquetFile);
+}
+
+/**
+ * Writes the rows of `select` (every lake column of `entity`, in order, already sorted) as a ZSTD
+ * Parquet file and describes it. Row groups of 122,880 rows, DuckDB's own unit of parallelism.
+ */
+export async function writeParquet(duck: DuckDb, entity: EntitySchema, select: string, parquetFile: string): Promise<WrittenFile> {
   return duck.use(async (connection) => {
-    await connection.run(
-      `COPY (SELECT * FROM ${source} ORDER BY row_id, time_slot)
-         TO ${sqlString(parquetFile)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`,
-    );
+    await connection.run(`COPY (${select}) TO ${sqlString(parquetFile)} (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)`);
     const reader = await connection.runAndReadAll(
       `SELECT count(*)::BIGINT AS rows, min(row_id)::VARCHAR AS row_id_min, max(row_id)::VARCHAR AS row_id_max,
               min(time_slot) AS slot_min, max(time_slot) AS slot_max
@@ -40,6 +44,7 @@ export async function writeParquetFromCsv(duck: DuckDb, entity: EntitySchema, cs
     return {
       localFile: parquetFile,
       rows: Number(stats.rows as bigint),
+      // null only for a file without rows
       rowIdMin: stats.row_id_min as string,
       rowIdMax: stats.row_id_max as string,
       slotMin: stats.slot_min as bigint,

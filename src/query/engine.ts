@@ -36,6 +36,11 @@ export class QueryEngine {
     this.latest = new LakeLatestVersions(deps.duck);
   }
 
+  /** Drops what this process keeps about lake files the manifest no longer names (after GC). */
+  async forgetFilesExcept(known: ReadonlySet<bigint>): Promise<void> {
+    await this.changed.retainOnly(known);
+  }
+
   /**
    * Takes a snapshot of `entities`, builds the statement with `view(entity)` standing for each
    * one's current rows (`view(entity, rowIds)` when only those rows are read), runs it and returns the rows as JS values (BIGINT as bigint, TIMESTAMPTZ

@@ -4,7 +4,7 @@
 // version is one, so only the files that list the row in their changed set are read for it.
 import type { EntitySchema } from '../catalog/index.js';
 import { quoteIdent } from '../catalog/index.js';
-import { lakeColumns, sqlString, type DuckDb } from '../lake/index.js';
+import { parquetScanSql, type DuckDb } from '../lake/index.js';
 import { ChangedRowSets, type TierFile } from './snapshot.js';
 
 interface LatestTable {
@@ -62,15 +62,12 @@ export class LakeLatestVersions {
 
   private async build(entity: EntitySchema, files: readonly TierFile[]): Promise<LatestTable> {
     const name = quoteIdent(`lake_latest_${entity.project}_${entity.id}_${++this.sequence}`);
-    const present = new Set(files.flatMap((f) => f.columns));
-    const select = lakeColumns(entity).map((c) => (present.has(c.name) ? quoteIdent(c.name) : `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`));
-    const differ = files.some((f) => f.columns.length !== present.size);
-    const scan = `read_parquet([${files.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''})`;
+    const scan = parquetScanSql(entity, files);
     const ids = files.map((f) => f.fileId.toString()).join(', ');
     await this.duck.use((connection) =>
       connection.run(
         `CREATE TABLE ${name} AS
-           SELECT ${select.join(', ')} FROM ${scan} AS lake
+           SELECT * FROM ${scan} AS lake
             SEMI JOIN (SELECT row_id FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${ids})) AS changed USING (row_id)
           QUALIFY row_number() OVER (PARTITION BY row_id ORDER BY time_slot DESC) = 1`,
       ),

@@ -68,6 +68,17 @@ export class ChangedRowSets {
     );
   }
 
+  /**
+   * Forgets the sets of files the manifest no longer names at all (removed and past the GC grace
+   * period, so no query in flight lists them).
+   */
+  async retainOnly(known: ReadonlySet<bigint>): Promise<void> {
+    const gone = [...this.loaded.keys()].filter((id) => !known.has(id));
+    if (gone.length === 0) return;
+    for (const id of gone) this.loaded.delete(id);
+    await this.duck.use((c) => c.run(`DELETE FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${gone.map(String).join(', ')})`));
+  }
+
   private async load(fileId: bigint): Promise<number> {
     const rowIds = await changedRowIdsOf(this.pool, fileId);
     if (rowIds.length === 0) return 0;

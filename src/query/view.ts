@@ -8,7 +8,7 @@
 //  3. rows in the buffer: the version that is newest in the query's snapshot, which the hot mirror
 //     marks (hot.ts: superseded_at).
 import { quoteIdent } from '../catalog/index.js';
-import { lakeColumns, sqlString } from '../lake/index.js';
+import { lakeColumns, parquetScanSql } from '../lake/index.js';
 import type { EntityTiers, TierFile } from './snapshot.js';
 import { ChangedRowSets } from './snapshot.js';
 
@@ -21,14 +21,7 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
   const columns = lakeColumns(tiers.entity);
   const allColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
   const files = rowIds ? tiers.files.filter((f) => rowIds.some((id) => id >= f.rowIdMin && id <= f.rowIdMax)) : tiers.files;
-  const scan = (of: readonly TierFile[]) => {
-    const present = new Set(of.flatMap((f) => f.columns));
-    // A column none of these files has (an attribute added after they were written) is NULL.
-    const select = columns.map((c) => (present.has(c.name) ? quoteIdent(c.name) : `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`));
-    // union_by_name makes DuckDB read every file's schema first: only when the files differ.
-    const differ = of.some((f) => f.columns.length !== present.size);
-    return `(SELECT ${select.join(', ')} FROM read_parquet([${of.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''}))`;
-  };
+  const scan = (of: readonly TierFile[]) => parquetScanSql(tiers.entity, of);
 
   const hot = tiers.hot;
   const inBuffer = hot ? `${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}` : null;

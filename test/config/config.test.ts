@@ -10,6 +10,19 @@ describe('configuration', () => {
     expect(config.dataDir).toBe(path.resolve('.data'));
     expect(config.lakeUrl).toBe(`file://${path.resolve('.data', 'lake')}`);
     expect(config.flush).toEqual({ maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 1_000 });
+    expect(config.compaction).toEqual({
+      minDeltaFiles: 10,
+      maxDeltaAgeMs: 86_400_000,
+      dirtyRatio: 0.05,
+      baseTargetBytes: 256 * 1024 * 1024,
+      checkIntervalMs: 60_000,
+    });
+  });
+
+  it('reads the compaction settings and rejects a dirty ratio outside 0..1', () => {
+    expect(loadConfig({ COMPACT_DIRTY_RATIO: '0.2', COMPACT_BASE_TARGET_MB: '64' }).compaction).toMatchObject({ dirtyRatio: 0.2, baseTargetBytes: 64 * 1024 * 1024 });
+    expect(() => loadConfig({ COMPACT_DIRTY_RATIO: '5' })).toThrow('COMPACT_DIRTY_RATIO="5": must be at most 1');
+    expect(() => loadConfig({ COMPACT_MIN_DELTA_FILES: 'many' })).toThrow('COMPACT_MIN_DELTA_FILES="many": must be an integer');
   });
 
   it('names every invalid variable and what is wrong with it', () => {

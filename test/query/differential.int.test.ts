@@ -1,9 +1,10 @@
 // Differential test of the read API: seeded random writes, updates that move rows in and out of
-// filters, deletes and flushes; after each step random searches and aggregates through GraphQL
+// filters, deletes, flushes and compactions; after each step random searches and aggregates through GraphQL
 // are compared with the answer computed from the OLTP EAV store (the truth).
 // DIFF_STEPS / DIFF_SEED scale and vary it (e.g. DIFF_STEPS=400 for a long run).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seededRandom } from '../../src/cli/demo-data.js';
+import { compactSchema } from '../../src/compaction/index.js';
 import type { EntityRow } from '../../src/oltp/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { answerList, evaluate, readTruth, type Truth } from '../support/oracle.js';
@@ -159,10 +160,18 @@ describe('merge-on-read answers equal the OLTP truth', () => {
         await gw.gql(`mutation($id: UUID!) { delete_${entity}_by_pk(row_id: $id) { row_id } }`, { id });
         live[entity] = live[entity].filter((x) => x !== id);
         log.push(`delete ${entity}`);
-      } else {
+      } else if (action < 0.9) {
         const entity = chance(0.7) ? 'orders' : 'customers';
         await gw.lakehouse.admin.flush(gw.catalog.entity(entity), true);
         log.push(`flush ${entity}`);
+      } else {
+        // Compaction with varied settings, so every phase runs: present files, roll-overs into
+        // historical files (a tiny target size), rewrites and kept changes (the dirty ratio).
+        const entity = chance(0.7) ? 'orders' : 'customers';
+        const settings = { dirtyRatio: pick([0, 0.05, 0.3, 2]), baseTargetBytes: pick([1, 6_000, 1e9]) };
+        const deps = gw.lakehouse.compactDeps;
+        const outcome = await compactSchema({ ...deps, settings: { ...deps.settings, ...settings } }, gw.catalog.entity(entity), { force: true, trigger: 'test' });
+        log.push(`compact ${entity} ${JSON.stringify(settings)}: ${outcome.status === 'compacted' ? outcome.added.map((a) => a.role).join('+') : outcome.reason}`);
       }
 
       const truth = await readTruth(gw);
@@ -218,6 +227,7 @@ describe('merge-on-read answers equal the OLTP truth', () => {
     }
     // The run exercised every tier: files were written and rows are still buffered.
     expect(log.filter((l) => l.startsWith('flush')).length).toBeGreaterThan(0);
+    if (STEPS >= 40) expect(log.filter((l) => l.startsWith('compact') && !l.includes('no delta files')).length).toBeGreaterThan(0);
     expect(questions).toBe(STEPS * QUESTIONS_PER_STEP);
   });
 });
