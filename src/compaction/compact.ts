@@ -77,6 +77,9 @@ export type CompactOutcome =
     }
   | { status: 'skipped'; reason: string; durationMs: number };
 
+/** A row group, as writeParquet writes them: DuckDB's unit of parallelism and of min/max pruning. */
+const ROW_GROUP_ROWS = 122_880;
+
 interface PlannedOutput {
   role: CompactedFile['role'];
   select: string;
@@ -173,24 +176,30 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
       // A file without rows is dropped, unless every output is empty: one then stays, so the lake
       // still records the newest slot it holds (the buffer's lower bound, DESIGN 4b).
       const nonEmpty = written.filter((w) => w.file.rows > 0);
-      const outputs = nonEmpty.length ? nonEmpty : written.slice(0, 1);
       const slotMax = inputs.reduce((max, f) => (f.slotMax > max ? f.slotMax : max), 0n);
       const slotMin = inputs.reduce((min, f) => (f.slotMin < min ? f.slotMin : min), slotMax);
       const rowIdMin = inputs.reduce((min, f) => (f.rowIdMin < min ? f.rowIdMin : min), inputs[0]!.rowIdMin);
       const rowIdMax = inputs.reduce((max, f) => (f.rowIdMax > max ? f.rowIdMax : max), inputs[0]!.rowIdMax);
+      // Phase 3: a present file past the target size becomes historical files of about that size,
+      // each named by its own row_id range.
       let rolledOver = false;
-      const adds: { file: NewManifestFile; changedRowIds: string[]; role: CompactedFile['role'] }[] = [];
-      for (const { plan, file } of outputs) {
-        const range = plan.range ?? { min: file.rowIdMin ?? rowIdMin, max: file.rowIdMax ?? rowIdMax };
-        let role = plan.role;
-        let key: string;
-        if (plan.role === 'present' && file.bytes > deps.settings.baseTargetBytes && file.rows > 0) {
-          role = 'historical'; // phase 3
+      const outputs: { role: CompactedFile['role']; file: WrittenFile; range: { min: string; max: string } }[] = [];
+      for (const { plan, file } of nonEmpty.length ? nonEmpty : written.slice(0, 1)) {
+        if (plan.role === 'present' && file.bytes > deps.settings.baseTargetBytes) {
           rolledOver = true;
-          key = rangeBaseKey(entity, range.min, range.max);
-        } else if (plan.role === 'present') key = presentBaseKey(entity);
-        else if (plan.role === 'historical') key = rangeBaseKey(entity, range.min, range.max);
-        else key = newDeltaKey(entity);
+          const minRows = deps.settings.minBaseFileRows ?? ROW_GROUP_ROWS;
+          const parts = Math.min(Math.ceil(file.bytes / deps.settings.baseTargetBytes), Math.ceil(file.rows / minRows));
+          for (const part of await splitSorted(deps.duck, entity, file, parts)) {
+            outputs.push({ role: 'historical', file: part, range: { min: part.rowIdMin, max: part.rowIdMax } });
+          }
+        } else {
+          outputs.push({ role: plan.role, file, range: plan.range ?? { min: file.rowIdMin ?? rowIdMin, max: file.rowIdMax ?? rowIdMax } });
+        }
+      }
+      const adds: { file: NewManifestFile; changedRowIds: string[]; role: CompactedFile['role'] }[] = [];
+      for (const { role, file, range } of outputs) {
+        const key =
+          role === 'present' ? presentBaseKey(entity) : role === 'historical' ? rangeBaseKey(entity, range.min, range.max) : newDeltaKey(entity);
         // Every kept change is listed as changed: it may have an older version in a historical file.
         const changedRowIds = role === 'kept' ? await rowIdsOf(deps.duck, file.localFile) : [];
         const stored = await deps.store.putFile(key, file.localFile);
@@ -258,6 +267,19 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
     }
   });
   return outcome ?? { status: 'skipped', reason: 'another compaction of this entity is running', durationMs: elapsed() };
+}
+
+/** Splits a file sorted by row_id into `parts` files of about equal row counts, in order. */
+async function splitSorted(duck: DuckDb, entity: EntitySchema, file: WrittenFile, parts: number): Promise<WrittenFile[]> {
+  if (parts <= 1) return [file];
+  const rowsPerPart = Math.ceil(file.rows / parts);
+  const written: WrittenFile[] = [];
+  for (let start = 0; start < file.rows; start += rowsPerPart) {
+    const select = `SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(file.localFile)}, file_row_number = true)
+                     WHERE file_row_number >= ${start} AND file_row_number < ${start + rowsPerPart} ORDER BY row_id`;
+    written.push(await writeParquet(duck, entity, select, `${file.localFile}.${written.length}.parquet`));
+  }
+  return written;
 }
 
 async function rowIdsOf(duck: DuckDb, file: string): Promise<string[]> {

@@ -10,6 +10,8 @@ export interface CompactionSettings {
   dirtyRatio: number;
   /** A present file larger than this becomes a fixed-range historical base file (SPEC: 256 MB). */
   baseTargetBytes: number;
+  /** A rolled-over present file is never split into files of fewer rows (default: one row group). */
+  minBaseFileRows?: number;
 }
 
 export interface LakeFileSets {

@@ -12,6 +12,7 @@ export interface TierFile {
   fileId: bigint;
   /** How many rows of this file are updates or deletes (its changed set). */
   changedRows: number;
+  rowCount: number;
   rowIdMin: string;
   rowIdMax: string;
   /** Local path DuckDB reads (the lake directory, or the read cache for S3). */
@@ -140,6 +141,7 @@ export async function takeSnapshot(
         files.map(async (f, i) => ({
           fileId: f.fileId,
           changedRows: changedRows[i]!,
+          rowCount: f.rowCount,
           rowIdMin: f.rowIdMin,
           rowIdMax: f.rowIdMax,
           columns: f.columns,

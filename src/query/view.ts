@@ -27,7 +27,10 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
   const inBuffer = hot ? `${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}` : null;
   const hotIds = inBuffer ? `(SELECT row_id FROM ${inBuffer})` : null;
   const parts: string[] = [];
-  if (files.length > 0) {
+  // A file whose every row is listed as changed (a compaction's kept changes, a flush of updates
+  // only) holds no single-version row: part 1 skips it.
+  const singles = files.filter((f) => f.changedRows < f.rowCount);
+  if (singles.length > 0) {
     const withChanges = files.filter((f) => f.changedRows > 0);
     const changedInLake = withChanges.length
       ? `(SELECT row_id FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${withChanges.map((f) => f.fileId.toString()).join(', ')}))`
@@ -35,8 +38,8 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
     const excluded = [changedInLake, hotIds].filter((s): s is string => s !== null);
     parts.push(
       excluded.length
-        ? `SELECT * FROM ${scan(files)} AS single ANTI JOIN (${excluded.map((s) => `SELECT row_id FROM ${s} AS x`).join(' UNION ALL ')}) AS changed USING (row_id)`
-        : `SELECT * FROM ${scan(files)} AS single`,
+        ? `SELECT * FROM ${scan(singles)} AS single ANTI JOIN (${excluded.map((s) => `SELECT row_id FROM ${s} AS x`).join(' UNION ALL ')}) AS changed USING (row_id)`
+        : `SELECT * FROM ${scan(singles)} AS single`,
     );
   }
   if (tiers.latestChanged) {

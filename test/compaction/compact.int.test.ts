@@ -37,7 +37,11 @@ async function expectSearchEqualsTruth(gw: TestGateway, context: string): Promis
   expect(count.data.orders_aggregate.aggregate.count, context).toBe(expected.length);
 }
 
-async function compact(gw: TestGateway, entity: EntitySchema, settings: { dirtyRatio?: number; baseTargetBytes?: number } = {}): Promise<CompactOutcome> {
+async function compact(
+  gw: TestGateway,
+  entity: EntitySchema,
+  settings: { dirtyRatio?: number; baseTargetBytes?: number; minBaseFileRows?: number } = {},
+): Promise<CompactOutcome> {
   const deps = gw.lakehouse.compactDeps;
   return compactSchema({ ...deps, settings: { ...deps.settings, ...settings } }, entity, { force: true, trigger: 'test' });
 }
@@ -160,6 +164,41 @@ describe.each([
     for (const file of await liveFiles(gw.oltp.pool, orders)) expect(await gw.lakehouse.store.head(file.path)).not.toBeNull();
     await gw.lakehouse.collectGarbage();
     await expectSearchEqualsTruth(gw, 'after garbage collection');
+  });
+});
+
+describe('roll-over of a large present file', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway();
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('splits it into historical files of about the target size, each named by its own range', async () => {
+    const random = seededRandom(8);
+    const orders = gw.catalog.entity('orders');
+    const rows = await gw.oltp.writer.insert(orders, Array.from({ length: 300 }, () => demoOrder(random, [])));
+    await gw.lakehouse.admin.flush(orders, true);
+    expect((await compact(gw, orders)).status).toBe('compacted');
+    await gw.oltp.writer.update(orders, rows[0]!.row_id, { quantity: 1 });
+    await gw.lakehouse.admin.flush(orders, true);
+    // Past a tiny target size, but never fewer than 100 rows a file: three files of 100 rows.
+    const outcome = await compact(gw, orders, { baseTargetBytes: 1, minBaseFileRows: 100 });
+    expect(outcome).toMatchObject({ status: 'compacted', rolledOver: true });
+    if (outcome.status !== 'compacted') return;
+    expect(outcome.added.map((a) => [a.role, a.rows])).toEqual([
+      ['historical', 100],
+      ['historical', 100],
+      ['historical', 100],
+    ]);
+    const sorted = rows.map((r) => r.row_id).sort();
+    for (const [i, file] of outcome.added.entries()) {
+      expect(file.path).toMatch(new RegExp(`^demo/2/base/${sorted[i * 100]}_${sorted[i * 100 + 99]}_${UUID}\\.parquet$`));
+      expect((await rowsOf(gw, file.path)).map((r) => r.row_id)).toEqual(sorted.slice(i * 100, i * 100 + 100));
+    }
+    await expectSearchEqualsTruth(gw, 'after splitting the present file');
   });
 });
 
