@@ -7,6 +7,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openLakehouse } from '../../src/cli/lakehouse.js';
 import { loadCatalog } from '../../src/catalog/index.js';
+import { liveFiles } from '../../src/lake/index.js';
 import { openOltpStore } from '../../src/oltp/index.js';
 import { parseWhere } from '../../src/query/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -154,6 +155,12 @@ describe('a schema that gains an attribute after files were written', () => {
         expect(await list({ color: { _is_null: true } })).toEqual([['old one', null], ['old two', null]]);
         expect(await list({ color: { _eq: 'red' } })).toEqual([['new', 'red']]);
         await lakehouse.admin.flush(items, true); // a file with the column next to files without it
+        expect(await list({ color: { _is_null: true } })).toEqual([['old one', null], ['old two', null]]);
+        expect(await list({ color: { _eq: 'red' } })).toEqual([['new', 'red']]);
+        // Compaction merges files with and without the column into one with it.
+        const compacted = await lakehouse.admin.compact(items, true);
+        expect(compacted.added.map((a) => [a.role, a.rows])).toEqual([['present', 3]]);
+        expect((await liveFiles(oltp.pool, items)).map((f) => f.columns.includes('color'))).toEqual([true]);
         expect(await list({ color: { _is_null: true } })).toEqual([['old one', null], ['old two', null]]);
         expect(await list({ color: { _eq: 'red' } })).toEqual([['new', 'red']]);
       } finally {
