@@ -71,6 +71,10 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
   const workDir = path.join(settings.dataDir, 'tmp');
   await fs.mkdir(workDir, { recursive: true });
   const duck = await DuckDb.open({ tempDir: path.join(workDir, 'duckdb') });
+  log.info(
+    { httpfs: duck.extensions.httpfs, postgres: duck.extensions.postgres },
+    `DuckDB: lake files read ${store.localPath('probe') ? 'in place' : 'through the local read cache'}, the buffer copied from Postgres by COPY`,
+  );
   const flushDeps: FlushDeps = {
     pool: oltp.pool,
     store,

@@ -9,13 +9,17 @@ export class DuckDb {
   private constructor(
     private readonly instance: DuckDBInstance,
     connections: DuckDBConnection[],
+    /** Which optional extensions loaded from the local extension directory at start. */
+    readonly extensions: DuckDbExtensions,
   ) {
     this.idle.push(...connections);
   }
 
   /** Two cores gave no speed-up beyond a couple of concurrent queries (FIELD-NOTES): keep the pool small. */
   static async open(options: { connections?: number; tempDir?: string; memoryLimit?: string } = {}): Promise<DuckDb> {
-    const config: Record<string, string> = { threads: '2' };
+    // Never download an extension at run time (DESIGN 6: offline by default); one installed in the
+    // local extension directory still loads.
+    const config: Record<string, string> = { threads: '2', autoinstall_known_extensions: 'false' };
     if (options.tempDir) config.temp_directory = options.tempDir;
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     const instance = await DuckDBInstance.create(':memory:', config);
@@ -27,7 +31,7 @@ export class DuckDb {
     // footers can be cached and need no revalidation: measured ~5% off a search over 50 files.
     await connections[0]!.run('SET GLOBAL parquet_metadata_cache = true');
     await connections[0]!.run("SET GLOBAL validate_external_file_cache = 'NO_VALIDATION'");
-    return new DuckDb(instance, connections);
+    return new DuckDb(instance, connections, await probeExtensions(connections[0]!));
   }
 
   /** Runs `work` on a pooled connection, waiting for one when all are busy. */
@@ -49,6 +53,27 @@ export class DuckDb {
     this.idle.length = 0;
     this.instance.closeSync();
   }
+}
+
+export interface DuckDbExtensions {
+  /** `httpfs`: DuckDB could read s3:// itself. */
+  httpfs: boolean;
+  /** `postgres`: DuckDB could scan the change_log itself. */
+  postgres: boolean;
+}
+
+/**
+ * Tries to load the optional extensions from the local extension directory only (a failed LOAD
+ * takes ~2 ms and no network). Neither is used yet: the read cache and the COPY of the buffer are
+ * the paths this environment can run and test; the probe says what a future one could switch to.
+ */
+async function probeExtensions(connection: DuckDBConnection): Promise<DuckDbExtensions> {
+  const loads = async (name: string) =>
+    connection.run(`LOAD ${name}`).then(
+      () => true,
+      () => false,
+    );
+  return { httpfs: await loads('httpfs'), postgres: await loads('postgres') };
 }
 
 /** A path or other generated (never user-given) text as a DuckDB string literal. */
