@@ -19,6 +19,7 @@ import { flushDueSchemas, flushSchema, type FlushDeps, type FlushFaults, type Fl
 import {
   DuckDb,
   knownFileIds,
+  LakeReadCache,
   lastFinished,
   liveFileTotals,
   openObjectStore,
@@ -46,6 +47,8 @@ export interface LakehouseSettings extends ObjectStoreSettings {
 export interface Lakehouse {
   store: ObjectStore;
   duck: DuckDb;
+  /** Local copies of S3 lake files (unused with a local lake). */
+  cache: LakeReadCache;
   flushDeps: FlushDeps;
   compactDeps: CompactDeps;
   admin: AdminOperations;
@@ -71,6 +74,8 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
   const workDir = path.join(settings.dataDir, 'tmp');
   await fs.mkdir(workDir, { recursive: true });
   const duck = await DuckDb.open({ tempDir: path.join(workDir, 'duckdb') });
+  // S3 lake files on local disk, shared by searches, flushes and compactions of this process.
+  const cache = new LakeReadCache(store, path.join(workDir, 'cache'), settings.lakeCacheBytes ?? 2 * 1024 ** 3);
   log.info(
     { httpfs: duck.extensions.httpfs, postgres: duck.extensions.postgres },
     `DuckDB: lake files read ${store.localPath('probe') ? 'in place' : 'through the local read cache'}, the buffer copied from Postgres by COPY`,
@@ -81,19 +86,14 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
     duck,
     log,
     workDir,
+    cache,
     thresholds: { maxRows: settings.flush.maxRows, maxAgeMs: settings.flush.maxAgeMs },
     faults: settings.faults,
   };
   const compaction = settings.compaction ?? loadConfig({}).compaction;
-  const compactDeps: CompactDeps = { pool: oltp.pool, store, duck, log, workDir, settings: compaction, faults: settings.compactFaults };
+  const compactDeps: CompactDeps = { pool: oltp.pool, store, duck, cache, log, workDir, settings: compaction, faults: settings.compactFaults };
   let scheduler: Scheduler | undefined;
-  const engine = new QueryEngine({
-    pool: oltp.pool,
-    duck,
-    store,
-    workDir: path.join(workDir, 'query'),
-    cacheBytes: settings.lakeCacheBytes ?? 2 * 1024 ** 3,
-  });
+  const engine = new QueryEngine({ pool: oltp.pool, duck, workDir: path.join(workDir, 'query'), cache });
 
   const admin: AdminOperations = {
     async flush(entity, force): Promise<FlushReport> {
@@ -175,6 +175,7 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
   return {
     store,
     duck,
+    cache,
     flushDeps,
     compactDeps,
     admin,

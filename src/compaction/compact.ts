@@ -25,6 +25,7 @@ import {
   withSchemaLock,
   writeParquet,
   type DuckDb,
+  type LakeReadCache,
   type ManifestFile,
   type NewManifestFile,
   type ObjectStore,
@@ -46,6 +47,8 @@ export interface CompactDeps {
   store: ObjectStore;
   duck: DuckDb;
   log: Logger;
+  /** Local copies of S3 lake files: inputs are read from it, outputs kept in it after upload. */
+  cache?: LakeReadCache;
   /** Scratch space for downloaded inputs and the outputs before upload. */
   workDir: string;
   settings: CompactionSettings;
@@ -105,7 +108,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
     const newest = quoteIdent(`compact_newest_${uuidv7().replaceAll('-', '')}`);
     try {
       const local = async (file: ManifestFile) => {
-        let localPath = deps.store.localPath(file.path);
+        let localPath = deps.store.localPath(file.path) ?? (await deps.cache?.localFile(file.path, file.etag)) ?? null;
         if (!localPath) {
           localPath = path.join(dir, `in-${file.fileId}.parquet`);
           await deps.store.getToFile(file.path, localPath);
@@ -196,7 +199,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
           outputs.push({ role: plan.role, file, range: plan.range ?? { min: file.rowIdMin ?? rowIdMin, max: file.rowIdMax ?? rowIdMax } });
         }
       }
-      const adds: { file: NewManifestFile; changedRowIds: string[]; role: CompactedFile['role'] }[] = [];
+      const adds: { file: NewManifestFile; changedRowIds: string[]; role: CompactedFile['role']; localFile: string }[] = [];
       for (const { role, file, range } of outputs) {
         const key =
           role === 'present' ? presentBaseKey(entity) : role === 'historical' ? rangeBaseKey(entity, range.min, range.max) : newDeltaKey(entity);
@@ -206,6 +209,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
         adds.push({
           role,
           changedRowIds,
+          localFile: file.localFile,
           file: {
             project: entity.project,
             schemaId: entity.id,
@@ -234,6 +238,11 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
       } catch (error) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
+      }
+      for (const add of adds) {
+        await deps.cache
+          ?.adopt(add.file.path, add.file.etag, add.localFile)
+          .catch((error: Error) => deps.log.warn({ err: error }, 'read cache: could not keep a compacted file'));
       }
       const result = {
         status: 'compacted',

@@ -10,9 +10,10 @@ import {
   finishJob,
   newDeltaKey,
   startJob,
+  withSchemaLock,
   writeParquetFromCsv,
   type DuckDb,
-  withSchemaLock,
+  type LakeReadCache,
   type ObjectStore,
 } from '../lake/index.js';
 import { bufferStats, changedRowIds, exportBufferCsv, type PgClient, type PgPool } from '../oltp/index.js';
@@ -31,6 +32,8 @@ export interface FlushDeps {
   store: ObjectStore;
   duck: DuckDb;
   log: Logger;
+  /** Takes the uploaded file, so this process's next search reads it without a download. */
+  cache?: LakeReadCache;
   /** Scratch space for the CSV export and the Parquet file before upload. */
   workDir: string;
   thresholds: FlushThresholds;
@@ -139,6 +142,9 @@ export async function flushSchema(
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       }
+      await deps.cache
+        ?.adopt(key, stored.etag, written.localFile)
+        .catch((error: Error) => deps.log.warn({ err: error }, 'read cache: could not keep the flushed file'));
       const result = {
         status: 'flushed',
         rows: written.rows,

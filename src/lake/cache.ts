@@ -28,7 +28,7 @@ export class LakeReadCache {
   async localFile(key: string, etag: string | null): Promise<string> {
     const direct = this.store.localPath(key);
     if (direct) return direct;
-    const id = createHash('sha256').update(`${key}\0${etag ?? ''}`).digest('hex').slice(0, 32);
+    const id = this.idOf(key, etag);
     const entry = this.entries.get(id);
     if (entry) {
       entry.lastUsed = Date.now();
@@ -40,6 +40,28 @@ export class LakeReadCache {
       this.loading.set(id, pending);
     }
     return pending;
+  }
+
+  /**
+   * Takes a local file just uploaded as `key` (with `etag`) into the cache, so this process's next
+   * read of it needs no download. The file is moved; with no cache directory for the store (a
+   * local lake is read in place) it is left alone.
+   */
+  async adopt(key: string, etag: string | null, localFile: string): Promise<void> {
+    if (this.store.localPath(key)) return;
+    const id = this.idOf(key, etag);
+    if (this.entries.has(id)) return;
+    await fs.mkdir(this.dir, { recursive: true });
+    const file = path.join(this.dir, `${id}.parquet`);
+    await fs.rename(localFile, file);
+    const { size } = await fs.stat(file);
+    this.entries.set(id, { file, bytes: size, lastUsed: Date.now() });
+    this.totalBytes += size;
+    await this.evict(id);
+  }
+
+  private idOf(key: string, etag: string | null): string {
+    return createHash('sha256').update(`${key}\0${etag ?? ''}`).digest('hex').slice(0, 32);
   }
 
   private async download(id: string, key: string): Promise<string> {

@@ -1,7 +1,7 @@
 // Runs one DuckDB statement over the merge-on-read views of the entities it reads, in one snapshot.
 import path from 'node:path';
 import type { EntitySchema } from '../catalog/index.js';
-import { LakeReadCache, type DuckDb, type ObjectStore } from '../lake/index.js';
+import type { DuckDb, LakeReadCache } from '../lake/index.js';
 import type { PgPool } from '../oltp/index.js';
 import { HotMirror } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
@@ -16,11 +16,10 @@ export interface Statement {
 export interface QueryEngineDeps {
   pool: PgPool;
   duck: DuckDb;
-  store: ObjectStore;
-  /** Scratch space: buffer exports and the S3 read cache. */
+  /** Scratch space: buffer exports. */
   workDir: string;
-  /** Bound of the S3 read cache on local disk. */
-  cacheBytes: number;
+  /** Local copies of S3 lake files (shared with compaction). */
+  cache: LakeReadCache;
 }
 
 export class QueryEngine {
@@ -31,7 +30,7 @@ export class QueryEngine {
 
   constructor(private readonly deps: QueryEngineDeps) {
     this.hot = new HotMirror(deps.duck, path.join(deps.workDir, 'hot'));
-    this.cache = new LakeReadCache(deps.store, path.join(deps.workDir, 'cache'), deps.cacheBytes);
+    this.cache = deps.cache;
     this.changed = new ChangedRowSets(deps.pool, deps.duck);
     this.latest = new LakeLatestVersions(deps.duck);
   }

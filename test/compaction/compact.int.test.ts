@@ -115,6 +115,29 @@ describe.each([
     await expectSearchEqualsTruth(gw, 'after appending a present file');
   });
 
+  it('keeps the files flush and compaction write in the read cache: the next search downloads nothing', async () => {
+    const orders = gw.catalog.entity('orders');
+    await gw.gql(`{ orders(limit: 1) { row_id } }`); // every live file read once
+    const store = gw.lakehouse.store;
+    const downloads: string[] = [];
+    const getToFile = store.getToFile.bind(store);
+    store.getToFile = async (key, file) => {
+      downloads.push(key);
+      return getToFile(key, file);
+    };
+    try {
+      await gw.oltp.writer.insert(orders, [demoOrder(random, [])]);
+      await gw.lakehouse.admin.flush(orders, true);
+      await gw.gql(`{ orders(limit: 1) { row_id } }`);
+      const outcome = await compact(gw, orders);
+      expect(outcome.status).toBe('compacted');
+      await expectSearchEqualsTruth(gw, 'after a compaction with outputs in the cache');
+      expect(downloads).toEqual([]);
+    } finally {
+      store.getToFile = getToFile;
+    }
+  });
+
   it('keeps changes to a historical file below the dirty ratio in a delta file, and rewrites it above', async () => {
     const orders = gw.catalog.entity('orders');
     const [historical] = (await liveFiles(gw.oltp.pool, orders)).filter((f) => f.kind === 'base' && !f.path.includes('/present_'));

@@ -126,6 +126,25 @@ describe('the read-through cache of S3 objects', () => {
       store.close();
     }
   });
+
+  it('adopts a file just uploaded, so reading it back needs no download', async () => {
+    const store = openObjectStore(s3.settings('adopted'));
+    const cache = new LakeReadCache(store, path.join(dir, 'adopt-cache'), 1_000_000);
+    try {
+      const source = path.join(dir, 'adopt-source.bin');
+      const bytes = randomBytes(20_000);
+      await fs.writeFile(source, bytes);
+      const put = await store.putFile('demo/1/delta/c.parquet', source);
+      await cache.adopt('demo/1/delta/c.parquet', put.etag, source);
+      await expect(fs.stat(source)).rejects.toThrow('ENOENT'); // moved, not copied
+      expect(cache.bytes).toBe(20_000);
+      await store.delete(['demo/1/delta/c.parquet']); // a download would now fail
+      const local = await cache.localFile('demo/1/delta/c.parquet', put.etag);
+      expect((await fs.readFile(local)).equals(bytes)).toBe(true);
+    } finally {
+      store.close();
+    }
+  });
 });
 
 describe('bad lake settings', () => {
