@@ -1,7 +1,6 @@
 // Every operator on every attribute type, with NULLs, over rows spread across a delta file, the
 // buffer and updates of flushed rows; and a schema that gains an attribute after files exist.
 import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { liveFiles } from '../../src/lake/index.js';
 import { openOltpStore } from '../../src/oltp/index.js';
 import { parseWhere } from '../../src/query/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { scratchDir } from '../support/scratch.js';
 import { answerList, readTruth } from '../support/oracle.js';
 
 function shop(extra: object[] = []) {
@@ -39,7 +39,7 @@ function shop(extra: object[] = []) {
 }
 
 async function schemaDir(definition: object): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-schema-'));
+  const dir = await scratchDir('schema-');
   await fs.writeFile(path.join(dir, 'shop.json'), JSON.stringify(definition));
   return dir;
 }

@@ -15,6 +15,8 @@ declare module 'vitest' {
     pgAdminUrl: string;
     /** Where it came from: env, container or embedded. */
     pgSource: string;
+    /** A temp directory for files tests make, removed after the run (see scratch.ts). */
+    scratchDir: string;
   }
 }
 
@@ -58,14 +60,20 @@ async function fromEmbedded(): Promise<{ url: string; stop: Teardown }> {
 }
 
 export default async function setup(project: TestProject): Promise<Teardown> {
+  const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-test-scratch-'));
+  project.provide('scratchDir', scratch);
+  const removeScratch = () => fs.rm(scratch, { recursive: true, force: true });
   const given = process.env.TEST_DATABASE_URL ?? process.env.DATABASE_URL;
   if (given) {
     project.provide('pgAdminUrl', given);
     project.provide('pgSource', 'env');
-    return async () => undefined;
+    return removeScratch;
   }
   const server = (await fromContainer()) ?? (await fromEmbedded());
   project.provide('pgAdminUrl', server.url);
   project.provide('pgSource', server.url.includes('postgres:postgres@') ? 'container' : 'embedded');
-  return server.stop;
+  return async () => {
+    await server.stop();
+    await removeScratch();
+  };
 }

@@ -1,16 +1,15 @@
 // Reads what a test gateway's lake and buffer hold, to check flushes against the writes.
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
 import type { EntitySchema } from '../../src/catalog/index.js';
 import { liveFiles, sqlString } from '../../src/lake/index.js';
 import type { TestGateway } from './gateway.js';
+import { scratchDir } from './scratch.js';
 
 /** A local path for a lake object, downloading it first when the store is remote. */
 export async function localCopy(gw: TestGateway, key: string): Promise<string> {
   const direct = gw.lakehouse.store.localPath(key);
   if (direct) return direct;
-  const file = path.join(await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-read-')), path.basename(key));
+  const file = path.join(await scratchDir('read-'), path.basename(key));
   await gw.lakehouse.store.getToFile(key, file);
   return file;
 }
