@@ -1,9 +1,10 @@
-// Command line entry: serve (default), schema print, seed.
+// Command line entry: serve (default), schema print, seed, flush, compact.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { loadCatalog } from './catalog/index.js';
+import { runMaintenance } from './cli/maintain.js';
 import { seedDemo } from './cli/seed.js';
 import { serve } from './cli/serve.js';
 import { loadConfig, type Config } from './config/index.js';
@@ -11,16 +12,17 @@ import { GatewayError } from './errors/index.js';
 import { printGatewaySchema } from './graphql/index.js';
 import { openOltpStore, startEmbeddedPostgres } from './oltp/index.js';
 
-function createLogger(config: Pick<Config, 'logLevel'>): Logger {
-  return pino({ level: config.logLevel, base: undefined });
+/** Logs go to stdout, or to stderr for commands whose stdout is their result. */
+function createLogger(config: Pick<Config, 'logLevel'>, to: 1 | 2): Logger {
+  return pino({ level: config.logLevel, base: undefined }, pino.destination(to));
 }
 
 /** Runs a command; a GatewayError (bad config or definitions) ends the process with its message only. */
-async function run(action: (config: Config, log: Logger) => Promise<void>): Promise<void> {
-  let log: Logger = pino();
+async function run(action: (config: Config, log: Logger) => Promise<void>, logTo: 1 | 2 = 1): Promise<void> {
+  let log: Logger = pino(pino.destination(logTo));
   try {
     const config = loadConfig();
-    log = createLogger(config);
+    log = createLogger(config, logTo);
     await action(config, log);
   } catch (error) {
     if (error instanceof GatewayError) log.fatal(error.message);
@@ -88,5 +90,23 @@ program
       }
     }),
   );
+
+for (const [name, description] of [
+  ['flush', 'flush buffered changes into delta files (all entities, or one)'],
+  ['compact', 'compact delta files into base files (all entities, or one)'],
+] as const) {
+  program
+    .command(name)
+    .description(description)
+    .argument('[entity]', 'entity name, e.g. orders')
+    .option('--force', 'even below the thresholds', false)
+    .action((entity: string | undefined, options: { force: boolean }) =>
+      run(
+        (config, log) =>
+          runMaintenance(config, log, entity, (admin, schema) => (name === 'flush' ? admin.flush(schema, options.force) : admin.compact(schema, options.force))),
+        2,
+      ),
+    );
+}
 
 await program.parseAsync();

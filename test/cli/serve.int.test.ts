@@ -97,3 +97,51 @@ describe('npm start (serve)', () => {
     expect(gateway.output()).toContain('LAKE_URL');
   });
 });
+
+/** Runs a command of src/main.ts to its end; stdout and stderr apart. */
+async function runCommand(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+    env: { PATH: process.env.PATH, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  return { code, stdout, stderr };
+}
+
+describe('maintenance commands (seed, flush, compact)', () => {
+  it('flush and compact print one JSON report per entity on stdout, logs on stderr', { timeout: 120_000 }, async () => {
+    const own = await createTestDatabase();
+    const lake = path.join(dataDir, 'cli-lake');
+    const env = { DATABASE_URL: own.url, DATA_DIR: dataDir, LAKE_URL: `file://${lake}` };
+    try {
+      const seeded = await runCommand(['seed', '--customers', '50', '--orders', '200'], env);
+      expect(seeded.code, seeded.stdout + seeded.stderr).toBe(0);
+
+      const flushed = await runCommand(['flush', '--force'], env);
+      expect(flushed.code, flushed.stderr).toBe(0);
+      const flushReports = flushed.stdout.trim().split('\n').map((line) => JSON.parse(line));
+      expect(flushReports.map((r) => [r.entity, r.flushed, r.rows])).toEqual([
+        ['customers', true, 50],
+        ['orders', true, 200],
+      ]);
+      expect(flushed.stderr).toContain('"msg":"flushed: forced (200 rows buffered)"');
+
+      const compacted = await runCommand(['compact', 'orders', '--force'], env);
+      expect(compacted.code, compacted.stderr).toBe(0);
+      const [report] = compacted.stdout.trim().split('\n').map((line) => JSON.parse(line));
+      expect(report).toMatchObject({ entity: 'orders', compacted: true, removed: [flushReports[1].path] });
+      expect(report.added).toEqual([expect.objectContaining({ kind: 'base', role: 'present', rows: 200 })]);
+      expect(await fs.readdir(path.join(lake, 'demo', '2', 'base'))).toEqual([path.basename(report.added[0].path)]);
+
+      const unknown = await runCommand(['compact', 'nope'], env);
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toContain('nope');
+    } finally {
+      await own.drop();
+    }
+  });
+});

@@ -1,0 +1,42 @@
+// One-off maintenance from the command line (`flush`, `compact`): for cron jobs and operators,
+// the same operations as the admin mutations, without a running gateway.
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { loadCatalog, type EntitySchema } from '../catalog/index.js';
+import type { Config } from '../config/index.js';
+import type { AdminOperations } from '../graphql/index.js';
+import { openOltpStore, startEmbeddedPostgres } from '../oltp/index.js';
+import { openLakehouse } from './lakehouse.js';
+
+/**
+ * Runs `operation` for the named entity (or every entity) and prints one JSON report per entity.
+ * Without DATABASE_URL it starts the embedded Postgres of DATA_DIR, which a running `npm start`
+ * holds: then use the admin mutation instead.
+ */
+export async function runMaintenance(
+  config: Config,
+  log: Logger,
+  entityName: string | undefined,
+  operation: (admin: AdminOperations, entity: EntitySchema) => Promise<unknown>,
+): Promise<void> {
+  const catalog = await loadCatalog(config.schemaDir);
+  const entities = entityName ? [catalog.entity(entityName)] : catalog.entities;
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'ltbase', log });
+  try {
+    const oltp = await openOltpStore({ databaseUrl: config.databaseUrl ?? embedded!.url, catalog, log });
+    try {
+      const lakehouse = await openLakehouse(config, catalog, oltp, log);
+      try {
+        for (const entity of entities) process.stdout.write(`${JSON.stringify(await operation(lakehouse.admin, entity))}\n`);
+      } finally {
+        await lakehouse.close();
+      }
+    } finally {
+      await oltp.close();
+    }
+  } finally {
+    await embedded?.stop();
+  }
+}
