@@ -4,13 +4,12 @@ import path from 'node:path';
 import { Command } from 'commander';
 import pino, { type Logger } from 'pino';
 import { loadCatalog } from './catalog/index.js';
-import { runMaintenance } from './cli/maintain.js';
+import { runMaintenance, withOltpStore } from './cli/maintain.js';
 import { seedDemo } from './cli/seed.js';
 import { serve } from './cli/serve.js';
 import { loadConfig, type Config } from './config/index.js';
 import { GatewayError } from './errors/index.js';
 import { printGatewaySchema } from './graphql/index.js';
-import { openOltpStore, startEmbeddedPostgres } from './oltp/index.js';
 
 /** Logs go to stdout, or to stderr for commands whose stdout is their result. */
 function createLogger(config: Pick<Config, 'logLevel'>, to: 1 | 2): Logger {
@@ -78,16 +77,7 @@ program
   .action((options: { customers: number; orders: number; seed: number }) =>
     run(async (config, log) => {
       const catalog = await loadCatalog(config.schemaDir);
-      const embedded = config.databaseUrl
-        ? undefined
-        : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'ltbase', log });
-      const oltp = await openOltpStore({ databaseUrl: config.databaseUrl ?? embedded!.url, catalog, log });
-      try {
-        await seedDemo(oltp, catalog, log, options);
-      } finally {
-        await oltp.close();
-        await embedded?.stop();
-      }
+      await withOltpStore(config, log, catalog, (oltp) => seedDemo(oltp, catalog, log, options));
     }),
   );
 

@@ -2,16 +2,35 @@
 // the same operations as the admin mutations, without a running gateway.
 import path from 'node:path';
 import type { Logger } from 'pino';
-import { loadCatalog, type EntitySchema } from '../catalog/index.js';
+import { loadCatalog, type Catalog, type EntitySchema } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import type { AdminOperations } from '../graphql/index.js';
-import { openOltpStore, startEmbeddedPostgres } from '../oltp/index.js';
+import { openOltpStore, startEmbeddedPostgres, type OltpStore } from '../oltp/index.js';
 import { openLakehouse } from './lakehouse.js';
 
 /**
+ * Runs `work` with the OLTP store of DATABASE_URL, or else of the embedded Postgres of DATA_DIR
+ * (started for the command and stopped after it; a running `npm start` holds it).
+ */
+export async function withOltpStore(config: Config, log: Logger, catalog: Catalog, work: (oltp: OltpStore) => Promise<void>): Promise<void> {
+  const embedded = config.databaseUrl
+    ? undefined
+    : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'ltbase', log });
+  try {
+    const oltp = await openOltpStore({ databaseUrl: config.databaseUrl ?? embedded!.url, catalog, log });
+    try {
+      await work(oltp);
+    } finally {
+      await oltp.close();
+    }
+  } finally {
+    await embedded?.stop();
+  }
+}
+
+/**
  * Runs `operation` for the named entity (or every entity) and prints one JSON report per entity.
- * Without DATABASE_URL it starts the embedded Postgres of DATA_DIR, which a running `npm start`
- * holds: then use the admin mutation instead.
+ * Without DATABASE_URL use the admin mutation of a running `npm start` instead (see withOltpStore).
  */
 export async function runMaintenance(
   config: Config,
@@ -21,22 +40,12 @@ export async function runMaintenance(
 ): Promise<void> {
   const catalog = await loadCatalog(config.schemaDir);
   const entities = entityName ? [catalog.entity(entityName)] : catalog.entities;
-  const embedded = config.databaseUrl
-    ? undefined
-    : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'ltbase', log });
-  try {
-    const oltp = await openOltpStore({ databaseUrl: config.databaseUrl ?? embedded!.url, catalog, log });
+  await withOltpStore(config, log, catalog, async (oltp) => {
+    const lakehouse = await openLakehouse(config, catalog, oltp, log);
     try {
-      const lakehouse = await openLakehouse(config, catalog, oltp, log);
-      try {
-        for (const entity of entities) process.stdout.write(`${JSON.stringify(await operation(lakehouse.admin, entity))}\n`);
-      } finally {
-        await lakehouse.close();
-      }
+      for (const entity of entities) process.stdout.write(`${JSON.stringify(await operation(lakehouse.admin, entity))}\n`);
     } finally {
-      await oltp.close();
+      await lakehouse.close();
     }
-  } finally {
-    await embedded?.stop();
-  }
+  });
 }

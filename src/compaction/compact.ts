@@ -31,7 +31,7 @@ import {
   type ObjectStore,
   type WrittenFile,
 } from '../lake/index.js';
-import type { PgClient, PgPool } from '../oltp/index.js';
+import { inClientTransaction, type PgClient, type PgPool } from '../oltp/index.js';
 import { classifyFiles, compactDecision, type CompactionSettings } from './plan.js';
 
 /** Test hooks to fail or stop a compaction between its steps (fault injection). */
@@ -47,9 +47,9 @@ export interface CompactDeps {
   store: ObjectStore;
   duck: DuckDb;
   log: Logger;
-  /** Local copies of S3 lake files: inputs are read from it, outputs kept in it after upload. */
-  cache?: LakeReadCache;
-  /** Scratch space for downloaded inputs and the outputs before upload. */
+  /** Where inputs are read (in place for a local lake); outputs are kept in it after upload. */
+  cache: LakeReadCache;
+  /** Scratch space for the outputs before upload. */
   workDir: string;
   settings: CompactionSettings;
   faults?: CompactFaults;
@@ -107,14 +107,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
     await fs.mkdir(dir, { recursive: true });
     const newest = quoteIdent(`compact_newest_${uuidv7().replaceAll('-', '')}`);
     try {
-      const local = async (file: ManifestFile) => {
-        let localPath = deps.store.localPath(file.path) ?? (await deps.cache?.localFile(file.path, file.etag)) ?? null;
-        if (!localPath) {
-          localPath = path.join(dir, `in-${file.fileId}.parquet`);
-          await deps.store.getToFile(file.path, localPath);
-        }
-        return { localPath, columns: file.columns };
-      };
+      const local = async (file: ManifestFile) => ({ localPath: await deps.cache.localFile(file.path, file.etag), columns: file.columns });
       const scanOf = async (files: readonly ManifestFile[]) => parquetScanSql(entity, await Promise.all(files.map(local)));
 
       // The newest version of every row changed in the delta files (a delete is a version too).
@@ -146,7 +139,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
         inputs.push(...sets.present);
       }
       // Phase 2: historical files past the dirty ratio are rewritten; the others keep their changes in a delta file.
-      const kept: string[] = [];
+      let keptHistoricalFiles = 0;
       for (const [i, file] of sets.historical.entries()) {
         const dirty = Number(counts[`h${i}`]);
         if (dirty === 0) continue;
@@ -158,7 +151,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
           });
           inputs.push(file);
         } else {
-          kept.push(inRange(file));
+          keptHistoricalFiles++;
         }
       }
       // Changes below the present range that no rewritten file took: kept historical files' rows, and
@@ -230,18 +223,13 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
       }
       await deps.faults?.afterUpload?.(adds.map((a) => a.file.path));
 
-      await client.query('BEGIN');
-      try {
+      await inClientTransaction(client, async () => {
         await swapFiles(client, { remove: inputs.map((f) => f.fileId), add: adds });
         await deps.faults?.beforeCommit?.(client);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+      });
       for (const add of adds) {
         await deps.cache
-          ?.adopt(add.file.path, add.file.etag, add.localFile)
+          .adopt(add.file.path, add.file.etag, add.localFile)
           .catch((error: Error) => deps.log.warn({ err: error }, 'read cache: could not keep a compacted file'));
       }
       const result = {
@@ -258,7 +246,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
         removed: result.removed.length,
         added: result.added,
         rewritten: result.rewritten,
-        keptHistoricalFiles: kept.length,
+        keptHistoricalFiles,
         rolledOver,
         durationMs: result.durationMs,
       });

@@ -16,7 +16,7 @@ import {
   type LakeReadCache,
   type ObjectStore,
 } from '../lake/index.js';
-import { bufferStats, changedRowIds, exportBufferCsv, type PgClient, type PgPool } from '../oltp/index.js';
+import { bufferStats, changedRowIds, exportBufferCsv, inClientTransaction, type PgClient, type PgPool } from '../oltp/index.js';
 import { flushDecision, type FlushThresholds } from './triggers.js';
 
 /** Test hooks to fail or stop a flush between its steps (fault injection). */
@@ -108,8 +108,7 @@ export async function flushSchema(
       const uploadMs = phase();
       await deps.faults?.afterUpload?.(key);
 
-      await client.query('BEGIN');
-      try {
+      await inClientTransaction(client, async () => {
         await addFile(client, {
           project: entity.project,
           schemaId: entity.id,
@@ -137,11 +136,7 @@ export async function flushSchema(
           );
         }
         await deps.faults?.beforeCommit?.(client);
-        await client.query('COMMIT');
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      }
+      });
       await deps.cache
         ?.adopt(key, stored.etag, written.localFile)
         .catch((error: Error) => deps.log.warn({ err: error }, 'read cache: could not keep the flushed file'));

@@ -51,13 +51,7 @@ export class LakeReadCache {
     if (this.store.localPath(key)) return;
     const id = this.idOf(key, etag);
     if (this.entries.has(id)) return;
-    await fs.mkdir(this.dir, { recursive: true });
-    const file = path.join(this.dir, `${id}.parquet`);
-    await fs.rename(localFile, file);
-    const { size } = await fs.stat(file);
-    this.entries.set(id, { file, bytes: size, lastUsed: Date.now() });
-    this.totalBytes += size;
-    await this.evict(id);
+    await this.keep(id, localFile);
   }
 
   private idOf(key: string, etag: string | null): string {
@@ -66,10 +60,16 @@ export class LakeReadCache {
 
   private async download(id: string, key: string): Promise<string> {
     await fs.mkdir(this.dir, { recursive: true });
-    const file = path.join(this.dir, `${id}.parquet`);
-    const temp = `${file}.${uuidv7()}.part`;
+    const temp = path.join(this.dir, `${id}.parquet.${uuidv7()}.part`);
     await this.store.getToFile(key, temp);
-    await fs.rename(temp, file);
+    return this.keep(id, temp);
+  }
+
+  /** Moves a complete local file into the cache as entry `id`, then evicts to stay in bounds. */
+  private async keep(id: string, localFile: string): Promise<string> {
+    await fs.mkdir(this.dir, { recursive: true });
+    const file = path.join(this.dir, `${id}.parquet`);
+    await fs.rename(localFile, file);
     const { size } = await fs.stat(file);
     this.entries.set(id, { file, bytes: size, lastUsed: Date.now() });
     this.totalBytes += size;

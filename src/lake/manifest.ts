@@ -187,7 +187,7 @@ export async function forgetRemovedFiles(db: Queryable, fileIds: readonly bigint
 /** Every file id the manifest still names, live or removed. */
 export async function knownFileIds(db: Queryable): Promise<Set<bigint>> {
   const { rows } = await db.query<{ file_id: bigint }>('SELECT file_id FROM lake_file');
-  return new Set(rows.map((r) => BigInt(r.file_id)));
+  return new Set(rows.map((r) => r.file_id));
 }
 
 /** The row_ids of a file's updates and deletes; a file's set never changes once it is added. */

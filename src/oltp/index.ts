@@ -10,7 +10,7 @@ import { EavWriter } from './writer.js';
 
 export { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 export { MIGRATIONS, migrate } from './migrations.js';
-export { createPool, inTransaction, type PgClient, type PgPool } from './pool.js';
+export { createPool, inClientTransaction, inTransaction, type PgClient, type PgPool } from './pool.js';
 export { takeTimeSlots } from './clock.js';
 export { allBufferStats, bufferStats, changedRowIds, changeLogColumnsSql, exportBufferCsv, snapshotValueSql, type BufferStats } from './buffer.js';
 export type { AttributeIds } from './registry.js';

@@ -36,7 +36,7 @@ export function createPool(
   return pool;
 }
 
-/** Runs `work` in one transaction; rolls back on any error. */
+/** Runs `work` in one transaction on a connection of the pool; rolls back on any error. */
 export async function inTransaction<T>(
   pool: PgPool,
   work: (client: PgClient) => Promise<T>,
@@ -44,14 +44,25 @@ export async function inTransaction<T>(
 ): Promise<T> {
   const client = await pool.connect();
   try {
-    await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+    return await inClientTransaction(client, work, isolation);
+  } finally {
+    client.release();
+  }
+}
+
+/** Runs `work` in one transaction on `client` (one that holds a session lock, say); rolls back on any error. */
+export async function inClientTransaction<T>(
+  client: PgClient,
+  work: (client: PgClient) => Promise<T>,
+  isolation: 'READ COMMITTED' | 'REPEATABLE READ' = 'READ COMMITTED',
+): Promise<T> {
+  await client.query(`BEGIN ISOLATION LEVEL ${isolation}`);
+  try {
     const result = await work(client);
     await client.query('COMMIT');
     return result;
   } catch (error) {
     await client.query('ROLLBACK').catch(() => undefined);
     throw error;
-  } finally {
-    client.release();
   }
 }

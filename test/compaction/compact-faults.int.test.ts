@@ -7,6 +7,7 @@ import { demoOrder, seededRandom } from '../../src/cli/demo-data.js';
 import { collectOrphans, compactSchema, type CompactFaults } from '../../src/compaction/index.js';
 import { liveFiles } from '../../src/lake/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { lakeKeys } from '../support/lake.js';
 import { answerList, readTruth } from '../support/oracle.js';
 
 const ORDERS_QUERY = `{ orders(order_by: {row_id: asc}, limit: 1000) { row_id quantity note } }`;
@@ -18,12 +19,6 @@ async function expectedOrders(gw: TestGateway): Promise<unknown[]> {
     quantity: r.values.quantity == null ? null : Number(r.values.quantity),
     note: r.values.note ?? null,
   }));
-}
-
-async function lakeKeys(gw: TestGateway): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const object of gw.lakehouse.store.list('demo/')) keys.push(object.key);
-  return keys.sort();
 }
 
 describe('compaction faults and concurrency', () => {

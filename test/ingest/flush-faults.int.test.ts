@@ -12,7 +12,7 @@ import { collectOrphans } from '../../src/compaction/index.js';
 import type { FlushFaults } from '../../src/ingest/index.js';
 import { knownPaths, liveFiles } from '../../src/lake/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { changeLedger } from '../support/lake.js';
+import { changeLedger, lakeKeys } from '../support/lake.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
 
 const random = seededRandom(5);
@@ -24,12 +24,6 @@ async function writeOrders(gw: TestGateway, count: number): Promise<string[]> {
     Array.from({ length: count }, () => demoOrder(random, [])),
   );
   return rows.map((r) => `${r.row_id}@${r.time_slot}`);
-}
-
-async function lakeKeys(gw: TestGateway): Promise<string[]> {
-  const keys: string[] = [];
-  for await (const object of gw.lakehouse.store.list('demo/')) keys.push(object.key);
-  return keys.sort();
 }
 
 describe('flush faults on the local lake', () => {

@@ -45,3 +45,10 @@ export async function changeLedger(gw: TestGateway, entity: EntitySchema) {
   const duplicates = all.filter((c) => (seen.has(c) ? true : (seen.add(c), false)));
   return { lake, buffer, all: [...seen].sort(), duplicates };
 }
+
+/** Every object key under the demo project in the lake's store, sorted. */
+export async function lakeKeys(gw: TestGateway): Promise<string[]> {
+  const keys: string[] = [];
+  for await (const object of gw.lakehouse.store.list('demo/')) keys.push(object.key);
+  return keys.sort();
+}
