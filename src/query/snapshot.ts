@@ -88,8 +88,14 @@ export class ChangedRowSets {
   }
 }
 
+/** Test hooks to run work between a snapshot's steps (deterministic interleavings). */
+export interface SnapshotHooks {
+  /** After a manifest and buffer listing, before the mirror is checked or refreshed for it. */
+  afterListing?(path: 'statement' | 'transaction'): Promise<void>;
+}
+
 export async function takeSnapshot(
-  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets; latest: LakeLatestVersions },
+  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets; latest: LakeLatestVersions; hooks?: SnapshotHooks },
   entities: readonly EntitySchema[],
 ): Promise<QuerySnapshot> {
   const { id, reader } = deps.hot.openReader();
@@ -114,6 +120,7 @@ export async function takeSnapshot(
     // One statement is one snapshot: enough when the mirror already holds every buffered change
     // it shows (no writes since the last query), the common case of a read-mostly API.
     listed = withFlushed(await listTiers(deps.pool, entities));
+    await deps.hooks?.afterListing?.('statement');
     if (listed.every((l) => deps.hot.holds(l.entity, l.bufferMax))) {
       await claimAndRefresh(listed, null);
     } else {
@@ -124,6 +131,7 @@ export async function takeSnapshot(
       try {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         listed = withFlushed(await listTiers(client, entities));
+        await deps.hooks?.afterListing?.('transaction');
         await claimAndRefresh(listed, client);
         await client.query('COMMIT');
       } catch (error) {

@@ -1,0 +1,141 @@
+// The hot mirror never hides a row a query's snapshot holds (DESIGN 4b), in the interleaving of
+// issue 10 defect 5, driven step by step: query A lists, a flush commits, query B tops up the
+// mirror in its newer snapshot (which no longer buffers the flushed rows), then A reads.
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EntitySchema } from '../../src/catalog/index.js';
+import { DuckDb } from '../../src/lake/index.js';
+import { HotMirror } from '../../src/query/hot.js';
+import { LakeLatestVersions } from '../../src/query/latest.js';
+import { ChangedRowSets, takeSnapshot, type QuerySnapshot, type SnapshotHooks } from '../../src/query/snapshot.js';
+import { currentRowsSql } from '../../src/query/view.js';
+import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { scratchDir } from '../support/scratch.js';
+
+describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
+  let gw: TestGateway;
+  let duck: DuckDb;
+  let hot: HotMirror;
+  let changed: ChangedRowSets;
+  let latest: LakeLatestVersions;
+  let customers: EntitySchema;
+  let orders: EntitySchema;
+
+  beforeEach(async () => {
+    gw = await startTestGateway();
+    // A DuckDB of its own: the mirror's table names would collide with the gateway's engine.
+    const dir = await scratchDir('hot-gaps-');
+    duck = await DuckDb.open({ tempDir: path.join(dir, 'duckdb') });
+    hot = new HotMirror(duck, path.join(dir, 'hot'));
+    changed = new ChangedRowSets(gw.oltp.pool, duck);
+    latest = new LakeLatestVersions(duck);
+    customers = gw.catalog.entity('customers');
+    orders = gw.catalog.entity('orders');
+  });
+  afterEach(async () => {
+    duck?.close();
+    await gw?.close();
+  });
+
+  const snapshotOf = (entities: EntitySchema[], hooks?: SnapshotHooks) =>
+    takeSnapshot({ pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest, hooks }, entities);
+  const countIn = async (snapshot: QuerySnapshot, entity: EntitySchema) =>
+    duck.use(async (c) => {
+      const reader = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ${currentRowsSql(snapshot.tiers(entity))} AS current`);
+      return reader.getRowObjectsJS()[0]!.n as number;
+    });
+  const insertCustomers = (n: number) => gw.oltp.writer.insert(customers, Array.from({ length: n }, () => ({ name: 'c' })));
+  /** Refreshes the customer mirror up to everything committed now, as any query would. */
+  const readCustomers = async () => {
+    const snapshot = await snapshotOf([customers]);
+    try {
+      return await countIn(snapshot, customers);
+    } finally {
+      snapshot.release();
+    }
+  };
+  /** Between A's listing and its refresh: a flush of customers, one more customer, and query B. */
+  const flushThenNewerQuery = (onPath: 'statement' | 'transaction') => {
+    const seen = { bCount: -1 };
+    let done = false;
+    const hooks: SnapshotHooks = {
+      async afterListing(path) {
+        if (path !== onPath || done) return;
+        done = true;
+        const flushed = await gw.lakehouse.admin.flush(customers, true);
+        expect(flushed.flushed).toBe(true);
+        await insertCustomers(1);
+        seen.bCount = await readCustomers();
+      },
+    };
+    return { hooks, seen };
+  };
+
+  it('a query whose snapshot copies after a newer query topped up the mirror still sees every buffered row of its snapshot', async () => {
+    // given: the mirror holds 3 customers, 3 more are buffered, and an order too
+    await insertCustomers(3);
+    expect(await readCustomers()).toBe(3);
+    await insertCustomers(3);
+    await gw.oltp.writer.insert(orders, [{ quantity: 1 }]);
+
+    // when: query A (orders, then customers) lists in its transaction; the customers are flushed
+    // and query B reads them in its newer snapshot before A refreshes its mirrors
+    const { hooks, seen } = flushThenNewerQuery('transaction');
+    const a = await snapshotOf([orders, customers], hooks);
+    try {
+      // then: B saw 7; A, whose snapshot lists no file and buffers 6 customers, sees those 6
+      expect(seen.bCount).toBe(7);
+      expect(a.tiers(customers).files).toHaveLength(0);
+      expect(await countIn(a, customers)).toBe(6);
+      expect(await countIn(a, orders)).toBe(1);
+    } finally {
+      a.release();
+    }
+    // and the shared mirror still serves a later query in full
+    expect(await readCustomers()).toBe(7);
+  });
+
+  it('a query on the one-statement path does not trust a mirror topped up past a flush its listing did not see', async () => {
+    // given: the mirror holds 3 customers and 3 more are buffered
+    await insertCustomers(3);
+    expect(await readCustomers()).toBe(3);
+    await insertCustomers(3);
+
+    // when: query A lists in one statement (6 buffered, none flushed); the customers are flushed
+    // and query B tops the mirror up past A's buffer before A checks whether the mirror holds it
+    const { hooks, seen } = flushThenNewerQuery('statement');
+    const a = await snapshotOf([customers], hooks);
+    try {
+      // then: A sees all 6 acknowledged customers, and with its snapshot retaken the 7th too
+      expect(seen.bCount).toBe(7);
+      expect(await countIn(a, customers)).toBe(7);
+    } finally {
+      a.release();
+    }
+  });
+
+  it('a query whose buffered range lies above the flush reads the shared mirror', async () => {
+    // given: the mirror lacks the customers flushed while it was behind (the case above)
+    await insertCustomers(3);
+    const first = await snapshotOf([customers]);
+    const shared = first.tiers(customers).hot?.table;
+    first.release();
+    expect(shared).toBeDefined();
+    await insertCustomers(3);
+    const { hooks } = flushThenNewerQuery('transaction');
+    const a = await snapshotOf([customers], hooks);
+    a.release();
+
+    // when: a new query reads, its snapshot listing the flushed file
+    await insertCustomers(2);
+    const b = await snapshotOf([customers]);
+    try {
+      // then: it reads the lake file and the shared mirror, and sees all 9
+      expect(b.tiers(customers).files).toHaveLength(1);
+      expect(b.tiers(customers).hot?.table).toBe(shared);
+      expect(await countIn(b, customers)).toBe(9);
+    } finally {
+      b.release();
+    }
+  });
+});
