@@ -2,11 +2,29 @@
 // per query and incrementally, in the query's own Postgres snapshot.
 //
 // Why it is safe: slot order is commit order (DESIGN 4.3), so once a snapshot shows slot M, every
-// change with a smaller slot is visible too and none can appear later. The mirror therefore only
-// ever fetches slots above what it already holds. A query reads the mirror rows in
-// (flushedThrough, bufferMax] of its snapshot: below that the rows are in the files it lists,
-// above it they committed after its snapshot. Rows are pruned only up to the smallest
-// flushedThrough of the queries in flight, so no query loses a row its snapshot needs.
+// change with a smaller slot is visible too and none can appear later. A snapshot whose live files
+// reach slot F (flushedThrough) buffers exactly the changes above F: a flush deletes every change up
+// to its file's newest slot, and compaction keeps that slot. A query reads the mirror rows in
+// (F, M] of its snapshot: below that the rows are in the files it lists, above it they committed
+// after its snapshot.
+//
+// A copy fetches the changes above copiedThrough C in the snapshot of the query that needs them. If
+// that snapshot's F is above C, the changes in (C, F] have left change_log for a file the copy cannot
+// fetch them from: the mirror records (C, F] as a gap (before copying, so a failed copy errs on the
+// safe side). The query that copied lists that file; an older query, whose snapshot predates the
+// flush, may buffer changes in the gap while C already covers its M (issue 10, defect 5). So a query
+// reads the shared mirror only if it holds the whole range: C >= M, no gap meets (F, M], nothing in
+// it pruned. Otherwise it copies its range in its own snapshot into a table of its own, dropped on
+// release; without a snapshot transaction (`holds` false) the caller takes one. Once C >= M no later
+// gap can meet the range (each starts at the C of its copy), and nothing in it is pruned (below), so
+// the check made at refresh holds until the query releases.
+//
+// Across a gap, a version whose next version is in the gap is marked superseded (superseded_at) by
+// the first version after it. A query whose range meets no gap still reads the mark right: if that
+// missing version were at or below its M, the gap would meet its range.
+//
+// Rows are pruned only up to the smallest F of the queries in flight, and not at all while one is
+// taking its snapshot; F never decreases, so every later snapshot's F is at least that floor.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { uuidv7 } from 'uuidv7';
@@ -14,14 +32,30 @@ import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { bufferCsvSource, lakeColumns, type DuckDb } from '../lake/index.js';
 import { exportBufferCsv, type PgClient } from '../oltp/index.js';
 
+/** The slots (above, upTo] of a range of changes. */
+interface SlotRange {
+  above: bigint;
+  upTo: bigint;
+}
+
 interface MirrorState {
   table: string;
-  /** Every buffered change with a slot at or below this is in the mirror (or pruned). */
+  /** Every buffered change with a slot at or below this is in the mirror, unless pruned or in a gap. */
   copiedThrough: bigint;
   /** Rows at or below this slot have been deleted from the mirror. */
   prunedThrough: bigint;
+  /** Slot ranges the mirror lacks: flushed before a copy in a newer snapshot went past them. */
+  gaps: SlotRange[];
   /** Serializes refreshes and prunes of this schema's mirror. */
   queue: Promise<void>;
+}
+
+/** The part of its snapshot a query reads from the mirror: (flushedThrough, bufferMax]. */
+export interface HotRange {
+  /** The highest slot in the snapshot's live files. */
+  flushedThrough: bigint;
+  /** The highest buffered slot in the snapshot; null when its buffer is empty. */
+  bufferMax: bigint | null;
 }
 
 /** A query's claim on the mirror: what it may still read. Pending (null) until its snapshot is known. */
@@ -33,6 +67,8 @@ export class HotMirror {
   private readonly states = new Map<string, MirrorState>();
   /** flushedThrough per schema of each query in flight; null while its snapshot is being taken. */
   private readonly readers = new Map<number, Map<string, bigint> | null>();
+  /** Tables a query copied its range into because the shared mirror lacked part of it. */
+  private readonly ownTables = new Map<number, string[]>();
   private nextReader = 0;
 
   constructor(
@@ -44,7 +80,7 @@ export class HotMirror {
   openReader(): { id: number; reader: HotReader } {
     const id = this.nextReader++;
     this.readers.set(id, null);
-    return { id, reader: { release: () => void this.readers.delete(id) } };
+    return { id, reader: { release: () => this.release(id) } };
   }
 
   /** States what a registered query will read: flushedThrough per schema (`project/schema_id`). */
@@ -52,36 +88,45 @@ export class HotMirror {
     this.readers.set(readerId, flushedThrough);
   }
 
-  /** Whether the mirror already holds every buffered change up to `bufferMax` (so a refresh copies nothing). */
-  holds(entity: EntitySchema, bufferMax: bigint | null): boolean {
-    return bufferMax === null || (this.states.get(`${entity.project}/${entity.id}`)?.copiedThrough ?? -1n) >= bufferMax;
+  /**
+   * Whether the shared mirror already holds every change of `range` (so a refresh needs no
+   * snapshot transaction): copied up to its bufferMax, no gap in it, nothing in it pruned.
+   */
+  holds(entity: EntitySchema, range: HotRange): boolean {
+    if (range.bufferMax === null) return true;
+    const state = this.states.get(`${entity.project}/${entity.id}`);
+    return state !== undefined && state.copiedThrough >= range.bufferMax && !lacksPartOf(state, range);
   }
 
   /**
    * Brings the mirror of `entity` up to `bufferMax` of the caller's snapshot (read on `client`,
    * inside that snapshot) and returns the table to read, or null when the snapshot's buffer is
-   * empty. `flushedThrough` is the highest slot in the snapshot's live files. Without a client
-   * the mirror must already hold the changes (`holds`).
+   * empty. When the shared mirror lacks part of the range (a gap), the range is copied into a table
+   * of the query's own. Without a client the mirror must already hold the range (`holds`).
    */
-  async refresh(
-    readerId: number,
-    client: PgClient | null,
-    entity: EntitySchema,
-    snapshot: { flushedThrough: bigint; bufferMax: bigint | null },
-  ): Promise<string | null> {
+  async refresh(readerId: number, client: PgClient | null, entity: EntitySchema, range: HotRange): Promise<string | null> {
     const key = `${entity.project}/${entity.id}`;
-    if (this.readers.get(readerId)?.get(key) !== snapshot.flushedThrough) {
+    if (this.readers.get(readerId)?.get(key) !== range.flushedThrough) {
       throw new Error(`hot mirror: query ${readerId} reads ${key} without claiming it first`);
     }
+    const { bufferMax, flushedThrough } = range;
+    if (bufferMax === null) return null;
     const state = this.stateOf(entity);
+    let table = state.table;
     await this.serialized(state, async () => {
-      if (snapshot.bufferMax !== null && snapshot.bufferMax > state.copiedThrough) {
-        if (!client) throw new Error(`hot mirror: ${key} needs changes up to ${snapshot.bufferMax} copied, and no snapshot to copy them in`);
-        await this.copy(client, entity, state, snapshot.bufferMax);
+      if (bufferMax > state.copiedThrough) {
+        if (!client) throw new Error(`hot mirror: ${key} needs changes up to ${bufferMax} copied, and no snapshot to copy them in`);
+        // This snapshot no longer buffers what its files hold: a copy in it cannot fetch (C, F].
+        if (flushedThrough > state.copiedThrough) state.gaps.push({ above: state.copiedThrough, upTo: flushedThrough });
+        await this.copy(client, entity, state, bufferMax);
       }
       await this.prune(key, state);
+      if (lacksPartOf(state, range)) {
+        if (!client) throw new Error(`hot mirror: ${key} lacks changes in (${flushedThrough}, ${bufferMax}], and no snapshot to copy them in`);
+        table = await this.copyOwn(readerId, client, entity, { flushedThrough, bufferMax });
+      }
     });
-    return snapshot.bufferMax === null ? null : state.table;
+    return table;
   }
 
   private stateOf(entity: EntitySchema): MirrorState {
@@ -89,15 +134,43 @@ export class HotMirror {
     let state = this.states.get(key);
     if (!state) {
       const table = quoteIdent(`hot_${entity.project}_${entity.id}`);
-      const columns = lakeColumns(entity).map((c) => `${quoteIdent(c.name)} ${c.duckdb}`);
       // The table is created first in the schema's queue, before any refresh can run.
-      const created = this.duck.use(async (connection) => {
-        await connection.run(`CREATE OR REPLACE TABLE ${table} (${columns.join(', ')}, superseded_at BIGINT)`);
-      });
-      state = { table, copiedThrough: -1n, prunedThrough: -1n, queue: created };
+      state = { table, copiedThrough: -1n, prunedThrough: -1n, gaps: [], queue: this.createTable(entity, table) };
       this.states.set(key, state);
     }
     return state;
+  }
+
+  private async createTable(entity: EntitySchema, table: string): Promise<void> {
+    const columns = lakeColumns(entity).map((c) => `${quoteIdent(c.name)} ${c.duckdb}`);
+    await this.duck.use(async (connection) => {
+      await connection.run(`CREATE OR REPLACE TABLE ${table} (${columns.join(', ')}, superseded_at BIGINT)`);
+    });
+  }
+
+  /**
+   * Copies the query's whole range, in its snapshot, into a table only it reads. Run in the
+   * schema's queue like any copy. Rare: the query's snapshot predates a flush that a newer
+   * query's copy went past.
+   */
+  private async copyOwn(readerId: number, client: PgClient, entity: EntitySchema, range: { flushedThrough: bigint; bufferMax: bigint }): Promise<string> {
+    const table = quoteIdent(`hot_${entity.project}_${entity.id}_q${readerId}`);
+    await this.createTable(entity, table);
+    this.ownTables.set(readerId, [...(this.ownTables.get(readerId) ?? []), table]);
+    const own: MirrorState = { table, copiedThrough: range.flushedThrough, prunedThrough: range.flushedThrough, gaps: [], queue: Promise.resolve() };
+    await this.copy(client, entity, own, range.bufferMax);
+    return table;
+  }
+
+  private release(readerId: number): void {
+    this.readers.delete(readerId);
+    const tables = this.ownTables.get(readerId);
+    if (!tables) return;
+    this.ownTables.delete(readerId);
+    // The query's statements have run (release comes after them); a failed drop only leaves a table.
+    void this.duck.use(async (connection) => {
+      for (const table of tables) await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    }).catch(() => undefined);
   }
 
   private async serialized(state: MirrorState, work: () => Promise<void>): Promise<void> {
@@ -153,5 +226,18 @@ export class HotMirror {
     if (floor === null || floor <= state.prunedThrough) return;
     await this.duck.use((connection) => connection.run(`DELETE FROM ${state.table} WHERE time_slot <= $1`, [floor]));
     state.prunedThrough = floor;
+    // No query in flight or to come reads at or below the floor, so gaps there no longer matter.
+    state.gaps = state.gaps.filter((gap) => gap.upTo > floor);
   }
+}
+
+/**
+ * Whether the shared mirror may lack a change of the range (flushedThrough, bufferMax]: one in a
+ * gap, or pruned (which the prune floor rules out; checked so that no reader depends on it).
+ */
+function lacksPartOf(state: MirrorState, range: HotRange): boolean {
+  const { flushedThrough, bufferMax } = range;
+  if (bufferMax === null || bufferMax <= flushedThrough) return false;
+  if (flushedThrough < state.prunedThrough) return true;
+  return state.gaps.some((gap) => gap.above < bufferMax && flushedThrough < gap.upTo);
 }

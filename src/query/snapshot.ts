@@ -117,11 +117,12 @@ export async function takeSnapshot(
   };
   let listed: ReturnType<typeof withFlushed>;
   try {
-    // One statement is one snapshot: enough when the mirror already holds every buffered change
-    // it shows (no writes since the last query), the common case of a read-mostly API.
+    // One statement is one snapshot: enough when the shared mirror already holds every buffered
+    // change it shows, with no gap (hot.ts), the common case of a read-mostly API. Once true this
+    // stays true: no later copy or prune takes a change of the range away.
     listed = withFlushed(await listTiers(deps.pool, entities));
     await deps.hooks?.afterListing?.('statement');
-    if (listed.every((l) => deps.hot.holds(l.entity, l.bufferMax))) {
+    if (listed.every((l) => deps.hot.holds(l.entity, l))) {
       await claimAndRefresh(listed, null);
     } else {
       // New changes to copy: the listing and the copy must share one snapshot, so a flush
