@@ -44,6 +44,11 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
       const reader = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ${currentRowsSql(snapshot.tiers(entity))} AS current`);
       return reader.getRowObjectsJS()[0]!.n as number;
     });
+  const mirrorTables = async () =>
+    duck.use(async (c) => {
+      const reader = await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'hot%' ORDER BY table_name`);
+      return reader.getRowObjectsJS().map((r) => r.table_name as string);
+    });
   const insertCustomers = (n: number) => gw.oltp.writer.insert(customers, Array.from({ length: n }, () => ({ name: 'c' })));
   /** Refreshes the customer mirror up to everything committed now, as any query would. */
   const readCustomers = async () => {
@@ -87,12 +92,15 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
       expect(seen.bCount).toBe(7);
       expect(a.tiers(customers).files).toHaveLength(0);
       expect(await countIn(a, customers)).toBe(6);
+      // (from a copy of its own range: the shared mirror lacks the flushed three)
+      expect(a.tiers(customers).hot?.table).not.toBe('"hot_demo_1"');
       expect(await countIn(a, orders)).toBe(1);
     } finally {
       a.release();
     }
-    // and the shared mirror still serves a later query in full
+    // and the shared mirror still serves a later query in full, and A's own copy is gone
     expect(await readCustomers()).toBe(7);
+    await expect.poll(() => mirrorTables(), { timeout: 2_000 }).toEqual(['hot_demo_1', 'hot_demo_2']);
   });
 
   it('a query on the one-statement path does not trust a mirror topped up past a flush its listing did not see', async () => {
