@@ -146,4 +146,44 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
       b.release();
     }
   });
+  it('a newer query does not prune buffered rows that a query still taking its snapshot will read', async () => {
+    // given: the mirror holds all 6 buffered customers
+    await insertCustomers(6);
+    expect(await readCustomers()).toBe(6);
+
+    // when: query A lists in one statement (6 buffered, none flushed); the 6 are flushed and
+    // query B, whose snapshot lists them in a file, tops up and would prune them
+    const { hooks, seen } = flushThenNewerQuery('statement');
+    const a = await snapshotOf([customers], hooks);
+    try {
+      // then: A, which the mirror already served, still reads its 6 from it
+      expect(seen.bCount).toBe(7);
+      expect(a.tiers(customers).files).toHaveLength(0);
+      expect(await countIn(a, customers)).toBe(6);
+    } finally {
+      a.release();
+    }
+  });
+
+  it('a newer query does not prune buffered rows that a query in flight reads', async () => {
+    // given: query A holds a snapshot of 6 buffered customers
+    await insertCustomers(6);
+    const a = await snapshotOf([customers]);
+    try {
+      // when: they are flushed and query B, one more customer later, reads
+      await gw.lakehouse.admin.flush(customers, true);
+      await insertCustomers(1);
+      expect(await readCustomers()).toBe(7);
+
+      // then: A still reads all 6 from the mirror
+      expect(await countIn(a, customers)).toBe(6);
+    } finally {
+      a.release();
+    }
+    // and: once A is done, the next query prunes them, and it and later ones still see all 7
+    expect(await readCustomers()).toBe(7);
+    const rows = await duck.use(async (c) => (await c.runAndReadAll('SELECT count(*)::INTEGER AS n FROM hot_demo_1')).getRowObjectsJS()[0]!.n);
+    expect(rows).toBe(1);
+    expect(await readCustomers()).toBe(7);
+  });
 });
