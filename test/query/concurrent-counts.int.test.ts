@@ -93,9 +93,9 @@ describe('counts while two writers insert and a loop flushes', () => {
           `${orders.acked} orders, ${flushes} flushes`,
       );
       expect(inconsistent.slice(0, 10)).toEqual([]);
-      expect(reads.orders).toBeGreaterThan(10);
-      expect(reads.customers).toBeGreaterThan(5);
-      expect(flushes).toBeGreaterThan(5);
+      expect(reads.orders).toBeGreaterThan(5);
+      expect(reads.customers).toBeGreaterThan(3);
+      expect(flushes).toBeGreaterThan(3);
       // and: once quiet, both counts are exact
       const final = ok(
         await gw.gql<{ o: { aggregate: { count: number } }; c: { aggregate: { count: number } } }>(
