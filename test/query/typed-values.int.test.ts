@@ -173,6 +173,8 @@ describe('a ref filter on the referenced row_id means: that row exists and match
     expect(await itemIds(gw, { r: { row_id: { _is_null: true } } })).toEqual([]);
     expect(await itemIds(gw, { r: { row_id: { _is_null: false } } })).toEqual(ofLive);
     expect(await itemIds(gw, { r: { row_id: { _neq: live } } })).toEqual([]);
+    expect(await itemIds(gw, { r: { row_id: { _in: [] } } })).toEqual([]);
+    expect(await itemIds(gw, { _not: { r: { row_id: { _in: [] } } } })).toHaveLength(3);
   });
 
   it('the oracle agrees with both forms', async () => {
