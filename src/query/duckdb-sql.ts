@@ -1,14 +1,98 @@
 // Filter IR -> a DuckDB boolean expression over a relation with the lake's columns. Values are
-// bound parameters ($n, typed by a cast); identifiers come from the catalog, quoted.
-import { listValue, type DuckDBValue } from '@duckdb/node-api';
-import { TYPE_MAPPING, quoteIdent, type EntitySchema } from '../catalog/index.js';
-import type { ColumnRef, CompareOp, Filter, FilterValue } from './filter.js';
+// bound parameters typed with their column's DuckDB type; identifiers come from the catalog, quoted.
+import {
+  BIGINT,
+  BOOLEAN,
+  DATE,
+  DOUBLE,
+  DuckDBDateValue,
+  DuckDBTimestampTZValue,
+  DuckDBUUIDValue,
+  LIST,
+  TIMESTAMPTZ,
+  UUID,
+  VARCHAR,
+  listValue,
+  type DuckDBType,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import { TYPE_MAPPING, quoteIdent, type AttributeType, type EntitySchema } from '../catalog/index.js';
+import { rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue } from './filter.js';
 
 const SQL_OPS: Record<CompareOp, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
 
-/** Collects bound parameters; `$n` placeholders are numbered in the order values are added. */
+const MS_PER_DAY = 86_400_000;
+
+/**
+ * The DuckDB type a value of an attribute type binds as. Without it, @duckdb/node-api infers the
+ * type from the JS value (a list from its first element): `[1, 1.5]` bound as integers and failed,
+ * `1e19` as a BIGINT out of range.
+ */
+export function duckDbTypeOf(type: AttributeType): DuckDBType {
+  switch (type) {
+    case 'string':
+    case 'enum':
+    case 'json':
+      return VARCHAR;
+    case 'int':
+      return BIGINT;
+    case 'float':
+      return DOUBLE;
+    case 'boolean':
+      return BOOLEAN;
+    case 'timestamp':
+      return TIMESTAMPTZ;
+    case 'date':
+      return DATE;
+    case 'ref':
+      return UUID;
+    default: {
+      const unknown: never = type;
+      throw new Error(`no DuckDB type for ${String(unknown)}`);
+    }
+  }
+}
+
+/** A bound filter value (see FilterValue) as the DuckDB value of its column's type. */
+function duckDbValueOf(type: AttributeType, value: FilterValue): DuckDBValue {
+  const wrong = () => new Error(`a ${type} column cannot bind ${typeof value} ${String(value)}`);
+  switch (type) {
+    case 'string':
+    case 'enum':
+    case 'json':
+      if (typeof value === 'string') return value;
+      throw wrong();
+    case 'int':
+      if (typeof value === 'bigint') return value;
+      throw wrong();
+    case 'float':
+      if (typeof value === 'number') return value;
+      throw wrong();
+    case 'boolean':
+      if (typeof value === 'boolean') return value;
+      throw wrong();
+    case 'timestamp':
+      // Exact to the millisecond, as JS Dates are; micros since the epoch, UTC.
+      if (value instanceof Date) return new DuckDBTimestampTZValue(BigInt(value.getTime()) * 1000n);
+      throw wrong();
+    case 'date':
+      // `YYYY-MM-DD` parsed as ISO (Date.UTC would read years 0-99 as 1900-1999).
+      if (typeof value === 'string') return new DuckDBDateValue(Date.parse(`${value}T00:00:00Z`) / MS_PER_DAY);
+      throw wrong();
+    case 'ref':
+      if (typeof value === 'string') return DuckDBUUIDValue.fromUint128(BigInt(`0x${value.replace(/-/g, '')}`));
+      throw wrong();
+    default: {
+      const unknown: never = type;
+      throw new Error(`no DuckDB value for ${String(unknown)}`);
+    }
+  }
+}
+
+/** Collects bound parameters and their types; `$n` placeholders are numbered in the order values are added. */
 export class Params {
   readonly values: DuckDBValue[] = [];
+  readonly types: DuckDBType[] = [];
   private aliases = 0;
 
   /** A table alias unique within the statement (for nested subqueries). */
@@ -16,25 +100,34 @@ export class Params {
     return `r${++this.aliases}`;
   }
 
-  add(value: FilterValue | readonly FilterValue[] | null): string {
-    this.values.push(toDuckDb(value));
+  private push(value: DuckDBValue, type: DuckDBType): string {
+    this.values.push(value);
+    this.types.push(type);
     return `$${this.values.length}`;
   }
-}
 
-function toDuckDb(value: FilterValue | readonly FilterValue[] | null): DuckDBValue {
-  if (Array.isArray(value)) return listValue(value.map((v) => toDuckDb(v)));
-  // Dates travel as ISO text and are cast in SQL: exact to the millisecond, zone explicit.
-  if (value instanceof Date) return value.toISOString();
-  return value as DuckDBValue;
+  /** A value of a column of `type`. */
+  add(type: AttributeType, value: FilterValue): string {
+    return this.push(duckDbValueOf(type, value), duckDbTypeOf(type));
+  }
+
+  /** A list of values of a column of `type`. */
+  addList(type: AttributeType, values: readonly FilterValue[]): string {
+    return this.push(listValue(values.map((v) => duckDbValueOf(type, v))), LIST(duckDbTypeOf(type)));
+  }
+
+  /** A row count (LIMIT, OFFSET, row numbers). */
+  addCount(n: number): string {
+    return this.push(BigInt(n), BIGINT);
+  }
 }
 
 export interface CompileContext {
   params: Params;
   /** Table alias of the filtered relation. */
   alias: string;
-  /** The current-rows relation of a referenced entity (for filters through refs). */
-  refRelation(target: EntitySchema): string;
+  /** The current-rows relation of a referenced entity (for filters through refs), of `rowIds` only when given. */
+  refRelation(target: EntitySchema, rowIds?: readonly string[] | null): string;
 }
 
 function columnSql(alias: string, column: ColumnRef): string {
@@ -54,26 +147,35 @@ export function compileFilter(filter: Filter, ctx: CompileContext): string {
     case 'not':
       return `(NOT ${compileFilter(filter.item, ctx)})`;
     case 'compare':
-      return `(${columnSql(ctx.alias, filter.column)} ${SQL_OPS[filter.op]} ${ctx.params.add(filter.value)}::${castOf(filter.column)})`;
+      return `(${columnSql(ctx.alias, filter.column)} ${SQL_OPS[filter.op]} ${ctx.params.add(filter.column.type, filter.value)}::${castOf(filter.column)})`;
     case 'in': {
       // As in Postgres: nothing is in an empty list, so `_nin: []` holds for every row, NULLs too.
       if (filter.values.length === 0) return filter.negated ? 'true' : 'false';
-      const test = `${columnSql(ctx.alias, filter.column)} = ANY(${ctx.params.add(filter.values)}::${castOf(filter.column)}[])`;
+      const test = `${columnSql(ctx.alias, filter.column)} = ANY(${ctx.params.addList(filter.column.type, filter.values)}::${castOf(filter.column)}[])`;
       return filter.negated ? `(NOT (${test}))` : `(${test})`;
     }
     case 'is_null':
       return `(${columnSql(ctx.alias, filter.column)} IS ${filter.isNull ? '' : 'NOT '}NULL)`;
     case 'like':
-      return `(${columnSql(ctx.alias, filter.column)} ${filter.caseInsensitive ? 'ILIKE' : 'LIKE'} ${ctx.params.add(filter.pattern)} ESCAPE '\\')`;
+      return `(${columnSql(ctx.alias, filter.column)} ${filter.caseInsensitive ? 'ILIKE' : 'LIKE'} ${ctx.params.add('string', filter.pattern)} ESCAPE '\\')`;
     case 'ref': {
       const inner = ctx.params.nextAlias();
       const nested = compileFilter(filter.filter, { ...ctx, alias: inner });
       const ref = columnSql(ctx.alias, filter.column);
+      // When the nested filter pins the referenced row_ids, the ref must be one of them: said on
+      // the ref column too, it is pushed into this entity's scan, and the referenced view reads
+      // only those rows' files. The IN still requires that row to be live and to match.
+      const ids = rowIdCandidates(filter.filter);
+      const pinned = ids ? ` AND ${ref} = ANY(${ctx.params.addList('ref', ids)}::UUID[])` : '';
       // A relationship filter is true or false, never unknown (Hasura), also for a NULL ref under
       // _not: the IS NOT NULL makes it so, since the row_ids of the subquery are never NULL.
       // Uncorrelated IN, not EXISTS: DuckDB decorrelates EXISTS with a delim join that buffered the
       // whole outer view (1M orders: 131 ms against 69 ms as a hash semi-join).
-      return `(${ref} IS NOT NULL AND ${ref} IN (SELECT ${inner}.row_id FROM ${ctx.refRelation(filter.target)} AS ${inner} WHERE ${nested}))`;
+      return `(${ref} IS NOT NULL${pinned} AND ${ref} IN (SELECT ${inner}.row_id FROM ${ctx.refRelation(filter.target, ids)} AS ${inner} WHERE ${nested}))`;
+    }
+    default: {
+      const unknown: never = filter;
+      throw new Error(`unknown filter ${JSON.stringify(unknown)}`);
     }
   }
 }

@@ -1,5 +1,6 @@
 // Runs one DuckDB statement over the merge-on-read views of the entities it reads, in one snapshot.
 import path from 'node:path';
+import type { DuckDBType } from '@duckdb/node-api';
 import type { EntitySchema } from '../catalog/index.js';
 import type { DuckDb, LakeReadCache } from '../lake/index.js';
 import type { PgPool } from '../oltp/index.js';
@@ -11,6 +12,8 @@ import { currentRowsSql } from './view.js';
 export interface Statement {
   sql: string;
   params: unknown[];
+  /** The DuckDB type of each parameter (else @duckdb/node-api guesses it from the JS value). */
+  types?: DuckDBType[];
 }
 
 export interface QueryEngineDeps {
@@ -58,7 +61,7 @@ export class QueryEngine {
         // With parameters DuckDB plans twice (prepare, then again once they are bound): measured
         // +3 ms on a 1M-row aggregate, so a statement without any is run directly.
         const reader = statement.params.length
-          ? await connection.runAndReadAll(statement.sql, statement.params as never)
+          ? await connection.runAndReadAll(statement.sql, statement.params as never, statement.types)
           : await connection.runAndReadAll(statement.sql);
         return reader.getRowObjectsJS() as Record<string, unknown>[];
       });

@@ -29,6 +29,16 @@ export type FilterValue = string | number | bigint | boolean | Date;
 
 export const MAX_IN_VALUES = 10_000;
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+// The lake's range, as the write side limits values (years 0001-9999, UTC): a filter value beyond
+// it could match nothing stored, and DuckDB or JS would read year 0 / 5-digit years differently.
+const TIMESTAMP_MIN_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const TIMESTAMP_MAX_MS = Date.parse('9999-12-31T23:59:59.999Z');
+const TIMESTAMP_RANGE = '0001-01-01T00:00:00Z..9999-12-31T23:59:59.999Z';
+const DATE_MIN = '0001-01-01';
+const DATE_RANGE = '0001-01-01..9999-12-31';
+
 const COMPARE_OPS: Record<string, CompareOp> = { _eq: 'eq', _neq: 'neq', _gt: 'gt', _gte: 'gte', _lt: 'lt', _lte: 'lte' };
 const TEXT_OPS = ['_like', '_ilike', '_contains', '_starts_with'] as const;
 
@@ -57,14 +67,23 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
 }
 
+function isCalendarDay(text: string): boolean {
+  const ms = Date.parse(`${text}T00:00:00Z`);
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === text;
+}
+
 function coerceValue(column: ColumnRef, value: unknown, at: string, enumValues?: readonly string[]): FilterValue {
   const fail = (expected: string) => new ValidationError(`${at}: expected ${expected}, got ${JSON.stringify(value)}`);
   switch (column.type) {
-    case 'int':
-      if (typeof value === 'bigint') return value;
-      if (typeof value === 'number' && Number.isSafeInteger(value)) return BigInt(value);
-      if (typeof value === 'string' && /^-?\d+$/.test(value)) return BigInt(value);
+    case 'int': {
+      const n =
+        typeof value === 'bigint' ? value
+        : typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value)
+        : typeof value === 'string' && /^-?\d+$/.test(value) ? BigInt(value)
+        : null;
+      if (n !== null && n >= INT64_MIN && n <= INT64_MAX) return n;
       throw fail('a 64-bit integer');
+    }
     case 'float':
       if (typeof value === 'number' && Number.isFinite(value)) return value;
       throw fail('a number');
@@ -73,14 +92,20 @@ function coerceValue(column: ColumnRef, value: unknown, at: string, enumValues?:
       throw fail('true or false');
     case 'timestamp': {
       const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : null;
-      if (date && !Number.isNaN(date.getTime())) return date;
-      throw fail('an ISO-8601 date-time');
+      if (!date || Number.isNaN(date.getTime())) throw fail('an ISO-8601 date-time');
+      if (date.getTime() < TIMESTAMP_MIN_MS || date.getTime() > TIMESTAMP_MAX_MS) {
+        throw new ValidationError(`${at}: ${date.toISOString()} is outside the range of timestamps, ${TIMESTAMP_RANGE}`);
+      }
+      return date;
     }
-    case 'date':
+    case 'date': {
       // graphql-scalars' Date arrives as a Date at UTC midnight.
-      if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
-      if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
-      throw fail('a date YYYY-MM-DD');
+      const text = value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString().slice(0, 10) : value;
+      if (typeof text !== 'string' || !/^[-+]?\d{4,6}-\d{2}-\d{2}$/.test(text)) throw fail('a date YYYY-MM-DD');
+      if (!/^\d{4}-/.test(text) || text < DATE_MIN) throw new ValidationError(`${at}: ${text} is outside the range of dates, ${DATE_RANGE}`);
+      if (!isCalendarDay(text)) throw fail('a day of the calendar, YYYY-MM-DD');
+      return text;
+    }
     case 'ref':
       if (typeof value === 'string' && /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value)) return value.toLowerCase();
       throw fail('a UUID');
@@ -92,6 +117,10 @@ function coerceValue(column: ColumnRef, value: unknown, at: string, enumValues?:
       throw fail('a string');
     case 'json':
       throw fail('no value (json attributes take only _is_null)');
+    default: {
+      const unknown: never = column.type;
+      throw new Error(`no filter values for type ${String(unknown)}`);
+    }
   }
 }
 
@@ -153,13 +182,9 @@ export function parseWhere(catalog: Catalog, entity: EntitySchema, where: unknow
       }
       const target = catalog.entity(attribute.refEntity!);
       if (!isPlainObject(value)) throw new ValidationError(`${path}: expected a ${target.name} condition`);
-      const keys = Object.keys(value).filter((k) => value[k] !== undefined);
-      // Conditions on the referenced row_id only are comparisons of the ref value itself: they need
-      // no join, and `{row_id: {_is_null: true}}` finds rows without a ref.
-      if (keys.length > 0 && keys.every((k) => k === 'row_id')) {
-        items.push(parseComparison(column, value.row_id, `${path}.row_id`));
-        continue;
-      }
+      // Hasura's meaning, also when only the referenced row_id is filtered: the referenced row
+      // exists (is live) and matches. `{row_id: {_is_null: true}}` so matches nothing; the compiler
+      // turns pinned row_ids into a comparison on the ref column, so the form stays fast.
       const nested = parseWhere(catalog, target, value, path);
       if (nested) items.push({ kind: 'ref', column, target, filter: nested });
     }

@@ -2,6 +2,7 @@
 // aggregates (optionally grouped, with time buckets), and batched children of reverse relations.
 import { quoteIdent, type Attribute, type EntitySchema, type JsonValue } from '../catalog/index.js';
 import { sqlString } from '../lake/index.js';
+import { ValidationError } from '../errors/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import { Params, compileFilter } from './duckdb-sql.js';
 import type { QueryEngine } from './engine.js';
@@ -110,6 +111,35 @@ function bucketSql(alias: string, key: GroupKey): string {
   return `date_trunc('${key.bucket}', ${column})`;
 }
 
+// 2^-64 and 2^64: scaling by a power of two is exact, and a sum of up to 2^63 scaled doubles
+// cannot overflow. Values that the scaling makes subnormal are far below the result's precision.
+const SCALE_DOWN = '5.421010862427522e-20::DOUBLE';
+const SCALE_UP = '18446744073709551616::DOUBLE';
+
+/**
+ * sum/avg of a column. Of a float, DuckDB's running total becomes Infinity when it passes ±1.8e308
+ * even where the result fits (an average of values near 1e308, a sum that comes back). `guarded`
+ * then takes the total again over the values scaled down by 2^64; it is only asked for after such
+ * an Infinity, as computing both cost +60% on a 1M-row sum/avg. A sum of ints is a HUGEINT, exact.
+ */
+function totalSql(fn: 'sum' | 'avg', attribute: Attribute, column: string, guarded: boolean): string {
+  if (attribute.type !== 'float' || !guarded) return `${fn}(${column})`;
+  return `CASE WHEN isfinite(${fn}(${column})) THEN ${fn}(${column}) ELSE ${fn}(${column} * ${SCALE_DOWN}) * ${SCALE_UP} END`;
+}
+
+const keyText = (value: unknown) => (value instanceof Date ? value.toISOString() : String(value));
+
+/** The first float sum/avg of `rows` that is not a finite number, to report or to recompute. */
+function firstNonFinite(rows: Record<string, unknown>[], request: AggregateRequest): { row: Record<string, unknown>; fn: string; name: string } | null {
+  for (const row of rows) {
+    for (const [fn, names] of [['sum', request.sum], ['avg', request.avg]] as const) {
+      const name = names.find((n) => typeof row[`${fn}__${n}`] === 'number' && !Number.isFinite(row[`${fn}__${n}`]));
+      if (name) return { row, fn, name };
+    }
+  }
+  return null;
+}
+
 export class SearchService {
   constructor(private readonly engine: QueryEngine) {}
 
@@ -127,8 +157,9 @@ export class SearchService {
       const where = args.where ? compileFilter(args.where, { params, alias: 'o', refRelation: view }) : 'true';
       return {
         sql: `SELECT ${selectList(entity, 'o', args.columns)} FROM ${view(entity, rowIdCandidates(args.where))} AS o WHERE ${where} ORDER BY ${orderSql('o', args.orderBy)}
-               LIMIT ${params.add(BigInt(args.limit))} OFFSET ${params.add(BigInt(args.offset))}`,
+               LIMIT ${params.addCount(args.limit)} OFFSET ${params.addCount(args.offset)}`,
         params: params.values,
+        types: params.types,
       };
     });
     return rows.map((row) => toEntityRow(entity, row));
@@ -141,25 +172,36 @@ export class SearchService {
     request: AggregateRequest,
     groupBy: readonly GroupKey[] = [],
   ): Promise<AggregateGroup[]> {
-    const selects: string[] = ['count(*) AS "count"'];
-    const column = (name: string) => `o.${quoteIdent(name)}`;
-    for (const name of request.sum) selects.push(`sum(${column(name)}) AS ${quoteIdent(`sum__${name}`)}`);
-    for (const name of request.avg) selects.push(`avg(${column(name)}) AS ${quoteIdent(`avg__${name}`)}`);
-    for (const name of request.min) selects.push(`min(${column(name)}) AS ${quoteIdent(`min__${name}`)}`);
-    for (const name of request.max) selects.push(`max(${column(name)}) AS ${quoteIdent(`max__${name}`)}`);
-    for (const name of request.countDistinct) selects.push(`count(DISTINCT ${column(name)}) AS ${quoteIdent(`count_distinct__${name}`)}`);
-    const keys = groupBy.map((key) => `${bucketSql('o', key)} AS ${quoteIdent(`key__${key.name}`)}`);
-
-    const rows = await this.engine.read([entity, ...referencedEntities(where)], (view) => {
-      const params = new Params();
-      const filter = where ? compileFilter(where, { params, alias: 'o', refRelation: view }) : 'true';
-      const grouping = groupBy.length
-        ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')} ORDER BY ${groupBy.map((_, i) => `${i + 1} ASC NULLS LAST`).join(', ')}`
-        : '';
-      const from = view(entity, rowIdCandidates(where));
-      return { sql: `SELECT ${[...keys, ...selects].join(', ')} FROM ${from} AS o WHERE ${filter}${grouping}`, params: params.values };
-    });
     const attribute = (name: string) => entity.attributes.find((a) => a.name === name)!;
+    const run = (guarded: boolean) => {
+      const column = (name: string) => `o.${quoteIdent(name)}`;
+      const selects: string[] = ['count(*) AS "count"'];
+      for (const name of request.sum) selects.push(`${totalSql('sum', attribute(name), column(name), guarded)} AS ${quoteIdent(`sum__${name}`)}`);
+      for (const name of request.avg) selects.push(`${totalSql('avg', attribute(name), column(name), guarded)} AS ${quoteIdent(`avg__${name}`)}`);
+      for (const name of request.min) selects.push(`min(${column(name)}) AS ${quoteIdent(`min__${name}`)}`);
+      for (const name of request.max) selects.push(`max(${column(name)}) AS ${quoteIdent(`max__${name}`)}`);
+      for (const name of request.countDistinct) selects.push(`count(DISTINCT ${column(name)}) AS ${quoteIdent(`count_distinct__${name}`)}`);
+      const keys = groupBy.map((key) => `${bucketSql('o', key)} AS ${quoteIdent(`key__${key.name}`)}`);
+      return this.engine.read([entity, ...referencedEntities(where)], (view) => {
+        const params = new Params();
+        const filter = where ? compileFilter(where, { params, alias: 'o', refRelation: view }) : 'true';
+        const grouping = groupBy.length
+          ? ` GROUP BY ${groupBy.map((_, i) => i + 1).join(', ')} ORDER BY ${groupBy.map((_, i) => `${i + 1} ASC NULLS LAST`).join(', ')}`
+          : '';
+        const from = view(entity, rowIdCandidates(where));
+        return { sql: `SELECT ${[...keys, ...selects].join(', ')} FROM ${from} AS o WHERE ${filter}${grouping}`, params: params.values, types: params.types };
+      });
+    };
+
+    let rows = await run(false);
+    // The rerun reads a newer snapshot; its answer is whole (every figure from that one snapshot).
+    if (firstNonFinite(rows, request)) rows = await run(true);
+    const overflow = firstNonFinite(rows, request);
+    if (overflow) {
+      const { row, fn, name } = overflow;
+      const group = groupBy.length ? ` in the group ${groupBy.map((k) => `${k.name} = ${keyText(row[`key__${k.name}`])}`).join(', ')}` : '';
+      throw new ValidationError(`the ${fn} of ${name}${group} is beyond the range of Float (about ±1.8e308)`);
+    }
     return rows.map((row) => {
       const pick = (prefix: string, names: readonly string[], convert = true) =>
         Object.fromEntries(names.map((name) => [name, convert ? fromDuckDb(attribute(name), row[`${prefix}__${name}`]) : row[`${prefix}__${name}`]]));
@@ -188,11 +230,12 @@ export class SearchService {
       const parent = `o.${quoteIdent(via.name)}`;
       return {
         sql: `SELECT ${selectList(entity, 'o', args.columns, [via.name])} FROM ${view(entity)} AS o
-               WHERE ${parent} = ANY(${params.add(parentIds)}::UUID[]) AND ${filter}
-               QUALIFY row_number() OVER (PARTITION BY ${parent} ORDER BY ${orderSql('o', args.orderBy)}) > ${params.add(BigInt(args.offset))}
-                   AND row_number() OVER (PARTITION BY ${parent} ORDER BY ${orderSql('o', args.orderBy)}) <= ${params.add(BigInt(args.offset + args.limit))}
+               WHERE ${parent} = ANY(${params.addList('ref', parentIds)}::UUID[]) AND ${filter}
+               QUALIFY row_number() OVER (PARTITION BY ${parent} ORDER BY ${orderSql('o', args.orderBy)}) > ${params.addCount(args.offset)}
+                   AND row_number() OVER (PARTITION BY ${parent} ORDER BY ${orderSql('o', args.orderBy)}) <= ${params.addCount(args.offset + args.limit)}
                ORDER BY ${parent}, ${orderSql('o', args.orderBy)}`,
         params: params.values,
+        types: params.types,
       };
     });
     const byParent = new Map<string, EntityRow[]>(parentIds.map((id) => [id, []]));

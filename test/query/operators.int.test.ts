@@ -112,7 +112,7 @@ describe('every operator on every type', () => {
     expect(expected.length + negated.length).toBeLessThanOrEqual(truth.get('items')!.size);
   });
 
-  it('filters through refs, including refs to deleted rows, and by the ref value itself', async () => {
+  it('filters through refs, including refs to deleted rows and conditions on the referenced row_id', async () => {
     await gw.gql(`mutation($id: UUID!) { delete_owners_by_pk(row_id: $id) { row_id } }`, { id: owners[1] });
     const truth = await readTruth(gw);
     for (const where of [{ r: { label: { _eq: 'y' } } }, { r: { label: { _eq: 'x' } } }, { r: { row_id: { _eq: owners[1] } } }, { _not: { r: { label: { _eq: 'x' } } } }]) {
@@ -123,9 +123,9 @@ describe('every operator on every type', () => {
     // Through a deleted owner nothing matches, though the ref values still name it.
     const deleted = await gw.gql(`{ items(where: {r: {label: {_eq: "y"}}}) { row_id } }`);
     expect(deleted.data.items).toEqual([]);
-    const byValue = await gw.gql(`query($id: UUID!) { items(where: {r: {row_id: {_eq: $id}}}) { row_id r { label } } }`, { id: owners[1] });
-    expect(byValue.data.items.length).toBeGreaterThan(0);
-    expect(byValue.data.items.every((i: { r: unknown }) => i.r === null)).toBe(true);
+    // So does a condition on the deleted owner's row_id alone (the referenced row must exist).
+    const byRowId = await gw.gql(`query($id: UUID!) { items(where: {r: {row_id: {_eq: $id}}}) { row_id r { label } } }`, { id: owners[1] });
+    expect(byRowId.data.items).toEqual([]);
   });
 
   it('reads json values and dates back as written', async () => {

@@ -83,7 +83,10 @@ describe('search through GraphQL', () => {
     ]);
     const byId = await gw.gql(`query($id: UUID!) { orders(where: {customer: {row_id: {_eq: $id}}}) { total } }`, { id: bob });
     expect(byId.data.orders).toEqual([]); // Bob's only order was deleted
-    const noRef = await gw.gql(`{ orders(where: {customer: {row_id: {_is_null: true}}}) { total } }`);
+    // A condition on the referenced row_id needs the referenced row to exist, as any other does.
+    const nullId = await gw.gql(`{ orders(where: {customer: {row_id: {_is_null: true}}}) { total } }`);
+    expect(nullId.data.orders).toEqual([]);
+    const noRef = await gw.gql(`{ orders(where: {_not: {customer: {row_id: {_is_null: false}}}}) { total } }`);
     expect(noRef.data.orders).toEqual([{ total: 50 }]);
   });
 

@@ -98,12 +98,11 @@ export function evaluate(catalog: Catalog, truth: Truth, entity: EntitySchema, r
     else {
       const attribute = entity.attributes.find((a) => a.name === key);
       const nested = spec as Record<string, unknown>;
-      if (attribute?.type === 'ref' && Object.keys(nested).every((k) => k === 'row_id')) {
-        r = operators(columnValue(row, key), nested.row_id as Record<string, unknown>);
-      } else if (attribute?.type === 'ref') {
+      if (attribute?.type === 'ref') {
         const targetName = attribute.refEntity!;
         const target = truth.get(targetName)!.get(columnValue(row, key) as string);
-        // A semi-join: true when the referenced current row matches, false otherwise (never unknown).
+        // A semi-join: true when the referenced current row matches, false otherwise (never unknown),
+        // also for conditions on the referenced row_id alone: a deleted or missing row matches nothing.
         r = target ? evaluate(catalog, truth, catalog.entity(targetName), target, nested) === true : false;
       } else r = operators(columnValue(row, key), nested);
     }
