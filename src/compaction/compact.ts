@@ -195,7 +195,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
           outputs.push({ role: plan.role, file, range: plan.range ?? { min: file.rowIdMin ?? rowIdMin, max: file.rowIdMax ?? rowIdMax } });
         }
       }
-      const named = [];
+      const named: ((typeof outputs)[number] & { key: string; changedRowIds: string[] })[] = [];
       for (const { role, file, range } of outputs) {
         const key =
           role === 'present' ? presentBaseKey(entity) : role === 'historical' ? rangeBaseKey(entity, range.min, range.max) : newDeltaKey(entity);
@@ -203,7 +203,12 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
         named.push({ role, file, range, key, changedRowIds: role === 'kept' ? await rowIdsOf(deps.duck, file.localFile) : [] });
       }
       // Recorded as pending before the uploads, so GC knows the outputs have an owner (gc.ts).
-      const stored = await uploadPending(deps.pool, deps.store, { entity, kind: 'compact', jobId }, named.map((n) => ({ path: n.key, localFile: n.file.localFile })));
+      const stored = await uploadPending(
+        deps.pool,
+        deps.store,
+        { entity, kind: 'compact', jobId },
+        named.map((n) => ({ path: n.key, localFile: n.file.localFile })),
+      );
       const adds: { file: NewManifestFile; changedRowIds: string[]; role: CompactedFile['role']; localFile: string }[] = named.map(
         ({ role, file, range, key, changedRowIds }, i) => ({
           role,
@@ -232,7 +237,8 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
       await inClientTransaction(client, async () => {
         await swapFiles(client, { remove: inputs.map((f) => f.fileId), add: adds });
         // Last, after any wait for the manifest rows' locks: every output must still be there.
-        await commitPending(client, deps.store, `compaction of ${entity.name}`, adds.map((a) => ({ path: a.file.path, bytes: a.file.bytes, etag: a.file.etag })));
+        const uploads = adds.map((a) => ({ path: a.file.path, bytes: a.file.bytes, etag: a.file.etag }));
+        await commitPending(client, deps.store, `compaction of ${entity.name}`, uploads);
         await deps.faults?.beforeCommit?.(client);
       });
       for (const add of adds) {

@@ -108,7 +108,8 @@ export async function flushSchema(
       const parquetMs = phase();
       const key = newDeltaKey(entity);
       // Recorded as pending before the upload, so GC knows the file has an owner (compaction/gc.ts).
-      const stored = (await uploadPending(deps.pool, deps.store, { entity, kind: 'flush', jobId }, [{ path: key, localFile: written.localFile }]))[0]!;
+      const owner = { entity, kind: 'flush', jobId } as const;
+      const stored = (await uploadPending(deps.pool, deps.store, owner, [{ path: key, localFile: written.localFile }]))[0]!;
       const uploadMs = phase();
       await deps.faults?.afterUpload?.(key);
 

@@ -48,7 +48,8 @@ export async function commitPending(
   const { rows } = await client.query<{ path: string }>('DELETE FROM lake_pending_upload WHERE path = ANY($1::text[]) RETURNING path', [paths]);
   if (rows.length !== paths.length) {
     const claimed = new Set(rows.map((r) => r.path));
-    throw new ConflictError(`${what}: ${paths.filter((p) => !claimed.has(p)).join(', ')} is no longer a pending upload (collected as an orphan?); nothing was committed`);
+    const lost = paths.filter((p) => !claimed.has(p)).join(', ');
+    throw new ConflictError(`${what}: ${lost} is no longer a pending upload (collected as an orphan?); nothing was committed`);
   }
   for (const upload of uploads) {
     const found = await store.head(upload.path);

@@ -42,6 +42,8 @@ interface SharedSets {
   /** Per file id, how many queries in flight hold its set. */
   pins: Map<bigint, number>;
   created?: Promise<void>;
+  /** The last DuckDB delete of forgotten sets: a set loaded again afterwards is inserted after it. */
+  forgetting?: Promise<void>;
 }
 
 /**
@@ -117,7 +119,13 @@ export class ChangedRowSets {
     const gone = [...this.shared.loaded.keys()].filter((id) => !known.has(id) && !this.shared.pins.has(id));
     if (gone.length === 0) return;
     for (const id of gone) this.shared.loaded.delete(id);
-    await this.duck.use((c) => c.run(`DELETE FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${gone.map(String).join(', ')})`));
+    const previous = this.shared.forgetting;
+    const forgetting = (async () => {
+      await previous?.catch(() => undefined);
+      await this.duck.use((c) => c.run(`DELETE FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${gone.map(String).join(', ')})`));
+    })();
+    this.shared.forgetting = forgetting;
+    await forgetting;
   }
 
   private async load(fileId: bigint): Promise<number> {
@@ -126,6 +134,7 @@ export class ChangedRowSets {
     // keeps that from happening), and answering with an empty set would double its changed rows.
     if (rowIds === null) throw new ConflictError(`lake file ${fileId} was garbage-collected while a query still listed it; retry the query`);
     if (rowIds.length === 0) return 0;
+    await this.shared.forgetting?.catch(() => undefined);
     await this.duck.use((c) => c.run(`INSERT INTO ${ChangedRowSets.TABLE} SELECT $1, unnest($2::UUID[])`, [fileId, listValue(rowIds)]));
     return rowIds.length;
   }
