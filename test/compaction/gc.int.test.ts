@@ -93,14 +93,12 @@ describe('GC beside a flush or compaction in flight, with a grace below the floo
     ]);
     const flushing = gw.lakehouse.admin.flush(orders(), true);
     let report;
+    let gc;
     try {
       await untilWaitingOnLock(gw, 'DELETE FROM change_log');
       await sleep(20); // the uploaded file is now older than the grace period
       await gw.lakehouse.collectGarbage();
-      // GC saw the file as old and unnamed, and left it: the flush holds the entity's lock.
-      const gc = await collectOrphans({ ...gcArgs(), graceMs: 0, now: new Date(Date.now() + 1_000) });
-      expect(gc.busy).toEqual([`${orders().project}/${orders().id}`]);
-      expect(gc.deleted).toEqual([]);
+      gc = await collectOrphans({ ...gcArgs(), graceMs: 0, now: new Date(Date.now() + 1_000) });
     } finally {
       await held.release();
       report = await flushing;
@@ -109,6 +107,9 @@ describe('GC beside a flush or compaction in flight, with a grace below the floo
     expect(await lakeKeys(gw)).toContain(report.path);
     expect((await changeLedger(gw, orders())).buffer).toEqual([]);
     await expectSearchEqualsTruth(gw);
+    // GC saw the file as old and unnamed, and left it because the flush held the entity's lock.
+    expect(gc.deleted).toEqual([]);
+    expect(gc.busy).toEqual([`${orders().project}/${orders().id}`]);
   });
 
   it('compaction outputs survive GC while the swap waits on manifest rows another session locked; the swap then commits them', async () => {
