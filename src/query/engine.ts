@@ -75,7 +75,7 @@ export class QueryEngine {
         await this.deps.faults?.beforeStatement?.();
         const statement = build((entity, rowIds) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null));
         return await this.deps.duck.use(async (connection) => {
-          // Checked again here: waiting for a connection counts too.
+          // The bound runs from before the listing: time spent on the snapshot or waiting for a connection counts.
           const left = deadline - Date.now();
           if (left <= 0) throw this.timedOut();
           let interrupted = false;
