@@ -28,7 +28,7 @@ import {
   type ObjectStoreSettings,
 } from '../lake/index.js';
 import { allBufferStats, type OltpStore } from '../oltp/index.js';
-import { QueryEngine, SearchService } from '../query/index.js';
+import { QueryEngine, SearchService, type QueryFaults } from '../query/index.js';
 import { createScheduler, type Scheduler } from '../workers/index.js';
 
 export interface LakehouseSettings extends ObjectStoreSettings {
@@ -38,10 +38,13 @@ export interface LakehouseSettings extends ObjectStoreSettings {
   compaction?: CompactionSettings & { checkIntervalMs: number };
   /** Replaced files and orphans are deleted from the store this long after they stopped being live. */
   orphanGraceMs: number;
+  /** Bound of a search's whole life (default: QUERY_TIMEOUT_MS's default); keep it well below orphanGraceMs. */
+  query?: { timeoutMs?: number };
   /** Bound of the local read cache of S3 lake files (default 2 GiB). */
   lakeCacheBytes?: number;
   faults?: FlushFaults;
   compactFaults?: CompactFaults;
+  queryFaults?: QueryFaults;
 }
 
 export interface Lakehouse {
@@ -93,7 +96,14 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
   const compaction = settings.compaction ?? loadConfig({}).compaction;
   const compactDeps: CompactDeps = { pool: oltp.pool, store, duck, cache, log, workDir, settings: compaction, faults: settings.compactFaults };
   let scheduler: Scheduler | undefined;
-  const engine = new QueryEngine({ pool: oltp.pool, duck, workDir: path.join(workDir, 'query'), cache });
+  const engine = new QueryEngine({
+    pool: oltp.pool,
+    duck,
+    workDir: path.join(workDir, 'query'),
+    cache,
+    timeoutMs: settings.query?.timeoutMs ?? loadConfig({}).query.timeoutMs,
+    faults: settings.queryFaults,
+  });
 
   const admin: AdminOperations = {
     async flush(entity, force): Promise<FlushReport> {

@@ -4,8 +4,9 @@
 //  - phase 2: new generations of the historical base files whose dirty ratio passed the threshold;
 //    the changes to the other historical files stay in one level-1 delta file;
 //  - phase 3: a present file grown past the target size becomes a fixed-range historical file.
-// Outputs are uploaded under new keys first; one manifest transaction then swaps them for their
-// inputs (DESIGN 3), so a query sees either the old files or the new ones, never half of each.
+// Outputs are recorded as pending uploads and uploaded under new keys first; one manifest
+// transaction then swaps them for their inputs (DESIGN 3), so a query sees either the old files or
+// the new ones, never half of each, and checks they are all in the store.
 // Removed inputs are deleted from the store after the GC grace period.
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -13,6 +14,7 @@ import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import {
+  commitPending,
   finishJob,
   liveFiles,
   newDeltaKey,
@@ -22,6 +24,7 @@ import {
   sqlString,
   startJob,
   swapFiles,
+  uploadPending,
   withSchemaLock,
   writeParquet,
   type DuckDb,
@@ -192,14 +195,22 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
           outputs.push({ role: plan.role, file, range: plan.range ?? { min: file.rowIdMin ?? rowIdMin, max: file.rowIdMax ?? rowIdMax } });
         }
       }
-      const adds: { file: NewManifestFile; changedRowIds: string[]; role: CompactedFile['role']; localFile: string }[] = [];
+      const named: ((typeof outputs)[number] & { key: string; changedRowIds: string[] })[] = [];
       for (const { role, file, range } of outputs) {
         const key =
           role === 'present' ? presentBaseKey(entity) : role === 'historical' ? rangeBaseKey(entity, range.min, range.max) : newDeltaKey(entity);
         // Every kept change is listed as changed: it may have an older version in a historical file.
-        const changedRowIds = role === 'kept' ? await rowIdsOf(deps.duck, file.localFile) : [];
-        const stored = await deps.store.putFile(key, file.localFile);
-        adds.push({
+        named.push({ role, file, range, key, changedRowIds: role === 'kept' ? await rowIdsOf(deps.duck, file.localFile) : [] });
+      }
+      // Recorded as pending before the uploads, so GC knows the outputs have an owner (gc.ts).
+      const stored = await uploadPending(
+        deps.pool,
+        deps.store,
+        { entity, kind: 'compact', jobId },
+        named.map((n) => ({ path: n.key, localFile: n.file.localFile })),
+      );
+      const adds: { file: NewManifestFile; changedRowIds: string[]; role: CompactedFile['role']; localFile: string }[] = named.map(
+        ({ role, file, range, key, changedRowIds }, i) => ({
           role,
           changedRowIds,
           localFile: file.localFile,
@@ -215,16 +226,19 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
             slotMin: file.rows > 0 ? file.slotMin : slotMin,
             slotMax,
             rowCount: file.rows,
-            bytes: stored.bytes,
-            etag: stored.etag,
+            bytes: stored[i]!.bytes,
+            etag: stored[i]!.etag,
             columns: file.columns,
           },
-        });
-      }
+        }),
+      );
       await deps.faults?.afterUpload?.(adds.map((a) => a.file.path));
 
       await inClientTransaction(client, async () => {
         await swapFiles(client, { remove: inputs.map((f) => f.fileId), add: adds });
+        // Last, after any wait for the manifest rows' locks: every output must still be there.
+        const uploads = adds.map((a) => ({ path: a.file.path, bytes: a.file.bytes, etag: a.file.etag }));
+        await commitPending(client, deps.store, `compaction of ${entity.name}`, uploads);
         await deps.faults?.beforeCommit?.(client);
       });
       for (const add of adds) {

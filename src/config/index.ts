@@ -10,6 +10,13 @@ const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
     .min(min, `must be at least ${min}`)
     .max(max, `must be at most ${max}`);
 
+/**
+ * ORPHAN_GRACE_MS may not go below this, nor below twice QUERY_TIMEOUT_MS: a file a compaction
+ * replaced is deleted that long after, and a query that listed it must have finished by then
+ * (src/compaction/gc.ts). Tests that need a shorter grace pass it to the GC functions directly.
+ */
+export const ORPHAN_GRACE_FLOOR_MS = 60_000;
+
 const booleanFrom = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -38,10 +45,18 @@ const EnvSchema = z.object({
   FLUSH_MAX_ROWS: intFrom(1).default(20_000),
   FLUSH_MAX_AGE_MS: intFrom(1).default(3_600_000),
   FLUSH_CHECK_INTERVAL_MS: intFrom(50).default(1_000),
-  ORPHAN_GRACE_MS: intFrom(0).default(600_000),
+  ORPHAN_GRACE_MS: z.coerce
+    .number({ error: 'must be an integer' })
+    .int('must be an integer')
+    .min(
+      ORPHAN_GRACE_FLOOR_MS,
+      `must be at least ${ORPHAN_GRACE_FLOOR_MS}: replaced and orphaned lake files are deleted this long after, and a running query or flush may still need them`,
+    )
+    .default(600_000),
   WORKERS: booleanFrom.default(true),
   QUERY_DEFAULT_LIMIT: intFrom(1).default(100),
   QUERY_MAX_LIMIT: intFrom(1).default(10_000),
+  QUERY_TIMEOUT_MS: intFrom(100).default(60_000),
   LAKE_CACHE_MB: intFrom(1).default(2_048),
   COMPACT_MIN_DELTA_FILES: intFrom(1).default(10),
   COMPACT_MAX_DELTA_AGE_MS: intFrom(1).default(86_400_000),
@@ -78,7 +93,8 @@ export interface Config {
   workers: boolean;
   /** Bound of the local read cache of S3 lake files, in bytes. */
   lakeCacheBytes: number;
-  query: { defaultLimit: number; maxLimit: number };
+  /** timeoutMs bounds a search's whole life (snapshot to last row); ORPHAN_GRACE_MS stays at least twice it. */
+  query: { defaultLimit: number; maxLimit: number; timeoutMs: number };
 }
 
 /** Parses the environment; throws ConfigError naming every invalid variable. */
@@ -98,6 +114,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.QUERY_DEFAULT_LIMIT > e.QUERY_MAX_LIMIT) {
     throw new ConfigError(
       `invalid environment:\n  QUERY_DEFAULT_LIMIT=${e.QUERY_DEFAULT_LIMIT}: must not exceed QUERY_MAX_LIMIT=${e.QUERY_MAX_LIMIT}`,
+    );
+  }
+  if (e.ORPHAN_GRACE_MS < 2 * e.QUERY_TIMEOUT_MS) {
+    throw new ConfigError(
+      `invalid environment:\n  ORPHAN_GRACE_MS=${e.ORPHAN_GRACE_MS}: must be at least twice QUERY_TIMEOUT_MS=${e.QUERY_TIMEOUT_MS}, ` +
+        'or GC may delete a replaced lake file a running query still reads',
     );
   }
   const dataDir = path.resolve(e.DATA_DIR);
@@ -129,6 +151,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orphanGraceMs: e.ORPHAN_GRACE_MS,
     lakeCacheBytes: e.LAKE_CACHE_MB * 1024 * 1024,
     workers: e.WORKERS,
-    query: { defaultLimit: e.QUERY_DEFAULT_LIMIT, maxLimit: e.QUERY_MAX_LIMIT },
+    query: { defaultLimit: e.QUERY_DEFAULT_LIMIT, maxLimit: e.QUERY_MAX_LIMIT, timeoutMs: e.QUERY_TIMEOUT_MS },
   };
 }

@@ -33,3 +33,8 @@ export class ConflictError extends GatewayError {
 export class ConfigError extends GatewayError {
   readonly code = 'CONFIG';
 }
+
+/** An operation ran past its time bound and was stopped; a narrower request may fit. */
+export class TimeoutError extends GatewayError {
+  readonly code = 'TIMEOUT';
+}

@@ -7,9 +7,11 @@ import type { EntitySchema } from '../catalog/index.js';
 import { ConflictError } from '../errors/index.js';
 import {
   addFile,
+  commitPending,
   finishJob,
   newDeltaKey,
   startJob,
+  uploadPending,
   withSchemaLock,
   writeParquetFromCsv,
   type DuckDb,
@@ -56,9 +58,10 @@ export type FlushOutcome =
 
 /**
  * Flushes the buffered changes of `entity` when a trigger fires (or `force`). Exactly-once by
- * construction (DESIGN 4.2): the file is uploaded under a new name first; then one transaction adds
- * its manifest row and deletes exactly the change_log rows it holds. A failure before that commit
- * leaves an orphan file (collected later) and the rows still buffered.
+ * construction (DESIGN 4.2): the file is recorded as a pending upload and uploaded under a new name
+ * first; then one transaction adds its manifest row, deletes exactly the change_log rows it holds,
+ * ends the pending state and checks the file is in the store. A failure before that commit leaves
+ * an orphan file (collected later) and the rows still buffered.
  */
 export async function flushSchema(
   deps: FlushDeps,
@@ -104,7 +107,9 @@ export async function flushSchema(
       const written = await writeParquetFromCsv(deps.duck, entity, path.join(dir, 'buffer.csv'), path.join(dir, 'delta.parquet'));
       const parquetMs = phase();
       const key = newDeltaKey(entity);
-      const stored = await deps.store.putFile(key, written.localFile);
+      // Recorded as pending before the upload, so GC knows the file has an owner (compaction/gc.ts).
+      const owner = { entity, kind: 'flush', jobId } as const;
+      const stored = (await uploadPending(deps.pool, deps.store, owner, [{ path: key, localFile: written.localFile }]))[0]!;
       const uploadMs = phase();
       await deps.faults?.afterUpload?.(key);
 
@@ -135,6 +140,8 @@ export async function flushSchema(
             `flush of ${entity.name}: the file holds ${written.rows} changes but ${deleted.rowCount} were buffered at or below slot ${upToSlot}`,
           );
         }
+        // Last, after any wait for the buffered rows' locks: the file must still be there.
+        await commitPending(client, deps.store, `flush of ${entity.name}`, [{ path: key, bytes: stored.bytes, etag: stored.etag }]);
         await deps.faults?.beforeCommit?.(client);
       });
       await deps.cache

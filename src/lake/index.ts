@@ -14,6 +14,7 @@ export {
   swapFiles,
   type FileSwap,
   knownPaths,
+  namedPaths,
   liveFileTotals,
   liveFiles,
   listTiers,
@@ -24,4 +25,5 @@ export {
 } from './manifest.js';
 export { finishJob, lastFinished, recentJobs, startJob, type Job, type JobKind, type JobStatus } from './jobs.js';
 export { openObjectStore, type ObjectStore, type ObjectStoreSettings, type PutResult, type StoredObject } from './store/index.js';
-export { LOCK_CLASS, withSchemaLock } from './lock.js';
+export { LOCK_CLASS, withSchemaLock, withSchemaLocks, type SchemaLockKind } from './lock.js';
+export { commitPending, forgetPendingUploads, pendingUploadsBefore, uploadPending, type PendingOwner, type PendingUpload } from './pending.js';

@@ -116,6 +116,13 @@ export async function knownPaths(db: Queryable): Promise<Set<string>> {
   return new Set(rows.map((r) => r.path));
 }
 
+/** Which of `paths` the manifest names (live, or removed but not yet deleted from the store). */
+export async function namedPaths(db: Queryable, paths: readonly string[]): Promise<Set<string>> {
+  if (paths.length === 0) return new Set();
+  const { rows } = await db.query<{ path: string }>('SELECT path FROM lake_file WHERE path = ANY($1::text[])', [paths]);
+  return new Set(rows.map((r) => r.path));
+}
+
 /** Adds a live file and the row_ids of its updates and deletes (see lake_file_changed). */
 export async function addFile(client: PgClient, file: NewManifestFile, changedRowIds: readonly string[] = []): Promise<bigint> {
   const { rows } = await client.query<{ file_id: bigint }>(
@@ -170,11 +177,15 @@ export async function swapFiles(client: PgClient, swap: FileSwap): Promise<bigin
   return added;
 }
 
-/** Files removed from the live set before `cutoff`: no query that started after it reads them. */
-export async function removedBefore(db: Queryable, cutoff: Date): Promise<{ fileId: bigint; path: string }[]> {
+/**
+ * Files removed from the live set more than `graceMs` before `now` (default: the database's clock,
+ * the one removed_at was taken from, so no process's clock skew shortens the grace).
+ */
+export async function removedBefore(db: Queryable, graceMs: number, now?: Date): Promise<{ fileId: bigint; path: string }[]> {
   const { rows } = await db.query<{ file_id: bigint; path: string }>(
-    'SELECT file_id, path FROM lake_file WHERE removed_at < $1 ORDER BY file_id',
-    [cutoff],
+    `SELECT file_id, path FROM lake_file
+      WHERE removed_at < coalesce($1::timestamptz, now()) - $2 * interval '1 millisecond' ORDER BY file_id`,
+    [now ?? null, graceMs],
   );
   return rows.map((r) => ({ fileId: r.file_id, path: r.path }));
 }
@@ -190,10 +201,18 @@ export async function knownFileIds(db: Queryable): Promise<Set<bigint>> {
   return new Set(rows.map((r) => r.file_id));
 }
 
-/** The row_ids of a file's updates and deletes; a file's set never changes once it is added. */
-export async function changedRowIdsOf(db: Queryable, fileId: bigint): Promise<string[]> {
-  const { rows } = await db.query<{ row_id: string }>('SELECT row_id FROM lake_file_changed WHERE file_id = $1', [fileId.toString()]);
-  return rows.map((r) => r.row_id);
+/**
+ * The row_ids of a file's updates and deletes (a file's set never changes once it is added), or
+ * null when the manifest no longer names the file: its set is gone too, and an empty answer would
+ * wrongly say it has none.
+ */
+export async function changedRowIdsOf(db: Queryable, fileId: bigint): Promise<string[] | null> {
+  const { rows } = await db.query<{ row_id: string | null }>(
+    'SELECT c.row_id FROM lake_file f LEFT JOIN lake_file_changed c USING (file_id) WHERE f.file_id = $1',
+    [fileId.toString()],
+  );
+  if (rows.length === 0) return null;
+  return rows.filter((r) => r.row_id !== null).map((r) => r.row_id!);
 }
 
 export interface LakeFileTotals {

@@ -127,6 +127,25 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 4,
+    name: 'pending lake uploads',
+    sql: `
+      -- Objects a flush or compaction is about to upload, recorded and committed before the upload
+      -- starts; the manifest commit that makes one a live lake_file deletes its row in the same
+      -- transaction. GC deletes a pending object only while it holds the entity's flush and compaction
+      -- locks, so its owner is gone (src/compaction/gc.ts says why that is enough).
+      CREATE TABLE lake_pending_upload (
+        path text PRIMARY KEY,
+        project text NOT NULL,
+        schema_id smallint NOT NULL,
+        job_id bigint NOT NULL,
+        kind text NOT NULL CHECK (kind IN ('flush', 'compact')),
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX lake_pending_upload_by_schema ON lake_pending_upload (project, schema_id, created_at);
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x4c544201; // arbitrary constant: "LTB" + 1

@@ -1,7 +1,9 @@
-// Runs one DuckDB statement over the merge-on-read views of the entities it reads, in one snapshot.
+// Runs one DuckDB statement over the merge-on-read views of the entities it reads, in one snapshot,
+// within a time bound.
 import path from 'node:path';
 import type { DuckDBType } from '@duckdb/node-api';
 import type { EntitySchema } from '../catalog/index.js';
+import { TimeoutError } from '../errors/index.js';
 import type { DuckDb, LakeReadCache } from '../lake/index.js';
 import type { PgPool } from '../oltp/index.js';
 import { HotMirror } from './hot.js';
@@ -16,6 +18,12 @@ export interface Statement {
   types?: DuckDBType[];
 }
 
+/** Test hooks to stop a query between its steps (fault injection). */
+export interface QueryFaults {
+  /** After the snapshot is taken, before its statement runs. */
+  beforeStatement?(): Promise<void>;
+}
+
 export interface QueryEngineDeps {
   pool: PgPool;
   duck: DuckDb;
@@ -23,6 +31,13 @@ export interface QueryEngineDeps {
   workDir: string;
   /** Local copies of S3 lake files (shared with compaction). */
   cache: LakeReadCache;
+  /**
+   * A query's whole life, from its manifest listing to its last row, is bounded by this: GC deletes
+   * a replaced file ORPHAN_GRACE_MS after its removal, and the configuration keeps the grace well
+   * above this bound, so no query outlives a file it listed (compaction/gc.ts).
+   */
+  timeoutMs: number;
+  faults?: QueryFaults;
 }
 
 export class QueryEngine {
@@ -52,21 +67,50 @@ export class QueryEngine {
     entities: readonly EntitySchema[],
     build: (view: (entity: EntitySchema, rowIds?: readonly string[] | null) => string) => Statement,
   ): Promise<Record<string, unknown>[]> {
-    const snapshot = await takeSnapshot({ pool: this.deps.pool, hot: this.hot, cache: this.cache, changed: this.changed, latest: this.latest }, [
-      ...new Set(entities),
-    ]);
+    const deadline = Date.now() + this.deps.timeoutMs;
+    // This query's own handle: the changed-row sets it ensures stay pinned until it is done.
+    const changed = this.changed.forQuery();
     try {
-      const statement = build((entity, rowIds) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null));
-      return await this.deps.duck.use(async (connection) => {
-        // With parameters DuckDB plans twice (prepare, then again once they are bound): measured
-        // +3 ms on a 1M-row aggregate, so a statement without any is run directly.
-        const reader = statement.params.length
-          ? await connection.runAndReadAll(statement.sql, statement.params as never, statement.types)
-          : await connection.runAndReadAll(statement.sql);
-        return reader.getRowObjectsJS() as Record<string, unknown>[];
-      });
+      const snapshot = await takeSnapshot({ pool: this.deps.pool, hot: this.hot, cache: this.cache, changed, latest: this.latest }, [
+        ...new Set(entities),
+      ]);
+      try {
+        await this.deps.faults?.beforeStatement?.();
+        const statement = build((entity, rowIds) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null));
+        return await this.deps.duck.use(async (connection) => {
+          // The bound runs from before the listing: time spent on the snapshot or waiting for a connection counts.
+          const left = deadline - Date.now();
+          if (left <= 0) throw this.timedOut();
+          let interrupted = false;
+          const timer = setTimeout(() => {
+            interrupted = true;
+            connection.interrupt();
+          }, left);
+          try {
+            // With parameters DuckDB plans twice (prepare, then again once they are bound): measured
+            // +3 ms on a 1M-row aggregate, so a statement without any is run directly.
+            const reader = statement.params.length
+              ? await connection.runAndReadAll(statement.sql, statement.params as never, statement.types)
+              : await connection.runAndReadAll(statement.sql);
+            return reader.getRowObjectsJS() as Record<string, unknown>[];
+          } catch (error) {
+            throw interrupted ? this.timedOut(error) : error;
+          } finally {
+            clearTimeout(timer);
+          }
+        });
+      } finally {
+        snapshot.release();
+      }
     } finally {
-      snapshot.release();
+      changed.release();
     }
+  }
+
+  private timedOut(cause?: unknown): TimeoutError {
+    return new TimeoutError(
+      `the search ran longer than its limit of ${this.deps.timeoutMs} ms (QUERY_TIMEOUT_MS) and was stopped; narrow the filter or ask for fewer rows`,
+      { cause },
+    );
   }
 }

@@ -8,7 +8,8 @@ import { parquetScanSql, type DuckDb } from '../lake/index.js';
 import { ChangedRowSets, type TierFile } from './snapshot.js';
 
 interface LatestTable {
-  name: string;
+  /** The table's name, once built. */
+  built: Promise<string>;
   users: number;
   current: boolean;
 }
@@ -20,7 +21,7 @@ export interface LatestLease {
 }
 
 export class LakeLatestVersions {
-  private readonly byKey = new Map<string, Promise<LatestTable>>();
+  private readonly byKey = new Map<string, LatestTable>();
   private sequence = 0;
 
   constructor(private readonly duck: DuckDb) {}
@@ -30,37 +31,43 @@ export class LakeLatestVersions {
     const withChanges = files.filter((f) => f.changedRows > 0);
     if (withChanges.length === 0) return { table: null, release: () => undefined };
     const key = `${entity.project}/${entity.id}:${withChanges.map((f) => f.fileId.toString()).join(',')}`;
-    let building = this.byKey.get(key);
-    if (!building) {
-      building = this.build(entity, withChanges);
-      building.catch(() => this.byKey.delete(key));
-      this.byKey.set(key, building);
+    let entry = this.byKey.get(key);
+    if (!entry) {
+      const created: LatestTable = { built: this.build(entity, withChanges), users: 0, current: true };
+      created.built.catch(() => {
+        if (this.byKey.get(key) === created) this.byKey.delete(key);
+      });
+      this.byKey.set(key, created);
+      entry = created;
       // A newer file set replaces older ones of the entity; those go once their last user is done.
       for (const [otherKey, other] of this.byKey) {
         if (otherKey !== key && otherKey.startsWith(`${entity.project}/${entity.id}:`)) {
           this.byKey.delete(otherKey);
-          void other.then((table) => {
-            table.current = false;
-            return this.dropIfUnused(table);
-          });
+          other.current = false;
+          void this.dropIfUnused(other);
         }
       }
     }
-    const table = await building;
-    table.users++;
+    // Counted before any await: a newer file set arriving while this one builds cannot drop it
+    // under a query in flight.
+    const held = entry;
+    held.users++;
     let released = false;
-    return {
-      table: table.name,
-      release: () => {
-        if (released) return;
-        released = true;
-        table.users--;
-        void this.dropIfUnused(table);
-      },
+    const release = () => {
+      if (released) return;
+      released = true;
+      held.users--;
+      void this.dropIfUnused(held);
     };
+    try {
+      return { table: await held.built, release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
-  private async build(entity: EntitySchema, files: readonly TierFile[]): Promise<LatestTable> {
+  private async build(entity: EntitySchema, files: readonly TierFile[]): Promise<string> {
     const name = quoteIdent(`lake_latest_${entity.project}_${entity.id}_${++this.sequence}`);
     const scan = parquetScanSql(entity, files);
     const ids = files.map((f) => f.fileId.toString()).join(', ');
@@ -72,11 +79,13 @@ export class LakeLatestVersions {
           QUALIFY row_number() OVER (PARTITION BY row_id ORDER BY time_slot DESC) = 1`,
       ),
     );
-    return { name, users: 0, current: true };
+    return name;
   }
 
   private async dropIfUnused(table: LatestTable): Promise<void> {
     if (table.current || table.users > 0) return;
-    await this.duck.use((connection) => connection.run(`DROP TABLE IF EXISTS ${table.name}`));
+    const name = await table.built.catch(() => null);
+    if (name === null) return;
+    await this.duck.use((connection) => connection.run(`DROP TABLE IF EXISTS ${name}`));
   }
 }

@@ -3,6 +3,7 @@
 // a row.
 import { listValue } from '@duckdb/node-api';
 import type { EntitySchema } from '../catalog/index.js';
+import { ConflictError } from '../errors/index.js';
 import { changedRowIdsOf, listTiers, type DuckDb, type EntityTierListing, type LakeReadCache } from '../lake/index.js';
 import type { PgClient, PgPool } from '../oltp/index.js';
 import type { HotMirror } from './hot.js';
@@ -35,34 +36,75 @@ export interface QuerySnapshot {
   release(): void;
 }
 
+/** What every handle of a process's ChangedRowSets shares. */
+interface SharedSets {
+  loaded: Map<bigint, Promise<number>>;
+  /** Per file id, how many queries in flight hold its set. */
+  pins: Map<bigint, number>;
+  created?: Promise<void>;
+  /** The last DuckDB delete of forgotten sets: a set loaded again afterwards is inserted after it. */
+  forgetting?: Promise<void>;
+}
+
 /**
  * Per lake file, the row_ids of its updates and deletes, kept in DuckDB once loaded: a file's set
  * never changes, so each is read from Postgres once per process.
+ *
+ * A query anti-joins against the sets of the files it listed until its statement ends, so GC may
+ * not drop them meanwhile (the file's newest versions in latest.ts stay, and the query would read
+ * both versions of a row). Each query therefore ensures its sets through a handle of its own,
+ * `forQuery()`, which pins them until `release()`; `retainOnly` skips pinned sets.
  */
 export class ChangedRowSets {
-  private readonly loaded = new Map<bigint, Promise<number>>();
-  private created: Promise<void> | undefined;
+  private readonly shared: SharedSets;
+  /** Set on a query's handle: the file ids it pinned. */
+  private readonly held: bigint[] | null;
 
   constructor(
     private readonly pool: PgPool,
     private readonly duck: DuckDb,
-  ) {}
+    handleOf?: { shared: SharedSets },
+  ) {
+    this.shared = handleOf?.shared ?? { loaded: new Map(), pins: new Map() };
+    this.held = handleOf ? [] : null;
+  }
 
   static readonly TABLE = 'lake_changed';
 
-  /** Loads the sets of these files (once each) and returns their sizes, in order. */
+  /** A handle for one query: what it ensures stays loaded until it calls `release()`. */
+  forQuery(): ChangedRowSets {
+    return new ChangedRowSets(this.pool, this.duck, { shared: this.shared });
+  }
+
+  /** Ends a query handle's pins (idempotent); the sets are dropped by a later `retainOnly`. */
+  release(): void {
+    if (!this.held) return;
+    for (const id of this.held.splice(0)) {
+      const count = (this.shared.pins.get(id) ?? 1) - 1;
+      if (count > 0) this.shared.pins.set(id, count);
+      else this.shared.pins.delete(id);
+    }
+  }
+
+  /** Loads the sets of these files (once each) and returns their sizes, in order; a query's handle pins them first. */
   async ensure(fileIds: readonly bigint[]): Promise<number[]> {
-    this.created ??= this.duck.use(async (c) => {
+    if (this.held) {
+      for (const id of fileIds) {
+        this.held.push(id);
+        this.shared.pins.set(id, (this.shared.pins.get(id) ?? 0) + 1);
+      }
+    }
+    this.shared.created ??= this.duck.use(async (c) => {
       await c.run(`CREATE TABLE IF NOT EXISTS ${ChangedRowSets.TABLE} (file_id BIGINT, row_id UUID)`);
     });
-    await this.created;
+    await this.shared.created;
     return Promise.all(
       fileIds.map((fileId) => {
-        let loading = this.loaded.get(fileId);
+        let loading = this.shared.loaded.get(fileId);
         if (!loading) {
           loading = this.load(fileId);
-          loading.catch(() => this.loaded.delete(fileId));
-          this.loaded.set(fileId, loading);
+          loading.catch(() => this.shared.loaded.delete(fileId));
+          this.shared.loaded.set(fileId, loading);
         }
         return loading;
       }),
@@ -71,18 +113,28 @@ export class ChangedRowSets {
 
   /**
    * Forgets the sets of files the manifest no longer names at all (removed and past the GC grace
-   * period, so no query in flight lists them).
+   * period), except those a query in flight still holds.
    */
   async retainOnly(known: ReadonlySet<bigint>): Promise<void> {
-    const gone = [...this.loaded.keys()].filter((id) => !known.has(id));
+    const gone = [...this.shared.loaded.keys()].filter((id) => !known.has(id) && !this.shared.pins.has(id));
     if (gone.length === 0) return;
-    for (const id of gone) this.loaded.delete(id);
-    await this.duck.use((c) => c.run(`DELETE FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${gone.map(String).join(', ')})`));
+    for (const id of gone) this.shared.loaded.delete(id);
+    const previous = this.shared.forgetting;
+    const forgetting = (async () => {
+      await previous?.catch(() => undefined);
+      await this.duck.use((c) => c.run(`DELETE FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${gone.map(String).join(', ')})`));
+    })();
+    this.shared.forgetting = forgetting;
+    await forgetting;
   }
 
   private async load(fileId: bigint): Promise<number> {
     const rowIds = await changedRowIdsOf(this.pool, fileId);
+    // The manifest forgot the file: a query listed it longer ago than the GC grace (QUERY_TIMEOUT_MS
+    // keeps that from happening), and answering with an empty set would double its changed rows.
+    if (rowIds === null) throw new ConflictError(`lake file ${fileId} was garbage-collected while a query still listed it; retry the query`);
     if (rowIds.length === 0) return 0;
+    await this.shared.forgetting?.catch(() => undefined);
     await this.duck.use((c) => c.run(`INSERT INTO ${ChangedRowSets.TABLE} SELECT $1, unnest($2::UUID[])`, [fileId, listValue(rowIds)]));
     return rowIds.length;
   }

@@ -45,4 +45,19 @@ describe('configuration', () => {
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' }).port).toBe(4000);
   });
+
+  it('bounds a search by QUERY_TIMEOUT_MS and keeps ORPHAN_GRACE_MS above a floor and above twice the bound', () => {
+    const defaults = loadConfig({});
+    expect(defaults.query.timeoutMs).toBe(60_000);
+    expect(defaults.orphanGraceMs).toBe(600_000);
+    expect(loadConfig({ ORPHAN_GRACE_MS: '60000', QUERY_TIMEOUT_MS: '30000' }).orphanGraceMs).toBe(60_000);
+    expect(() => loadConfig({ ORPHAN_GRACE_MS: '1000' })).toThrow(
+      'ORPHAN_GRACE_MS="1000": must be at least 60000: replaced and orphaned lake files are deleted this long after',
+    );
+    expect(() => loadConfig({ ORPHAN_GRACE_MS: '0' })).toThrow('ORPHAN_GRACE_MS="0": must be at least 60000');
+    expect(() => loadConfig({ ORPHAN_GRACE_MS: '100000', QUERY_TIMEOUT_MS: '60000' })).toThrow(
+      'ORPHAN_GRACE_MS=100000: must be at least twice QUERY_TIMEOUT_MS=60000',
+    );
+    expect(() => loadConfig({ QUERY_TIMEOUT_MS: '10' })).toThrow('QUERY_TIMEOUT_MS="10": must be at least 100');
+  });
 });
