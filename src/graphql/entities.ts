@@ -1,6 +1,6 @@
 // One GraphQL object type per entity (typed attribute fields, refs resolved through DataLoader).
 import type { Attribute, Catalog, EntitySchema } from '../catalog/index.js';
-import { TYPE_MAPPING } from '../catalog/index.js';
+import { TYPE_MAPPING, enumTypeName } from '../catalog/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import { dynamicField, type GatewayBuilder } from './builder.js';
 
@@ -15,9 +15,6 @@ export interface EntityTypes {
   readonly enums: ReadonlyMap<string, EnumRef>;
 }
 
-export function enumTypeName(entity: EntitySchema, attribute: Attribute): string {
-  return `${entity.name}_${attribute.name}_enum`;
-}
 
 /**
  * The GraphQL input type of an attribute's value: its scalar, its generated enum, or for a ref the
@@ -25,6 +22,11 @@ export function enumTypeName(entity: EntitySchema, attribute: Attribute): string
  */
 export function attributeInputType(types: EntityTypes, attribute: Attribute): string | EnumRef {
   return attribute.type === 'enum' ? types.enums.get(attribute.name)! : TYPE_MAPPING[attribute.type].graphqlScalar;
+}
+
+/** An attribute marked `"deprecated": true` in its definition is flagged so in GraphQL. */
+function deprecation(attribute: Attribute): { deprecationReason?: string } {
+  return attribute.deprecated ? { deprecationReason: 'Deprecated in the schema definition; a later definition may drop it' } : {};
 }
 
 export function defineEntityTypes(builder: GatewayBuilder, catalog: Catalog): Map<string, EntityTypes> {
@@ -70,6 +72,7 @@ export function defineEntityTypes(builder: GatewayBuilder, catalog: Catalog): Ma
             fields[attribute.name] = field({
               type: target.object,
               description: `The referenced ${target.entity.name} row; null when unset or deleted`,
+              ...deprecation(attribute),
               resolve: (row, _args, ctx) => {
                 const id = row.values[attribute.name];
                 return typeof id === 'string' ? ctx.loaders.rowByPk(target.entity).load(id) : null;
@@ -79,6 +82,7 @@ export function defineEntityTypes(builder: GatewayBuilder, catalog: Catalog): Ma
             fields[attribute.name] = field({
               type: attributeInputType(types, attribute),
               nullable: !attribute.required,
+              ...deprecation(attribute),
               resolve: (row) => row.values[attribute.name] ?? null,
             });
           }
