@@ -1,6 +1,7 @@
 // One GraphQL object type per entity (typed attribute fields, refs resolved through DataLoader).
 import type { Attribute, Catalog, EntitySchema } from '../catalog/index.js';
 import { TYPE_MAPPING, enumTypeName } from '../catalog/index.js';
+import { ConfigError } from '../errors/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import { dynamicField, type GatewayBuilder } from './builder.js';
 
@@ -22,6 +23,19 @@ export interface EntityTypes {
  */
 export function attributeInputType(types: EntityTypes, attribute: Attribute): string | EnumRef {
   return attribute.type === 'enum' ? types.enums.get(attribute.name)! : TYPE_MAPPING[attribute.type].graphqlScalar;
+}
+
+/**
+ * An enum value this process's definition lists. During a rolling deploy a newer process may store
+ * a value added after this one started; GraphQL cannot show it here, so say why instead of failing
+ * as an internal error.
+ */
+export function knownEnumValue(entity: EntitySchema, attribute: Attribute, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' && attribute.values?.includes(value)) return value;
+  throw new ConfigError(
+    `${entity.name}.${attribute.name}: the stored value ${JSON.stringify(value)} is not in this process's definition (a newer definition added it); restart the gateway with that definition`,
+  );
 }
 
 /** An attribute marked `"deprecated": true` in its definition is flagged so in GraphQL. */
@@ -83,7 +97,7 @@ export function defineEntityTypes(builder: GatewayBuilder, catalog: Catalog): Ma
               type: attributeInputType(types, attribute),
               nullable: !attribute.required,
               ...deprecation(attribute),
-              resolve: (row) => row.values[attribute.name] ?? null,
+              resolve: (row) => (attribute.type === 'enum' ? knownEnumValue(entity, attribute, row.values[attribute.name]) : (row.values[attribute.name] ?? null)),
             });
           }
         }

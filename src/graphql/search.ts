@@ -13,7 +13,7 @@ import {
   type PageArgs,
 } from '../query/index.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
-import type { EntityTypes } from './entities.js';
+import { knownEnumValue, type EntityTypes } from './entities.js';
 import { parseOrderBy, type ReadInputs } from './inputs.js';
 
 interface RawPageArgs {
@@ -152,7 +152,16 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
     description: `The values that define a group of ${name} rows (fields not grouped by are null)`,
     fields: (t) =>
       Object.fromEntries(
-        keys.map((k) => [k.name, dynamicField<Record<string, unknown>>(t)({ type: k.attribute.type === 'enum' && !k.bucket ? types.enums.get(k.attribute.name)! : groupKeyType(k), resolve: (key) => key[k.name] ?? null })]),
+        keys.map((k) => {
+          const enumKey = k.attribute.type === 'enum' && !k.bucket;
+          return [
+            k.name,
+            dynamicField<Record<string, unknown>>(t)({
+              type: enumKey ? types.enums.get(k.attribute.name)! : groupKeyType(k),
+              resolve: (key) => (enumKey ? knownEnumValue(entity, k.attribute, key[k.name]) : (key[k.name] ?? null)),
+            }),
+          ];
+        }),
       ) as never,
   });
   const group = builder.objectRef<AggregateGroup>(`${name}_group`).implement({

@@ -69,6 +69,20 @@ async function insertRed(gw: TestGateway, name: string): Promise<string> {
 }
 
 describe('two processes on different definitions', () => {
+  it('an enum value added by the newer definition is a clear error in the older one, not an internal error', async () => {
+    const older = await gatewayOn(BASE);
+    const newer = await gatewayOn(BASE.map((a) => (a.name === 'status' ? { ...a, values: ['NEW', 'DONE', 'LATER'] } : a)));
+    await newer.gql(`mutation { insert_items(objects: [{name: "l", status: LATER}, {name: "n", status: NEW}]) { affected_rows } }`);
+
+    const list = await older.gql(`{ items(order_by: [{name: asc}]) { name status } }`);
+    expect(list.data.items).toEqual([{ name: 'l', status: null }, { name: 'n', status: 'NEW' }]);
+    const groups = await older.gql(`{ items_aggregate(group_by: [status]) { groups { key { status } aggregate { count } } } }`);
+    for (const res of [list, groups]) {
+      expect(res.errors?.map((e) => e.extensions?.code)).toEqual(['CONFIG']);
+      expect(res.errors?.[0]?.message).toContain('items.status: the stored value "LATER" is not in this process\'s definition');
+    }
+  });
+
   it('a value written by the newer definition survives a flush by the older one', async () => {
     const older = await gatewayOn(BASE);
     const newer = await gatewayOn([...BASE, COLOR]);
