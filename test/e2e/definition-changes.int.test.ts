@@ -140,6 +140,52 @@ describe('two processes on different definitions', () => {
     expect(older_count.data.items_aggregate.aggregate.count).toBe(2);
   });
 
+  it('values of every type that only the newer definition has survive an update, flush and compaction by the older one', async () => {
+    const extras: AttributeDef[] = [
+      { name: 'c_int', type: 'int' },
+      { name: 'c_float', type: 'float' },
+      { name: 'c_bool', type: 'boolean' },
+      { name: 'c_ts', type: 'timestamp' },
+      { name: 'c_date', type: 'date' },
+      { name: 'c_enum', type: 'enum', values: ['A', 'B'] },
+      { name: 'c_ref', type: 'ref', entity: 'items' },
+      { name: 'c_json', type: 'json' },
+    ];
+    const older = await gatewayOn(BASE);
+    const newer = await gatewayOn([...BASE, ...extras]);
+    const target = (await newer.gql(`mutation { insert_items_one(object: {name: "target"}) { row_id } }`)).data.insert_items_one.row_id as string;
+    const values = {
+      c_int: '9007199254740993',
+      c_float: 1.5,
+      c_bool: true,
+      c_ts: '2026-01-02T03:04:05.678Z',
+      c_date: '2026-02-03',
+      c_enum: 'B',
+      c_json: { a: [1, 'x'], b: null },
+    };
+    const inserted = await newer.gql(
+      `mutation ($o: items_insert_input!) { insert_items_one(object: $o) { row_id } }`,
+      { o: { name: 'all', ...values, c_ref: target } },
+    );
+    expect(inserted.errors).toBeUndefined();
+    const id = inserted.data.insert_items_one.row_id as string;
+
+    expect((await older.gql(`mutation ($id: UUID!) { update_items_by_pk(row_id: $id, _set: {size: 5}) { size } }`, { id })).errors).toBeUndefined();
+    const items = older.catalog.entity('items');
+    await older.lakehouse.admin.flush(items, true);
+    expect((await older.lakehouse.admin.compact(items, true)).compacted).toBe(true);
+
+    const fields = `size c_int c_float c_bool c_ts c_date c_enum c_json c_ref { row_id }`;
+    const res = await newer.gql(
+      `query ($id: UUID!) { items(where: {row_id: {_eq: $id}}) { ${fields} } items_by_pk(row_id: $id) { ${fields} } }`,
+      { id },
+    );
+    expect(res.errors).toBeUndefined();
+    const expected = { size: 5, ...values, c_ref: { row_id: target } };
+    expect(res.data.items).toEqual([expected]);
+    expect(res.data.items_by_pk).toEqual(expected);
+  });
+
   it('an attribute dropped from the definition and added back keeps its values through flush and compaction', async () => {
     const before = await gatewayOn([...BASE, COLOR]);
     const id = await insertRed(before, 'a');
