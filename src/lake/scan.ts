@@ -18,9 +18,8 @@ export interface ScannedFile {
 export function parquetScanSql(entity: EntitySchema, files: readonly ScannedFile[], attributes: readonly LakeAttribute[] = entity.attributes): string {
   const present = new Set(files.flatMap((f) => f.columns));
   const select = lakeColumns(entity, attributes).map((c) => (present.has(c.name) ? quoteIdent(c.name) : `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`));
-  // union_by_name makes DuckDB read every file's schema first: only when the files' columns differ
-  // in set or order (processes on different definitions wrote them in different orders before).
-  const layout = (f: ScannedFile) => f.columns.join(',');
-  const differ = files.some((f) => f.columns.length !== present.size || layout(f) !== layout(files[0]!));
+  // union_by_name makes DuckDB read every file's schema first: only when the files' column sets
+  // differ. Equal sets in another order are matched by name without it (test/lake/scan.test.ts).
+  const differ = files.some((f) => f.columns.length !== present.size);
   return `(SELECT ${select.join(', ')} FROM read_parquet([${files.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''}))`;
 }
