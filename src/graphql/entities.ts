@@ -16,7 +16,6 @@ export interface EntityTypes {
   readonly enums: ReadonlyMap<string, EnumRef>;
 }
 
-
 /**
  * The GraphQL input type of an attribute's value: its scalar, its generated enum, or for a ref the
  * UUID of the referenced row.
