@@ -5,7 +5,8 @@
 //    the same type restores it); mark one "deprecated".
 //  - refused: change an attribute's type (stored values and lake columns keep the old one); remove
 //    an enum value the database has registered (rows and lake files may hold it, and a process
-//    without it could neither show nor group it).
+//    without it could neither show nor group it); add a required attribute to an entity the
+//    database already has (its rows, and rows older processes still write, have no value).
 import type { Catalog } from './catalog.js';
 import type { EntitySchema } from './definitions.js';
 
@@ -40,6 +41,17 @@ export function definitionChangeProblems(catalog: Catalog, registered: readonly 
         `${at}: enum value${missing.length > 1 ? 's' : ''} ${missing.map((v) => JSON.stringify(v)).join(', ')} ${missing.length > 1 ? 'are' : 'is'} missing; ` +
           `the database registered ${missing.length > 1 ? 'them' : 'it'} and rows may hold ${missing.length > 1 ? 'them' : 'it'}, so an enum value can be added but never removed`,
       );
+    }
+  }
+  for (const entity of catalog.entities) {
+    const known = registered.filter((r) => r.project === entity.project && r.schemaId === entity.id);
+    if (known.length === 0) continue; // a new entity: any attribute may be required
+    for (const attribute of entity.attributes) {
+      if (attribute.required && !known.some((r) => r.name === attribute.name)) {
+        problems.push(
+          `${catalog.sourceOf(entity)}: ${entity.name}.${attribute.name}: a new attribute of an entity the database already has cannot be required (stored rows, and rows processes on the older definition write, have no value); add it without "required"`,
+        );
+      }
     }
   }
   return problems;

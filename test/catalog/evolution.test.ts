@@ -47,6 +47,14 @@ describe('definition changes', () => {
     expect(definitionChangeProblems(catalogWith([{ name: 'status', type: 'string' }]), [registered('status', 'enum', ['NEW'])])).toHaveLength(1);
   });
 
+  it('refuses a new required attribute of an entity the database has, and allows one on a new entity', () => {
+    const catalog = catalogWith([STATUS, { name: 'color', type: 'string', required: true }]);
+    expect(definitionChangeProblems(catalog, [registered('status', 'enum', ['DONE', 'NEW'])])).toEqual([
+      expect.stringContaining('schema/shop.json: items.color: a new attribute of an entity the database already has cannot be required'),
+    ]);
+    expect(definitionChangeProblems(catalog, [])).toEqual([]);
+  });
+
   it('ignores registry rows of entities this catalog does not define', () => {
     expect(definitionChangeProblems(catalogWith([STATUS]), [registered('status', 'int', [], 9)])).toEqual([]);
   });
