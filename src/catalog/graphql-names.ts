@@ -1,7 +1,8 @@
 // The GraphQL names generated from the definitions (Hasura's conventions), and the check that no
 // two of them collide, so a clash is a ConfigError naming the file at start, not a builder crash.
-// The graphql room builds its types with these functions; test/graphql/generated-names.test.ts
-// proves every name in a built schema is listed here, so the list cannot drift from the builder.
+// The graphql room takes enum type names, group keys and reverse relation names from here (it may
+// not be imported by the catalog); its other names are literals there, and
+// test/graphql/generated-names.test.ts proves every name of a built schema is listed here.
 import type { Attribute, EntitySchema, ProjectDefinition } from './definitions.js';
 import { TYPE_MAPPING } from './types.js';
 
