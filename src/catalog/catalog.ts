@@ -3,11 +3,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, NotFoundError } from '../errors/index.js';
 import { parseProjectDefinition, type Attribute, type EntitySchema, type ProjectDefinition } from './definitions.js';
+import { graphqlNameProblems } from './graphql-names.js';
 
 export class Catalog {
   readonly entities: readonly EntitySchema[];
   private readonly byName = new Map<string, EntitySchema>();
   private readonly byProjectAndId = new Map<string, EntitySchema>();
+  private readonly sources = new Map<EntitySchema, string>();
 
   constructor(readonly projects: readonly ProjectDefinition[]) {
     const problems: string[] = [];
@@ -26,8 +28,11 @@ export class Catalog {
         }
         this.byName.set(entity.name, entity);
         this.byProjectAndId.set(`${project.name}/${entity.id}`, entity);
+        this.sources.set(entity, project.source);
       }
     }
+    // Every generated GraphQL name must be unique, or the schema builder would crash or merge them.
+    if (problems.length === 0) problems.push(...graphqlNameProblems(projects));
     if (problems.length > 0) throw new ConfigError(`invalid schema definition\n  ${problems.join('\n  ')}`);
     this.entities = projects.flatMap((p) => p.entities);
   }
@@ -39,6 +44,11 @@ export class Catalog {
       throw new NotFoundError(`unknown entity "${name}" (known: ${[...this.byName.keys()].join(', ')})`);
     }
     return entity;
+  }
+
+  /** The definition file an entity was read from, for error messages. */
+  sourceOf(entity: EntitySchema): string {
+    return this.sources.get(entity) ?? `project "${entity.project}"`;
   }
 
   entityById(project: string, schemaId: number): EntitySchema | undefined {

@@ -5,6 +5,8 @@ import { ATTRIBUTE_TYPES, type AttributeType } from './types.js';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
 const ENUM_VALUE_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** Names GraphQL does not allow as enum values (GraphQL spec 3.9), nor `__` prefixes (introspection). */
+const GRAPHQL_FORBIDDEN_ENUM_VALUES = ['true', 'false', 'null'];
 /** Columns every lake row carries; an attribute may not shadow them. */
 export const RESERVED_NAMES = ['row_id', 'time_slot', 'schema_id', 'deleted_at', 'project_id'] as const;
 const SMALLINT_MAX = 32767;
@@ -18,7 +20,12 @@ export interface Attribute {
   readonly values?: readonly string[];
   /** Name of the entity a ref attribute points to (same project). */
   readonly refEntity?: string;
+  /** Marked `"deprecated": true`: still served, flagged deprecated in GraphQL (a step before dropping it). */
+  readonly deprecated?: boolean;
 }
+
+/** An attribute as the lake stores it: a typed column, whatever a process's definition says of it. */
+export type LakeAttribute = Pick<Attribute, 'name' | 'type'>;
 
 export interface EntitySchema {
   readonly project: string;
@@ -41,6 +48,7 @@ const AttributeInput = z.strictObject({
   required: z.boolean().optional(),
   values: z.array(z.string()).optional(),
   entity: z.string().optional(),
+  deprecated: z.boolean().optional(),
 });
 
 const EntityInput = z.strictObject({
@@ -139,6 +147,8 @@ export function parseProjectDefinition(json: unknown, source: string): ProjectDe
         values.forEach((value, v) => {
           if (!ENUM_VALUE_PATTERN.test(value)) {
             problems.add([...attrAt, 'values', v], `enum value ${JSON.stringify(value)} must match ${ENUM_VALUE_PATTERN.source}`);
+          } else if (GRAPHQL_FORBIDDEN_ENUM_VALUES.includes(value) || value.startsWith('__')) {
+            problems.add([...attrAt, 'values', v], `enum value ${JSON.stringify(value)} is not allowed by GraphQL (true, false, null, or a leading __)`);
           }
           if (values.indexOf(value) !== v) problems.add([...attrAt, 'values', v], `duplicate enum value "${value}"`);
         });
@@ -160,6 +170,7 @@ export function parseProjectDefinition(json: unknown, source: string): ProjectDe
         required: attribute.required ?? false,
         ...(attribute.type === 'enum' ? { values: attribute.values ?? [] } : {}),
         ...(attribute.type === 'ref' ? { refEntity: attribute.entity } : {}),
+        ...(attribute.deprecated ? { deprecated: true } : {}),
       };
     });
     return { project: input.project, id: entity.id, name: entity.name, attributes };

@@ -6,6 +6,7 @@ export {
   parseProjectDefinition,
   type Attribute,
   type EntitySchema,
+  type LakeAttribute,
   type ProjectDefinition,
 } from './definitions.js';
 export { ATTRIBUTE_TYPES, TYPE_MAPPING, typeMapping, type AttributeType, type EavValueColumn, type TypeMapping } from './types.js';
@@ -19,3 +20,17 @@ export {
   type JsonValue,
 } from './values.js';
 export { nameLiteral, quoteIdent } from './identifiers.js';
+export {
+  ENTITY_TYPE_SUFFIXES,
+  TIME_BUCKETS,
+  enumTypeName,
+  generatedGraphqlNames,
+  graphqlNameProblems,
+  groupKeyChoices,
+  reverseRelationFieldName,
+  type GeneratedName,
+  type GroupKeyChoice,
+  type NameScope,
+  type TimeBucket,
+} from './graphql-names.js';
+export { definitionChangeProblems, retiredAttributes, type RegisteredAttribute } from './evolution.js';

@@ -12,7 +12,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
-import { quoteIdent, type EntitySchema } from '../catalog/index.js';
+import { quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
 import {
   commitPending,
   finishJob,
@@ -24,6 +24,7 @@ import {
   sqlString,
   startJob,
   swapFiles,
+  SYSTEM_COLUMNS,
   uploadPending,
   withSchemaLock,
   writeParquet,
@@ -34,7 +35,7 @@ import {
   type ObjectStore,
   type WrittenFile,
 } from '../lake/index.js';
-import { inClientTransaction, type PgClient, type PgPool } from '../oltp/index.js';
+import { inClientTransaction, storedAttributes, type PgClient, type PgPool } from '../oltp/index.js';
 import { classifyFiles, compactDecision, type CompactionSettings } from './plan.js';
 
 /** Test hooks to fail or stop a compaction between its steps (fault injection). */
@@ -110,8 +111,11 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
     await fs.mkdir(dir, { recursive: true });
     const newest = quoteIdent(`compact_newest_${uuidv7().replaceAll('-', '')}`);
     try {
+      // Outputs carry every column of the inputs and every stored attribute, whatever this
+      // process's definition lists: a column of another definition is never dropped here.
+      const attributes = outputAttributes(entity, [...sets.deltas, ...sets.present, ...sets.historical], await storedAttributes(client, entity));
       const local = async (file: ManifestFile) => ({ localPath: await deps.cache.localFile(file.path, file.etag), columns: file.columns });
-      const scanOf = async (files: readonly ManifestFile[]) => parquetScanSql(entity, await Promise.all(files.map(local)));
+      const scanOf = async (files: readonly ManifestFile[]) => parquetScanSql(entity, await Promise.all(files.map(local)), attributes);
 
       // The newest version of every row changed in the delta files (a delete is a version too).
       const deltaScan = await scanOf(sets.deltas);
@@ -170,7 +174,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
       // Write every output locally; phase 3 decides the present file's key once its size is known.
       const written: { plan: PlannedOutput; file: WrittenFile }[] = [];
       for (const [i, plan] of planned.entries()) {
-        written.push({ plan, file: await writeParquet(deps.duck, entity, plan.select, path.join(dir, `out-${i}.parquet`)) });
+        written.push({ plan, file: await writeParquet(deps.duck, entity, plan.select, path.join(dir, `out-${i}.parquet`), attributes) });
       }
       // A file without rows is dropped, unless every output is empty: one then stays, so the lake
       // still records the newest slot it holds (the buffer's lower bound, DESIGN 4b).
@@ -188,7 +192,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
           rolledOver = true;
           const minRows = deps.settings.minBaseFileRows ?? ROW_GROUP_ROWS;
           const parts = Math.min(Math.ceil(file.bytes / deps.settings.baseTargetBytes), Math.ceil(file.rows / minRows));
-          for (const part of await splitSorted(deps.duck, entity, file, parts)) {
+          for (const part of await splitSorted(deps.duck, entity, file, parts, attributes)) {
             outputs.push({ role: 'historical', file: part, range: { min: part.rowIdMin, max: part.rowIdMax } });
           }
         } else {
@@ -280,15 +284,31 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
   return outcome ?? { status: 'skipped', reason: 'another compaction of this entity is running', durationMs: elapsed() };
 }
 
+/**
+ * The attribute columns of a compaction's outputs: the stored attributes (types from the registry,
+ * which never forgets one), in their order. A column of an input that the registry does not know
+ * cannot be typed, so it stops the compaction rather than being dropped.
+ */
+export function outputAttributes(entity: EntitySchema, inputs: readonly Pick<ManifestFile, 'path' | 'columns'>[], stored: readonly LakeAttribute[]): LakeAttribute[] {
+  const known = new Set([...SYSTEM_COLUMNS.map((c) => c.name), ...stored.map((a) => a.name)]);
+  for (const file of inputs) {
+    const unknown = file.columns.filter((c) => !known.has(c));
+    if (unknown.length > 0) {
+      throw new Error(`compaction of ${entity.name}: ${file.path} has columns no attribute is registered for (${unknown.join(', ')}); not compacting, to drop nothing`);
+    }
+  }
+  return [...stored];
+}
+
 /** Splits a file sorted by row_id into `parts` files of about equal row counts, in order. */
-async function splitSorted(duck: DuckDb, entity: EntitySchema, file: WrittenFile, parts: number): Promise<WrittenFile[]> {
+async function splitSorted(duck: DuckDb, entity: EntitySchema, file: WrittenFile, parts: number, attributes: readonly LakeAttribute[]): Promise<WrittenFile[]> {
   if (parts <= 1) return [file];
   const rowsPerPart = Math.ceil(file.rows / parts);
   const written: WrittenFile[] = [];
   for (let start = 0; start < file.rows; start += rowsPerPart) {
     const select = `SELECT * EXCLUDE (file_row_number) FROM read_parquet(${sqlString(file.localFile)}, file_row_number = true)
                      WHERE file_row_number >= ${start} AND file_row_number < ${start + rowsPerPart} ORDER BY row_id`;
-    written.push(await writeParquet(duck, entity, select, `${file.localFile}.${written.length}.parquet`));
+    written.push(await writeParquet(duck, entity, select, `${file.localFile}.${written.length}.parquet`, attributes));
   }
   return written;
 }

@@ -127,6 +127,7 @@ export interface DynamicField<Parent> {
   type: unknown;
   nullable?: boolean | { list: boolean; items: boolean };
   description?: string;
+  deprecationReason?: string;
   args?: Record<string, unknown>;
   resolve: (parent: Parent, args: any, ctx: GatewayContext, info: GraphQLResolveInfo) => unknown;
 }

@@ -1,6 +1,7 @@
 // One GraphQL object type per entity (typed attribute fields, refs resolved through DataLoader).
 import type { Attribute, Catalog, EntitySchema } from '../catalog/index.js';
-import { TYPE_MAPPING } from '../catalog/index.js';
+import { TYPE_MAPPING, enumTypeName } from '../catalog/index.js';
+import { ConfigError } from '../errors/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import { dynamicField, type GatewayBuilder } from './builder.js';
 
@@ -15,16 +16,30 @@ export interface EntityTypes {
   readonly enums: ReadonlyMap<string, EnumRef>;
 }
 
-export function enumTypeName(entity: EntitySchema, attribute: Attribute): string {
-  return `${entity.name}_${attribute.name}_enum`;
-}
-
 /**
  * The GraphQL input type of an attribute's value: its scalar, its generated enum, or for a ref the
  * UUID of the referenced row.
  */
 export function attributeInputType(types: EntityTypes, attribute: Attribute): string | EnumRef {
   return attribute.type === 'enum' ? types.enums.get(attribute.name)! : TYPE_MAPPING[attribute.type].graphqlScalar;
+}
+
+/**
+ * An enum value this process's definition lists. During a rolling deploy a newer process may store
+ * a value added after this one started; GraphQL cannot show it here, so say why instead of failing
+ * as an internal error.
+ */
+export function knownEnumValue(entity: EntitySchema, attribute: Attribute, value: unknown): unknown {
+  if (value === null || value === undefined) return null;
+  if (typeof value === 'string' && attribute.values?.includes(value)) return value;
+  throw new ConfigError(
+    `${entity.name}.${attribute.name}: the stored value ${JSON.stringify(value)} is not in this process's definition (a newer definition added it); restart the gateway with that definition`,
+  );
+}
+
+/** An attribute marked `"deprecated": true` in its definition is flagged so in GraphQL. */
+function deprecation(attribute: Attribute): { deprecationReason?: string } {
+  return attribute.deprecated ? { deprecationReason: 'Deprecated in the schema definition; a later definition may drop it' } : {};
 }
 
 export function defineEntityTypes(builder: GatewayBuilder, catalog: Catalog): Map<string, EntityTypes> {
@@ -70,6 +85,7 @@ export function defineEntityTypes(builder: GatewayBuilder, catalog: Catalog): Ma
             fields[attribute.name] = field({
               type: target.object,
               description: `The referenced ${target.entity.name} row; null when unset or deleted`,
+              ...deprecation(attribute),
               resolve: (row, _args, ctx) => {
                 const id = row.values[attribute.name];
                 return typeof id === 'string' ? ctx.loaders.rowByPk(target.entity).load(id) : null;
@@ -79,7 +95,8 @@ export function defineEntityTypes(builder: GatewayBuilder, catalog: Catalog): Ma
             fields[attribute.name] = field({
               type: attributeInputType(types, attribute),
               nullable: !attribute.required,
-              resolve: (row) => row.values[attribute.name] ?? null,
+              ...deprecation(attribute),
+              resolve: (row) => (attribute.type === 'enum' ? knownEnumValue(entity, attribute, row.values[attribute.name]) : (row.values[attribute.name] ?? null)),
             });
           }
         }

@@ -1,11 +1,10 @@
 // Read fields per entity over the lake (Hasura's shape): <name>(where, order_by, limit, offset),
 // <name>_aggregate(where, group_by) and reverse relations; scans go to DuckDB (the query room).
 import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
-import { TYPE_MAPPING, type Attribute, type Catalog, type EntitySchema } from '../catalog/index.js';
+import { TYPE_MAPPING, groupKeyChoices, reverseRelationFieldName, type Attribute, type Catalog, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import {
   parseWhere,
-  TIME_BUCKETS,
   type AggregateGroup,
   type AggregateRequest,
   type AggregateValues,
@@ -14,7 +13,7 @@ import {
   type PageArgs,
 } from '../query/index.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
-import type { EntityTypes } from './entities.js';
+import { knownEnumValue, type EntityTypes } from './entities.js';
 import { parseOrderBy, type ReadInputs } from './inputs.js';
 
 interface RawPageArgs {
@@ -73,19 +72,9 @@ function aggregateRequest(info: GraphQLResolveInfo, nodes: readonly FieldNode[] 
   return { count: fields.has('count'), sum: names('sum'), avg: names('avg'), min: names('min'), max: names('max'), countDistinct: names('count_distinct') };
 }
 
-/** Group-by choices: plain values of enum/string/boolean/ref/int/date fields, time buckets of timestamps and dates. */
+/** Group-by choices (the catalog names them, so it can refuse names that collide). */
 export function groupKeys(entity: EntitySchema): GroupKey[] {
-  const keys: GroupKey[] = [];
-  for (const attribute of entity.attributes) {
-    if (['enum', 'string', 'boolean', 'ref', 'int', 'date'].includes(attribute.type)) keys.push({ name: attribute.name, attribute });
-    if (attribute.type === 'timestamp' || attribute.type === 'date') {
-      for (const bucket of TIME_BUCKETS) {
-        if (attribute.type === 'date' && bucket === 'hour') continue;
-        keys.push({ name: `${attribute.name}_${bucket}`, attribute, bucket });
-      }
-    }
-  }
-  return keys;
+  return groupKeyChoices(entity);
 }
 
 function groupKeyType(key: GroupKey): string {
@@ -163,7 +152,16 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
     description: `The values that define a group of ${name} rows (fields not grouped by are null)`,
     fields: (t) =>
       Object.fromEntries(
-        keys.map((k) => [k.name, dynamicField<Record<string, unknown>>(t)({ type: k.attribute.type === 'enum' && !k.bucket ? types.enums.get(k.attribute.name)! : groupKeyType(k), resolve: (key) => key[k.name] ?? null })]),
+        keys.map((k) => {
+          const enumKey = k.attribute.type === 'enum' && !k.bucket;
+          return [
+            k.name,
+            dynamicField<Record<string, unknown>>(t)({
+              type: enumKey ? types.enums.get(k.attribute.name)! : groupKeyType(k),
+              resolve: (key) => (enumKey ? knownEnumValue(entity, k.attribute, key[k.name]) : (key[k.name] ?? null)),
+            }),
+          ];
+        }),
       ) as never,
   });
   const group = builder.objectRef<AggregateGroup>(`${name}_group`).implement({
@@ -216,7 +214,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
   // Reverse relations: customers { orders(where, order_by, limit, offset) }, batched per request.
   for (const { from, attribute } of catalog.referencesTo(entity)) {
     const sources = catalog.referencesTo(entity).filter((r) => r.from === from);
-    const fieldName = sources.length === 1 ? from.name : `${from.name}_by_${attribute.name}`;
+    const fieldName = reverseRelationFieldName(from, attribute, sources.length);
     const fromTypes = all.get(from.name)!;
     builder.objectField(types.object, fieldName, (t) =>
       dynamicField<{ row_id: string }>(t)({

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
-import type { EntitySchema } from '../catalog/index.js';
+import type { EntitySchema, LakeAttribute } from '../catalog/index.js';
 import { ConflictError } from '../errors/index.js';
 import {
   addFile,
@@ -18,7 +18,7 @@ import {
   type LakeReadCache,
   type ObjectStore,
 } from '../lake/index.js';
-import { bufferStats, changedRowIds, exportBufferCsv, inClientTransaction, type PgClient, type PgPool } from '../oltp/index.js';
+import { bufferStats, changedRowIds, exportBufferCsv, inClientTransaction, storedAttributes, type PgClient, type PgPool } from '../oltp/index.js';
 import { flushDecision, type FlushThresholds } from './triggers.js';
 
 /** Test hooks to fail or stop a flush between its steps (fault injection). */
@@ -90,10 +90,14 @@ export async function flushSchema(
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let upToSlot: bigint | null;
       let changed: string[] = [];
+      // Every stored attribute, not only this definition's: a process on a newer (or older)
+      // definition may have buffered values this one does not know, and the file must keep them.
+      let attributes: LakeAttribute[] = [];
       try {
         upToSlot = (await bufferStats(client, entity)).newestSlot;
         if (upToSlot !== null) {
-          await exportBufferCsv(client, entity, upToSlot, path.join(dir, 'buffer.csv'));
+          attributes = await storedAttributes(client, entity);
+          await exportBufferCsv(client, entity, upToSlot, path.join(dir, 'buffer.csv'), -1n, attributes);
           changed = await changedRowIds(client, entity, upToSlot);
         }
       } finally {
@@ -104,7 +108,7 @@ export async function flushSchema(
         return { status: 'skipped', reason: 'the buffer is empty', rows: 0, durationMs: elapsed() } as const;
       }
       const exportMs = phase();
-      const written = await writeParquetFromCsv(deps.duck, entity, path.join(dir, 'buffer.csv'), path.join(dir, 'delta.parquet'));
+      const written = await writeParquetFromCsv(deps.duck, entity, path.join(dir, 'buffer.csv'), path.join(dir, 'delta.parquet'), attributes);
       const parquetMs = phase();
       const key = newDeltaKey(entity);
       // Recorded as pending before the upload, so GC knows the file has an owner (compaction/gc.ts).

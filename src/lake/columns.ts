@@ -1,5 +1,5 @@
 // The lake's columns for an entity: the system columns, then one typed column per attribute.
-import { TYPE_MAPPING, quoteIdent, type EntitySchema } from '../catalog/index.js';
+import { TYPE_MAPPING, quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
 
 export interface LakeColumn {
   name: string;
@@ -13,13 +13,17 @@ export const SYSTEM_COLUMNS: readonly LakeColumn[] = [
   { name: 'deleted_at', duckdb: 'BIGINT' },
 ];
 
-export function lakeColumns(entity: EntitySchema): LakeColumn[] {
-  return [...SYSTEM_COLUMNS, ...entity.attributes.map((a) => ({ name: a.name, duckdb: TYPE_MAPPING[a.type].duckdb }))];
+/**
+ * The lake columns of `attributes`: by default the entity's own (what a search reads); a flush or
+ * compaction passes every stored attribute, so columns of other definitions are carried.
+ */
+export function lakeColumns(entity: EntitySchema, attributes: readonly LakeAttribute[] = entity.attributes): LakeColumn[] {
+  return [...SYSTEM_COLUMNS, ...attributes.map((a) => ({ name: a.name, duckdb: TYPE_MAPPING[a.type].duckdb }))];
 }
 
 /** DuckDB's read_csv `columns` struct for the lake columns, in order. */
-export function csvColumnsStruct(entity: EntitySchema): string {
-  return `{${lakeColumns(entity)
+export function csvColumnsStruct(entity: EntitySchema, attributes: readonly LakeAttribute[] = entity.attributes): string {
+  return `{${lakeColumns(entity, attributes)
     .map((c) => `${quoteIdent(c.name).replaceAll('"', "'")}: '${c.duckdb}'`)
     .join(', ')}}`;
 }

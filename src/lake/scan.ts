@@ -1,5 +1,5 @@
 // DuckDB relation over a set of an entity's lake files, in the entity's current column layout.
-import { quoteIdent, type EntitySchema } from '../catalog/index.js';
+import { quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
 import { lakeColumns } from './columns.js';
 import { sqlString } from './duckdb.js';
 
@@ -11,13 +11,15 @@ export interface ScannedFile {
 }
 
 /**
- * A parenthesized subquery over `files` with every lake column of `entity`, in order. A column
- * none of the files has (an attribute added after they were written) reads as NULL.
+ * A parenthesized subquery over `files` with the lake columns of `attributes` (by default the
+ * entity's own), in order. A column none of the files has (an attribute added after they were
+ * written) reads as NULL; columns of the files that are not asked for are not read.
  */
-export function parquetScanSql(entity: EntitySchema, files: readonly ScannedFile[]): string {
+export function parquetScanSql(entity: EntitySchema, files: readonly ScannedFile[], attributes: readonly LakeAttribute[] = entity.attributes): string {
   const present = new Set(files.flatMap((f) => f.columns));
-  const select = lakeColumns(entity).map((c) => (present.has(c.name) ? quoteIdent(c.name) : `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`));
-  // union_by_name makes DuckDB read every file's schema first: only when the files differ.
+  const select = lakeColumns(entity, attributes).map((c) => (present.has(c.name) ? quoteIdent(c.name) : `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`));
+  // union_by_name makes DuckDB read every file's schema first: only when the files' column sets
+  // differ. Equal sets in another order are matched by name without it (test/lake/scan.test.ts).
   const differ = files.some((f) => f.columns.length !== present.size);
   return `(SELECT ${select.join(', ')} FROM read_parquet([${files.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''}))`;
 }

@@ -2,24 +2,28 @@
 import fs from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { to as copyTo } from 'pg-copy-streams';
-import { TYPE_MAPPING, nameLiteral, quoteIdent, type Attribute, type EntitySchema } from '../catalog/index.js';
+import { TYPE_MAPPING, nameLiteral, quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
 import type { PgClient, PgPool } from './pool.js';
 
 /** Postgres expression reading an attribute's typed value out of a change_log snapshot. */
-export function snapshotValueSql(attribute: Attribute, snapshot = 'snapshot'): string {
+export function snapshotValueSql(attribute: LakeAttribute, snapshot = 'snapshot'): string {
   const key = nameLiteral(attribute.name);
   if (attribute.type === 'json') return `(${snapshot} -> ${key})`;
   return `(${snapshot} ->> ${key})::${TYPE_MAPPING[attribute.type].postgres}`;
 }
 
-/** Column list of the typed change_log: the lake's columns, in the lake's order. */
-export function changeLogColumnsSql(entity: EntitySchema, alias = 'c'): string {
+/**
+ * Column list of the typed change_log: the lake's columns, in the lake's order. `attributes`: by
+ * default the entity's own; a flush passes every stored one (storedAttributes), so values written
+ * by processes on other definitions reach the lake.
+ */
+export function changeLogColumnsSql(entity: EntitySchema, alias = 'c', attributes: readonly LakeAttribute[] = entity.attributes): string {
   return [
     `${alias}.time_slot`,
     `${alias}.schema_id`,
     `${alias}.row_id`,
     `${alias}.deleted_at`,
-    ...entity.attributes.map((a) => `${snapshotValueSql(a, `${alias}.snapshot`)} AS ${quoteIdent(a.name)}`),
+    ...attributes.map((a) => `${snapshotValueSql(a, `${alias}.snapshot`)} AS ${quoteIdent(a.name)}`),
   ].join(', ');
 }
 
@@ -62,6 +66,7 @@ export async function exportBufferCsv(
   upToSlot: bigint,
   file: string,
   aboveSlot = -1n,
+  attributes: readonly LakeAttribute[] = entity.attributes,
 ): Promise<void> {
   // COPY takes no bind parameters; the values travel as transaction-local settings instead.
   await client.query(
@@ -72,7 +77,7 @@ export async function exportBufferCsv(
   );
   const copy = client.query(
     copyTo(`COPY (
-      SELECT ${changeLogColumnsSql(entity)} FROM change_log c
+      SELECT ${changeLogColumnsSql(entity, 'c', attributes)} FROM change_log c
        WHERE c.project = current_setting('ltbase.project')
          AND c.schema_id = current_setting('ltbase.schema_id')::smallint
          AND c.time_slot <= current_setting('ltbase.up_to_slot')::bigint

@@ -9,11 +9,11 @@ import type { EntityRow } from './rows.js';
 import { EavWriter } from './writer.js';
 
 export { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
-export { MIGRATIONS, migrate } from './migrations.js';
+export { MIGRATIONS, migrate, type Migration } from './migrations.js';
 export { createPool, inClientTransaction, inTransaction, type PgClient, type PgPool } from './pool.js';
 export { takeTimeSlots } from './clock.js';
 export { allBufferStats, bufferStats, changedRowIds, changeLogColumnsSql, exportBufferCsv, snapshotValueSql, type BufferStats } from './buffer.js';
-export type { AttributeIds } from './registry.js';
+export { storedAttributes, type AttributeIds } from './registry.js';
 export type { EntityRow } from './rows.js';
 export type { AttributeInput, EavWriter } from './writer.js';
 
@@ -39,7 +39,7 @@ export async function openOltpStore(options: {
   });
   try {
     await migrate(pool, options.log);
-    const ids = await registerCatalog(pool, options.catalog);
+    const ids = await registerCatalog(pool, options.catalog, options.log);
     return {
       pool,
       ids,

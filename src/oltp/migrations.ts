@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import { inTransaction, type PgPool } from './pool.js';
 
-interface Migration {
+export interface Migration {
   version: number;
   name: string;
   sql: string;
@@ -146,12 +146,31 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX lake_pending_upload_by_schema ON lake_pending_upload (project, schema_id, created_at);
     `,
   },
+  {
+    version: 5,
+    name: 'enum values in the attribute registry',
+    sql: `
+      -- Every value a definition listed for an enum attribute: a later definition may add values
+      -- but not remove one (rows and lake files may hold it), checked at start.
+      CREATE TABLE eav_enum_value (
+        attribute_id integer NOT NULL,
+        value text NOT NULL,
+        PRIMARY KEY (attribute_id, value)
+      );
+      -- Values already stored count as registered, so a database older than this table is held
+      -- to the values its rows have.
+      INSERT INTO eav_enum_value (attribute_id, value)
+      SELECT DISTINCT v.attribute_id, v.v_text
+        FROM eav_value v JOIN eav_attribute a ON a.attribute_id = v.attribute_id
+       WHERE a.type = 'enum' AND v.v_text IS NOT NULL;
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x4c544201; // arbitrary constant: "LTB" + 1
 
 /** Applies every migration not yet applied; safe to call from several processes at once. */
-export async function migrate(pool: PgPool, log: Logger): Promise<void> {
+export async function migrate(pool: PgPool, log: Logger, migrations: readonly Migration[] = MIGRATIONS): Promise<void> {
   const client = await pool.connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
@@ -163,7 +182,8 @@ export async function migrate(pool: PgPool, log: Logger): Promise<void> {
       )`);
     const { rows } = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
     const applied = new Set(rows.map((r) => r.version));
-    for (const migration of MIGRATIONS) {
+    // By version, each one not yet applied: a lower version landing after a higher one still runs.
+    for (const migration of [...migrations].sort((a, b) => a.version - b.version)) {
       if (applied.has(migration.version)) continue;
       await client.query('BEGIN');
       try {

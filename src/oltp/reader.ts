@@ -1,5 +1,5 @@
 // Reads current entity rows out of the EAV tables (the OLTP truth) and pivots them into EntityRows.
-import type { AttributeValue, EntitySchema } from '../catalog/index.js';
+import { ATTRIBUTE_TYPES, toSnapshotJson, type AttributeType, type AttributeValue, type EntitySchema } from '../catalog/index.js';
 import type { PgClient, PgPool } from './pool.js';
 import type { AttributeIds } from './registry.js';
 import { EAV_VALUE_COLUMNS, eavColumnOf, type EntityRow } from './rows.js';
@@ -11,6 +11,9 @@ interface EavJoinRow {
   time_slot: bigint;
   deleted_at: bigint | null;
   attribute_id: number | null;
+  /** Registry name and type of the value's attribute (null without a value). */
+  attribute_name: string | null;
+  attribute_type: string | null;
   [column: string]: unknown;
 }
 
@@ -34,8 +37,10 @@ export async function readEntityRows(
     );
   }
   const { rows: joined } = await db.query<EavJoinRow>(
-    `SELECT e.row_id, e.time_slot, e.deleted_at, v.attribute_id, ${EAV_VALUE_COLUMNS.map((c) => `v.${c}`).join(', ')}
+    `SELECT e.row_id, e.time_slot, e.deleted_at, v.attribute_id, a.name AS attribute_name, a.type AS attribute_type,
+            ${EAV_VALUE_COLUMNS.map((c) => `v.${c}`).join(', ')}
        FROM eav_entity e LEFT JOIN eav_value v ON v.row_id = e.row_id
+            LEFT JOIN eav_attribute a ON a.attribute_id = v.attribute_id
       WHERE e.row_id = ANY($1::uuid[]) AND e.project = $2 AND e.schema_id = $3 AND e.deleted_at IS NULL`,
     [rowIds, entity.project, entity.id],
   );
@@ -49,7 +54,18 @@ export async function readEntityRows(
     if (r.attribute_id === null) continue;
     const attribute = ids.attributeOf(entity, r.attribute_id);
     // The pool's type parsers already give the in-memory forms (int8 -> bigint, date -> text).
-    if (attribute) row.values[attribute.name] = (r[eavColumnOf(attribute)] ?? null) as AttributeValue;
+    if (attribute) {
+      row.values[attribute.name] = (r[eavColumnOf(attribute)] ?? null) as AttributeValue;
+    } else if (r.attribute_name !== null && isAttributeType(r.attribute_type)) {
+      // An attribute of another definition (newer, or dropped from this one): kept as stored.
+      const stored = { name: r.attribute_name, type: r.attribute_type, required: false };
+      const value = (r[eavColumnOf(stored)] ?? null) as AttributeValue;
+      if (value !== null) (row.carried ??= {})[stored.name] = toSnapshotJson(stored, value);
+    }
   }
   return rows;
+}
+
+function isAttributeType(type: string | null): type is AttributeType {
+  return (ATTRIBUTE_TYPES as readonly (string | null)[]).includes(type);
 }

@@ -1,5 +1,5 @@
 // The shape of an entity row as every layer passes it around, and its EAV value columns.
-import { TYPE_MAPPING, type Attribute, type AttributeValue, type EavValueColumn } from '../catalog/index.js';
+import { TYPE_MAPPING, type AttributeValue, type EavValueColumn, type JsonValue, type LakeAttribute } from '../catalog/index.js';
 
 export interface EntityRow {
   row_id: string;
@@ -7,6 +7,11 @@ export interface EntityRow {
   /** Soft-delete mark (ms); null while the row is live. */
   deleted_at: bigint | null;
   values: Record<string, AttributeValue>;
+  /**
+   * Stored values of attributes this process's definition lacks (added by a newer one, or dropped
+   * from this one), in change_log snapshot form: read so a change keeps them, never shown.
+   */
+  carried?: Record<string, JsonValue>;
 }
 
 export const EAV_VALUE_COLUMNS: readonly EavValueColumn[] = [
@@ -21,7 +26,7 @@ export const EAV_VALUE_COLUMNS: readonly EavValueColumn[] = [
 ];
 
 /** The parameter pg sends for a value in its EAV column (int64 as text keeps it exact). */
-export function eavParam(attribute: Attribute, value: AttributeValue): unknown {
+export function eavParam(attribute: LakeAttribute, value: AttributeValue): unknown {
   if (value === null) return null;
   switch (attribute.type) {
     case 'int':
@@ -33,6 +38,6 @@ export function eavParam(attribute: Attribute, value: AttributeValue): unknown {
   }
 }
 
-export function eavColumnOf(attribute: Attribute): EavValueColumn {
+export function eavColumnOf(attribute: LakeAttribute): EavValueColumn {
   return TYPE_MAPPING[attribute.type].eavColumn;
 }

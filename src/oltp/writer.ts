@@ -45,8 +45,9 @@ function coerceObject(
   return values;
 }
 
-function snapshotOf(entity: EntitySchema, values: Record<string, AttributeValue>): string {
-  const snapshot: Record<string, JsonValue> = {};
+/** The change_log snapshot: this definition's values, and the carried values of attributes it lacks. */
+function snapshotOf(entity: EntitySchema, values: Record<string, AttributeValue>, carried: Record<string, JsonValue> = {}): string {
+  const snapshot: Record<string, JsonValue> = { ...carried };
   for (const attribute of entity.attributes) {
     const value = values[attribute.name] ?? null;
     if (value !== null) snapshot[attribute.name] = toSnapshotJson(attribute, value);
@@ -155,7 +156,7 @@ export class EavWriter {
       const values = { ...current.values, ...changes };
       const slot = await takeTimeSlots(client, entity, 1);
       await client.query('UPDATE eav_entity SET time_slot = $2 WHERE row_id = $1', [rowId, slot]);
-      await this.capture(client, entity, 'u', [{ row_id: rowId, values, time_slot: slot, deleted_at: null }]);
+      await this.capture(client, entity, 'u', [{ row_id: rowId, values, carried: current.carried, time_slot: slot, deleted_at: null }]);
       return { row_id: rowId, time_slot: slot, deleted_at: null, values };
     });
   }
@@ -187,7 +188,7 @@ export class EavWriter {
         `[${rows
           .map(
             (r) =>
-              `{"time_slot":${r.time_slot},"row_id":"${r.row_id}","deleted_at":${r.deleted_at ?? 'null'},"snapshot":${snapshotOf(entity, r.values)}}`,
+              `{"time_slot":${r.time_slot},"row_id":"${r.row_id}","deleted_at":${r.deleted_at ?? 'null'},"snapshot":${snapshotOf(entity, r.values, r.carried)}}`,
           )
           .join(',')}]`,
         op,

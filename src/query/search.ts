@@ -1,6 +1,6 @@
 // The questions the read API asks, as DuckDB statements over merge-on-read views: row pages,
 // aggregates (optionally grouped, with time buckets), and batched children of reverse relations.
-import { quoteIdent, type Attribute, type EntitySchema, type JsonValue } from '../catalog/index.js';
+import { quoteIdent, type Attribute, type EntitySchema, type JsonValue, type TimeBucket } from '../catalog/index.js';
 import { sqlString } from '../lake/index.js';
 import { ValidationError } from '../errors/index.js';
 import type { EntityRow } from '../oltp/index.js';
@@ -27,8 +27,8 @@ export interface PageArgs {
   columns?: ReadonlySet<string>;
 }
 
-export const TIME_BUCKETS = ['hour', 'day', 'week', 'month', 'year'] as const;
-export type TimeBucket = (typeof TIME_BUCKETS)[number];
+// The catalog names group keys (to refuse colliding names at start), so it owns the bucket list.
+export { TIME_BUCKETS, type TimeBucket } from '../catalog/index.js';
 
 export interface GroupKey {
   /** Name of the key in results: the attribute, or `<attribute>_<bucket>`. */

@@ -35,13 +35,26 @@ export interface TestGatewayOptions {
   lake?: Partial<LakehouseSettings>;
   /** Run the background flush and GC workers (off by default: tests flush explicitly). */
   workers?: boolean;
+  /**
+   * Join this existing database instead of creating one: a second gateway process beside the
+   * first (its own definitions, DuckDB and scratch directory); closing it leaves the database.
+   */
+  databaseUrl?: string;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
-  const database = await createTestDatabase();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const catalog = await loadCatalog(options.schemaDir ?? DEMO_SCHEMA_DIR);
-  const oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
+  const database = options.databaseUrl
+    ? { url: options.databaseUrl, drop: async () => undefined }
+    : await createTestDatabase();
+  let oltp: OltpStore;
+  try {
+    oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-test-'));
   const lakeSettings: LakehouseSettings = {
     lakeUrl: `file://${path.join(dataDir, 'lake')}`,
