@@ -35,13 +35,18 @@ export interface TestGatewayOptions {
   lake?: Partial<LakehouseSettings>;
   /** Run the background flush and GC workers (off by default: tests flush explicitly). */
   workers?: boolean;
+  /** Largest accepted attribute value in bytes (the gateway's MAX_VALUE_BYTES); default the gateway's. */
+  maxValueBytes?: number;
+  /** Runs on the fresh database before any connection opens (e.g. ALTER DATABASE … SET …). */
+  prepareDatabase?(databaseUrl: string, databaseName: string): Promise<void>;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const database = await createTestDatabase();
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const catalog = await loadCatalog(options.schemaDir ?? DEMO_SCHEMA_DIR);
-  const oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
+  await options.prepareDatabase?.(database.url, database.name);
+  const oltp = await openOltpStore({ databaseUrl: database.url, catalog, log, maxValueBytes: options.maxValueBytes });
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-test-'));
   const lakeSettings: LakehouseSettings = {
     lakeUrl: `file://${path.join(dataDir, 'lake')}`,
