@@ -10,6 +10,8 @@ export {
 } from './definitions.js';
 export { ATTRIBUTE_TYPES, TYPE_MAPPING, typeMapping, type AttributeType, type EavValueColumn, type TypeMapping } from './types.js';
 export {
+  DEFAULT_MAX_VALUE_BYTES,
+  DEFAULT_VALUE_POLICY,
   coerceAttributeValue,
   fromSnapshotJson,
   isUuid,
@@ -17,5 +19,6 @@ export {
   toSnapshotJson,
   type AttributeValue,
   type JsonValue,
+  type ValuePolicy,
 } from './values.js';
 export { nameLiteral, quoteIdent } from './identifiers.js';

@@ -3,20 +3,23 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
-import type { EntitySchema } from '../catalog/index.js';
+import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { ConflictError } from '../errors/index.js';
 import {
   addFile,
   finishJob,
   newDeltaKey,
   startJob,
+  bufferRowsSql,
+  loadBuffer,
   withSchemaLock,
-  writeParquetFromCsv,
+  writeParquet,
   type DuckDb,
   type LakeReadCache,
   type ObjectStore,
+  type WrittenFile,
 } from '../lake/index.js';
-import { bufferStats, changedRowIds, exportBufferCsv, inClientTransaction, type PgClient, type PgPool } from '../oltp/index.js';
+import { bufferStats, changedRowIds, inClientTransaction, type PgClient, type PgPool } from '../oltp/index.js';
 import { flushDecision, type FlushThresholds } from './triggers.js';
 
 /** Test hooks to fail or stop a flush between its steps (fault injection). */
@@ -34,7 +37,7 @@ export interface FlushDeps {
   log: Logger;
   /** Takes the uploaded file, so this process's next search reads it without a download. */
   cache?: LakeReadCache;
-  /** Scratch space for the CSV export and the Parquet file before upload. */
+  /** Scratch space for the Parquet file before upload. */
   workDir: string;
   thresholds: FlushThresholds;
   faults?: FlushFaults;
@@ -80,28 +83,40 @@ export async function flushSchema(
       phaseStart = now;
       return ms;
     };
+    let exportMs = 0;
     const dir = path.join(deps.workDir, `flush-${uuidv7()}`);
     await fs.mkdir(dir, { recursive: true });
     try {
-      // One snapshot: the high-water slot and the exported rows agree.
+      // One snapshot: the high-water slot and the loaded rows agree. The rows go straight into a
+      // DuckDB staging table (binary COPY, no text format), which the Parquet file is written from.
+      const staging = quoteIdent(`flush_buffer_${uuidv7().replaceAll('-', '')}`);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let upToSlot: bigint | null;
       let changed: string[] = [];
       try {
         upToSlot = (await bufferStats(client, entity)).newestSlot;
         if (upToSlot !== null) {
-          await exportBufferCsv(client, entity, upToSlot, path.join(dir, 'buffer.csv'));
+          const range = { aboveSlot: -1n, upToSlot };
+          await deps.duck.use((connection) => loadBuffer(client, connection, entity, range, { table: staging }));
           changed = await changedRowIds(client, entity, upToSlot);
         }
       } finally {
         await client.query('COMMIT');
       }
-      if (upToSlot === null) {
-        await finishJob(deps.pool, jobId, 'skipped', { reason: 'the buffer is empty' });
-        return { status: 'skipped', reason: 'the buffer is empty', rows: 0, durationMs: elapsed() } as const;
+      let written: WrittenFile;
+      try {
+        if (upToSlot === null) {
+          await finishJob(deps.pool, jobId, 'skipped', { reason: 'the buffer is empty' });
+          return { status: 'skipped', reason: 'the buffer is empty', rows: 0, durationMs: elapsed() } as const;
+        }
+        exportMs = phase();
+        // The columns to write; every attribute the buffered snapshots may hold.
+        const attributes = entity.attributes;
+        const select = `${bufferRowsSql(staging, attributes)} ORDER BY row_id, time_slot`;
+        written = await writeParquet(deps.duck, entity, select, path.join(dir, 'delta.parquet'), attributes);
+      } finally {
+        await deps.duck.use((c) => c.run(`DROP TABLE IF EXISTS ${staging}`)).catch(() => undefined);
       }
-      const exportMs = phase();
-      const written = await writeParquetFromCsv(deps.duck, entity, path.join(dir, 'buffer.csv'), path.join(dir, 'delta.parquet'));
       const parquetMs = phase();
       const key = newDeltaKey(entity);
       const stored = await deps.store.putFile(key, written.localFile);

@@ -1,5 +1,5 @@
 // The lake's columns for an entity: the system columns, then one typed column per attribute.
-import { TYPE_MAPPING, quoteIdent, type EntitySchema } from '../catalog/index.js';
+import { TYPE_MAPPING, type Attribute, type EntitySchema } from '../catalog/index.js';
 
 export interface LakeColumn {
   name: string;
@@ -14,12 +14,10 @@ export const SYSTEM_COLUMNS: readonly LakeColumn[] = [
 ];
 
 export function lakeColumns(entity: EntitySchema): LakeColumn[] {
-  return [...SYSTEM_COLUMNS, ...entity.attributes.map((a) => ({ name: a.name, duckdb: TYPE_MAPPING[a.type].duckdb }))];
+  return lakeColumnsOf(entity.attributes);
 }
 
-/** DuckDB's read_csv `columns` struct for the lake columns, in order. */
-export function csvColumnsStruct(entity: EntitySchema): string {
-  return `{${lakeColumns(entity)
-    .map((c) => `${quoteIdent(c.name).replaceAll('"', "'")}: '${c.duckdb}'`)
-    .join(', ')}}`;
+/** The lake columns of these attributes (e.g. every attribute a schema ever had), in order. */
+export function lakeColumnsOf(attributes: readonly Attribute[]): LakeColumn[] {
+  return [...SYSTEM_COLUMNS, ...attributes.map((a) => ({ name: a.name, duckdb: TYPE_MAPPING[a.type].duckdb }))];
 }
