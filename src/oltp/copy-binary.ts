@@ -88,6 +88,10 @@ function tupleEnd(buf: Buffer, at: number): number {
   const count = buf.readInt16BE(at);
   if (count === -1) return at + 2;
   if (count !== FIELDS) throw new Error(`binary COPY: a tuple of ${count} fields, expected ${FIELDS}`);
+  // The fixed-size fields must have their sizes (readTuple relies on them).
+  if (buf.length >= at + 40 && (buf.readInt32BE(at + 2) !== 8 || buf.readInt32BE(at + 14) !== 2 || buf.readInt32BE(at + 20) !== 16)) {
+    throw new Error('binary COPY: time_slot, schema_id and row_id must be int8, int2 and uuid');
+  }
   let p = at + 2;
   for (let i = 0; i < FIELDS; i++) {
     if (buf.length < p + 4) return -(p + 4);
@@ -97,24 +101,21 @@ function tupleEnd(buf: Buffer, at: number): number {
   return buf.length < p ? -p : p;
 }
 
+/** Appends the tuple at `at` (complete, as tupleEnd checked) to the batch; no allocation per field. */
 function readTuple(buf: Buffer, at: number, batch: ChangeBatch): void {
+  // time_slot int8, schema_id int2, row_id uuid: fixed lengths, never NULL (NOT NULL columns).
   let p = at + 2;
-  const field = (): [number, number] => {
-    const length = buf.readInt32BE(p);
-    const start = p + 4;
-    p = start + Math.max(length, 0);
-    return [start, length];
-  };
-  const [slotAt] = field();
-  batch.timeSlots.push(buf.readBigInt64BE(slotAt));
-  const [schemaAt] = field();
-  batch.schemaIds.push(buf.readInt16BE(schemaAt));
-  const [uuidAt] = field();
-  batch.rowIds.push((buf.readBigUInt64BE(uuidAt) << 64n) | buf.readBigUInt64BE(uuidAt + 8));
-  const [deletedAt, deletedLength] = field();
-  batch.deletedAt.push(deletedLength < 0 ? null : buf.readBigInt64BE(deletedAt));
-  const [jsonAt, jsonLength] = field();
+  batch.timeSlots.push(buf.readBigInt64BE(p + 4));
+  p += 12;
+  batch.schemaIds.push(buf.readInt16BE(p + 4));
+  p += 6;
+  batch.rowIds.push((buf.readBigUInt64BE(p + 4) << 64n) | buf.readBigUInt64BE(p + 12));
+  p += 20;
+  const deletedLength = buf.readInt32BE(p);
+  batch.deletedAt.push(deletedLength < 0 ? null : buf.readBigInt64BE(p + 4));
+  p += 4 + Math.max(deletedLength, 0);
+  const jsonLength = buf.readInt32BE(p);
   // jsonb's binary form: a version byte (1), then the JSON text in UTF-8.
-  if (buf[jsonAt] !== 1) throw new Error(`binary COPY: jsonb version ${buf[jsonAt]}, expected 1`);
-  batch.snapshots.push(buf.toString('utf8', jsonAt + 1, jsonAt + jsonLength));
+  if (buf[p + 4] !== 1) throw new Error(`binary COPY: jsonb version ${buf[p + 4]}, expected 1`);
+  batch.snapshots.push(buf.toString('utf8', p + 5, p + 4 + jsonLength));
 }
