@@ -17,7 +17,6 @@ import {
   type DuckDb,
   type LakeReadCache,
   type ObjectStore,
-  type WrittenFile,
 } from '../lake/index.js';
 import { bufferStats, changedRowIds, inClientTransaction, type PgClient, type PgPool } from '../oltp/index.js';
 import { flushDecision, type FlushThresholds } from './triggers.js';
@@ -83,13 +82,12 @@ export async function flushSchema(
       phaseStart = now;
       return ms;
     };
-    let exportMs = 0;
     const dir = path.join(deps.workDir, `flush-${uuidv7()}`);
+    const staging = quoteIdent(`flush_buffer_${uuidv7().replaceAll('-', '')}`);
     await fs.mkdir(dir, { recursive: true });
     try {
       // One snapshot: the high-water slot and the loaded rows agree. The rows go straight into a
       // DuckDB staging table (binary COPY, no text format), which the Parquet file is written from.
-      const staging = quoteIdent(`flush_buffer_${uuidv7().replaceAll('-', '')}`);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let upToSlot: bigint | null;
       let changed: string[] = [];
@@ -103,20 +101,16 @@ export async function flushSchema(
       } finally {
         await client.query('COMMIT');
       }
-      let written: WrittenFile;
-      try {
-        if (upToSlot === null) {
-          await finishJob(deps.pool, jobId, 'skipped', { reason: 'the buffer is empty' });
-          return { status: 'skipped', reason: 'the buffer is empty', rows: 0, durationMs: elapsed() } as const;
-        }
-        exportMs = phase();
-        // The columns to write; every attribute the buffered snapshots may hold.
-        const attributes = entity.attributes;
-        const select = `${bufferRowsSql(staging, attributes)} ORDER BY row_id, time_slot`;
-        written = await writeParquet(deps.duck, entity, select, path.join(dir, 'delta.parquet'), attributes);
-      } finally {
-        await deps.duck.use((c) => c.run(`DROP TABLE IF EXISTS ${staging}`)).catch(() => undefined);
+      if (upToSlot === null) {
+        await finishJob(deps.pool, jobId, 'skipped', { reason: 'the buffer is empty' });
+        return { status: 'skipped', reason: 'the buffer is empty', rows: 0, durationMs: elapsed() } as const;
       }
+      const exportMs = phase();
+      // The columns to write: the entity's attributes (the loader takes any list of them).
+      const attributes = entity.attributes;
+      const select = `${bufferRowsSql(staging, attributes)} ORDER BY row_id, time_slot`;
+      const written = await writeParquet(deps.duck, entity, select, path.join(dir, 'delta.parquet'), attributes);
+      await deps.duck.use((c) => c.run(`DROP TABLE ${staging}`));
       const parquetMs = phase();
       const key = newDeltaKey(entity);
       const stored = await deps.store.putFile(key, written.localFile);
@@ -178,6 +172,7 @@ export async function flushSchema(
       await finishJob(deps.pool, jobId, 'failed', {}, (error as Error).message).catch(() => undefined);
       throw error;
     } finally {
+      await deps.duck.use((c) => c.run(`DROP TABLE IF EXISTS ${staging}`)).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
     }
   });

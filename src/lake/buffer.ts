@@ -13,7 +13,7 @@ import { lakeColumnsOf } from './columns.js';
 const STAGING_TYPES = [BIGINT, SMALLINT, UUID, BIGINT, VARCHAR];
 
 /**
- * Creates `staging` (a quoted, unused table name; TEMP tables are per connection) and appends the
+ * Creates (or replaces) `staging` (a quoted table name; TEMP tables are per connection) and appends the
  * buffered changes of `entity` in `range` to it, as read on `client` in the caller's snapshot.
  * Returns the number of rows. Read it with `bufferRowsSql`.
  */
@@ -25,7 +25,7 @@ export async function loadBuffer(
   staging: { table: string; temporary?: boolean },
 ): Promise<number> {
   await connection.run(
-    `CREATE ${staging.temporary ? 'TEMP ' : ''}TABLE ${staging.table}
+    `CREATE OR REPLACE ${staging.temporary ? 'TEMP ' : ''}TABLE ${staging.table}
        (time_slot BIGINT, schema_id SMALLINT, row_id UUID, deleted_at BIGINT, snapshot VARCHAR)`,
   );
   // The appender takes the bare name (the caller quoted it through quoteIdent) and, for a TEMP
