@@ -11,6 +11,8 @@ export {
 } from './definitions.js';
 export { ATTRIBUTE_TYPES, TYPE_MAPPING, typeMapping, type AttributeType, type EavValueColumn, type TypeMapping } from './types.js';
 export {
+  DEFAULT_MAX_VALUE_BYTES,
+  DEFAULT_VALUE_POLICY,
   coerceAttributeValue,
   fromSnapshotJson,
   isUuid,
@@ -18,6 +20,7 @@ export {
   toSnapshotJson,
   type AttributeValue,
   type JsonValue,
+  type ValuePolicy,
 } from './values.js';
 export { nameLiteral, quoteIdent } from './identifiers.js';
 export {

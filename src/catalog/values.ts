@@ -14,6 +14,23 @@ const UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 const DATE_PATTERN = /^(\d{4})-(\d{2})-(\d{2})$/;
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
+// The range every store holds: Postgres and DuckDB have no year 0 (JS writes one as 0000, which
+// Postgres refuses), and JS prints years past 9999 with a sign that DuckDB's cast refuses.
+const TIMESTAMP_MIN_MS = Date.parse('0001-01-01T00:00:00.000Z');
+const TIMESTAMP_MAX_MS = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * What a write may hold beyond its type. `maxValueBytes` bounds one value (a string's UTF-8 bytes,
+ * a JSON value's serialized bytes): the buffer, the mirror and the Parquet writer hold values
+ * whole, and Postgres caps a jsonb snapshot at 255 MB.
+ */
+export interface ValuePolicy {
+  maxValueBytes: number;
+}
+
+/** The default of MAX_VALUE_BYTES: 16 MiB. */
+export const DEFAULT_MAX_VALUE_BYTES = 16 * 1024 * 1024;
+export const DEFAULT_VALUE_POLICY: ValuePolicy = { maxValueBytes: DEFAULT_MAX_VALUE_BYTES };
 
 export function isUuid(value: string): boolean {
   return UUID_PATTERN.test(value);
@@ -32,15 +49,48 @@ function fail(entityName: string, attribute: Attribute, value: unknown, expected
   throw new ValidationError(`${entityName}.${attribute.name}: expected ${expected}, got ${shown}`);
 }
 
-/** Checks `value` against the attribute's type and returns the in-memory form. */
-export function coerceAttributeValue(entityName: string, attribute: Attribute, value: unknown): AttributeValue {
+function refuse(entityName: string, attribute: Attribute, reason: string): never {
+  throw new ValidationError(`${entityName}.${attribute.name}: ${reason}`);
+}
+
+/** Postgres text and jsonb cannot hold U+0000; refused rather than altered. */
+function checkText(entityName: string, attribute: Attribute, text: string, policy: ValuePolicy): void {
+  if (text.includes('\u0000')) refuse(entityName, attribute, 'the NUL character (U+0000) is not allowed in strings');
+  // UTF-8 takes at most 3 bytes per UTF-16 unit: only long strings need counting.
+  if (text.length * 3 > policy.maxValueBytes) {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > policy.maxValueBytes) {
+      refuse(entityName, attribute, `the value is ${bytes} bytes, over the limit of ${policy.maxValueBytes} bytes (MAX_VALUE_BYTES)`);
+    }
+  }
+}
+
+/** Whether a JSON value holds a NUL character in any string or key. */
+function jsonHasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\u0000');
+  if (Array.isArray(value)) return value.some(jsonHasNul);
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).some(([key, inner]) => key.includes('\u0000') || jsonHasNul(inner));
+  }
+  return false;
+}
+
+/** Checks `value` against the attribute's type and the value policy, and returns the in-memory form. */
+export function coerceAttributeValue(
+  entityName: string,
+  attribute: Attribute,
+  value: unknown,
+  policy: ValuePolicy = DEFAULT_VALUE_POLICY,
+): AttributeValue {
   if (value === null || value === undefined) {
     if (attribute.required) throw new ValidationError(`${entityName}.${attribute.name}: a value is required`);
     return null;
   }
   switch (attribute.type) {
     case 'string':
-      return typeof value === 'string' ? value : fail(entityName, attribute, value, 'a string');
+      if (typeof value !== 'string') return fail(entityName, attribute, value, 'a string');
+      checkText(entityName, attribute, value, policy);
+      return value;
     case 'enum':
       if (typeof value === 'string' && attribute.values!.includes(value)) return value;
       return fail(entityName, attribute, value, `one of ${attribute.values!.join(', ')}`);
@@ -60,23 +110,40 @@ export function coerceAttributeValue(entityName: string, attribute: Attribute, v
     case 'timestamp': {
       const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : undefined;
       if (!date || Number.isNaN(date.getTime())) return fail(entityName, attribute, value, 'an ISO-8601 timestamp');
+      if (date.getTime() < TIMESTAMP_MIN_MS || date.getTime() > TIMESTAMP_MAX_MS) {
+        const shown = value instanceof Date ? date.toISOString() : String(value);
+        refuse(entityName, attribute, `${shown} is outside 0001-01-01T00:00:00Z..9999-12-31T23:59:59.999Z (in UTC)`);
+      }
       return date;
     }
     case 'date': {
-      if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
+      if (value instanceof Date && !Number.isNaN(value.getTime())) {
+        // graphql-scalars' Date hands over a Date at UTC midnight.
+        if (value.getTime() < TIMESTAMP_MIN_MS || value.getTime() > TIMESTAMP_MAX_MS) {
+          refuse(entityName, attribute, `${value.toISOString().slice(0, 10)} is outside 0001-01-01..9999-12-31`);
+        }
+        return value.toISOString().slice(0, 10);
+      }
       const match = typeof value === 'string' ? DATE_PATTERN.exec(value) : null;
       if (!match) return fail(entityName, attribute, value, 'a date YYYY-MM-DD');
       const probe = new Date(`${value as string}T00:00:00Z`);
       if (Number.isNaN(probe.getTime()) || probe.toISOString().slice(0, 10) !== value) {
         return fail(entityName, attribute, value, 'a valid calendar date YYYY-MM-DD');
       }
+      if (match[1] === '0000') refuse(entityName, attribute, `${value as string} is outside 0001-01-01..9999-12-31`);
       return value as string;
     }
     case 'ref':
       if (typeof value === 'string' && UUID_PATTERN.test(value)) return value.toLowerCase();
       return fail(entityName, attribute, value, 'a UUID (row_id of the referenced row)');
-    case 'json':
+    case 'json': {
+      if (jsonHasNul(value)) refuse(entityName, attribute, 'the NUL character (U+0000) is not allowed anywhere in JSON values');
+      const bytes = Buffer.byteLength(JSON.stringify(value), 'utf8');
+      if (bytes > policy.maxValueBytes) {
+        refuse(entityName, attribute, `the value is ${bytes} bytes as JSON, over the limit of ${policy.maxValueBytes} bytes (MAX_VALUE_BYTES)`);
+      }
       return value as JsonValue;
+    }
   }
 }
 

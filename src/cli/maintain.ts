@@ -17,7 +17,7 @@ export async function withOltpStore(config: Config, log: Logger, catalog: Catalo
     ? undefined
     : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'ltbase', log });
   try {
-    const oltp = await openOltpStore({ databaseUrl: config.databaseUrl ?? embedded!.url, catalog, log });
+    const oltp = await openOltpStore({ databaseUrl: config.databaseUrl ?? embedded!.url, catalog, log, maxValueBytes: config.maxValueBytes });
     try {
       await work(oltp);
     } finally {

@@ -57,7 +57,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
       embedded = await startEmbeddedPostgres({ dataDir, port: config.embeddedPgPort, database: 'ltbase', log });
       databaseUrl = embedded.url;
     }
-    oltp = await openOltpStore({ databaseUrl, catalog, log });
+    oltp = await openOltpStore({ databaseUrl, catalog, log, maxValueBytes: config.maxValueBytes });
     if (embedded && (await isEmpty(oltp))) await seedDemo(oltp, catalog, log, DEMO_COUNTS);
     lakehouse = await openLakehouse(config, catalog, oltp, log);
     log.info(`lake: ${lakehouse.store.description}`);

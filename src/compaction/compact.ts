@@ -135,7 +135,8 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
 
       const planned: PlannedOutput[] = [];
       const inputs: ManifestFile[] = [...sets.deltas];
-      const live = (select: string) => `SELECT * FROM (${select}) AS merged WHERE deleted_at IS NULL ORDER BY row_id`;
+      // deleted_at 0 means live too (SPEC 3.1); files flushed before the loader normalized it hold 0.
+      const live = (select: string) => `SELECT * FROM (${select}) AS merged WHERE (deleted_at IS NULL OR deleted_at = 0) ORDER BY row_id`;
       // Phase 1: rows above every historical range go into a new present file with the old one's rows.
       if (Number(counts.fresh) > 0) {
         const fresh = `SELECT * FROM ${newest} WHERE ${aboveHistory}`;

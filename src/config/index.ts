@@ -58,6 +58,8 @@ const EnvSchema = z.object({
   QUERY_MAX_LIMIT: intFrom(1).default(10_000),
   QUERY_TIMEOUT_MS: intFrom(100).default(60_000),
   LAKE_CACHE_MB: intFrom(1).default(2_048),
+  // Postgres caps a jsonb value (the change_log snapshot) at 255 MB; a value must fit in it.
+  MAX_VALUE_BYTES: intFrom(1_024, 128 * 1024 * 1024).default(16 * 1024 * 1024),
   COMPACT_MIN_DELTA_FILES: intFrom(1).default(10),
   COMPACT_MAX_DELTA_AGE_MS: intFrom(1).default(86_400_000),
   COMPACT_DIRTY_RATIO: z.coerce.number({ error: 'must be a number' }).min(0, 'must be at least 0').max(1, 'must be at most 1').default(0.05),
@@ -95,6 +97,8 @@ export interface Config {
   lakeCacheBytes: number;
   /** timeoutMs bounds a search's whole life (snapshot to last row); ORPHAN_GRACE_MS stays at least twice it. */
   query: { defaultLimit: number; maxLimit: number; timeoutMs: number };
+  /** Largest accepted attribute value in bytes (a string's UTF-8, a JSON value serialized). */
+  maxValueBytes: number;
 }
 
 /** Parses the environment; throws ConfigError naming every invalid variable. */
@@ -152,5 +156,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lakeCacheBytes: e.LAKE_CACHE_MB * 1024 * 1024,
     workers: e.WORKERS,
     query: { defaultLimit: e.QUERY_DEFAULT_LIMIT, maxLimit: e.QUERY_MAX_LIMIT, timeoutMs: e.QUERY_TIMEOUT_MS },
+    maxValueBytes: e.MAX_VALUE_BYTES,
   };
 }

@@ -3,7 +3,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { uuidv7 } from 'uuidv7';
-import type { EntitySchema, LakeAttribute } from '../catalog/index.js';
+import { quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
 import { ConflictError } from '../errors/index.js';
 import {
   addFile,
@@ -11,14 +11,16 @@ import {
   finishJob,
   newDeltaKey,
   startJob,
+  bufferRowsSql,
+  loadBuffer,
   uploadPending,
   withSchemaLock,
-  writeParquetFromCsv,
+  writeParquet,
   type DuckDb,
   type LakeReadCache,
   type ObjectStore,
 } from '../lake/index.js';
-import { bufferStats, changedRowIds, exportBufferCsv, inClientTransaction, storedAttributes, type PgClient, type PgPool } from '../oltp/index.js';
+import { bufferStats, changedRowIds, inClientTransaction, storedAttributes, type PgClient, type PgPool } from '../oltp/index.js';
 import { flushDecision, type FlushThresholds } from './triggers.js';
 
 /** Test hooks to fail or stop a flush between its steps (fault injection). */
@@ -36,7 +38,7 @@ export interface FlushDeps {
   log: Logger;
   /** Takes the uploaded file, so this process's next search reads it without a download. */
   cache?: LakeReadCache;
-  /** Scratch space for the CSV export and the Parquet file before upload. */
+  /** Scratch space for the Parquet file before upload. */
   workDir: string;
   thresholds: FlushThresholds;
   faults?: FlushFaults;
@@ -84,9 +86,11 @@ export async function flushSchema(
       return ms;
     };
     const dir = path.join(deps.workDir, `flush-${uuidv7()}`);
+    const staging = quoteIdent(`flush_buffer_${uuidv7().replaceAll('-', '')}`);
     await fs.mkdir(dir, { recursive: true });
     try {
-      // One snapshot: the high-water slot and the exported rows agree.
+      // One snapshot: the high-water slot and the loaded rows agree. The rows go straight into a
+      // DuckDB staging table (binary COPY, no text format), which the Parquet file is written from.
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       let upToSlot: bigint | null;
       let changed: string[] = [];
@@ -97,7 +101,8 @@ export async function flushSchema(
         upToSlot = (await bufferStats(client, entity)).newestSlot;
         if (upToSlot !== null) {
           attributes = await storedAttributes(client, entity);
-          await exportBufferCsv(client, entity, upToSlot, path.join(dir, 'buffer.csv'), -1n, attributes);
+          const range = { aboveSlot: -1n, upToSlot };
+          await deps.duck.use((connection) => loadBuffer(client, connection, entity, range, { table: staging }));
           changed = await changedRowIds(client, entity, upToSlot);
         }
       } finally {
@@ -108,7 +113,9 @@ export async function flushSchema(
         return { status: 'skipped', reason: 'the buffer is empty', rows: 0, durationMs: elapsed() } as const;
       }
       const exportMs = phase();
-      const written = await writeParquetFromCsv(deps.duck, entity, path.join(dir, 'buffer.csv'), path.join(dir, 'delta.parquet'), attributes);
+      const select = `${bufferRowsSql(staging, attributes)} ORDER BY row_id, time_slot`;
+      const written = await writeParquet(deps.duck, entity, select, path.join(dir, 'delta.parquet'), attributes);
+      await deps.duck.use((c) => c.run(`DROP TABLE ${staging}`));
       const parquetMs = phase();
       const key = newDeltaKey(entity);
       // Recorded as pending before the upload, so GC knows the file has an owner (compaction/gc.ts).
@@ -174,6 +181,7 @@ export async function flushSchema(
       await finishJob(deps.pool, jobId, 'failed', {}, (error as Error).message).catch(() => undefined);
       throw error;
     } finally {
+      await deps.duck.use((c) => c.run(`DROP TABLE IF EXISTS ${staging}`)).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
     }
   });

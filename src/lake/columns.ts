@@ -1,5 +1,5 @@
 // The lake's columns for an entity: the system columns, then one typed column per attribute.
-import { TYPE_MAPPING, quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
+import { TYPE_MAPPING, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
 
 export interface LakeColumn {
   name: string;
@@ -18,12 +18,10 @@ export const SYSTEM_COLUMNS: readonly LakeColumn[] = [
  * compaction passes every stored attribute, so columns of other definitions are carried.
  */
 export function lakeColumns(entity: EntitySchema, attributes: readonly LakeAttribute[] = entity.attributes): LakeColumn[] {
-  return [...SYSTEM_COLUMNS, ...attributes.map((a) => ({ name: a.name, duckdb: TYPE_MAPPING[a.type].duckdb }))];
+  return lakeColumnsOf(attributes);
 }
 
-/** DuckDB's read_csv `columns` struct for the lake columns, in order. */
-export function csvColumnsStruct(entity: EntitySchema, attributes: readonly LakeAttribute[] = entity.attributes): string {
-  return `{${lakeColumns(entity, attributes)
-    .map((c) => `${quoteIdent(c.name).replaceAll('"', "'")}: '${c.duckdb}'`)
-    .join(', ')}}`;
+/** The lake columns of these attributes (e.g. every attribute a schema ever had), in order. */
+export function lakeColumnsOf(attributes: readonly LakeAttribute[]): LakeColumn[] {
+  return [...SYSTEM_COLUMNS, ...attributes.map((a) => ({ name: a.name, duckdb: TYPE_MAPPING[a.type].duckdb }))];
 }

@@ -1,10 +1,11 @@
 // Public face of the lake: object stores, layout, the Parquet writer, the manifest and the jobs table.
 export { DuckDb, sqlString } from './duckdb.js';
 export { LakeReadCache } from './cache.js';
-export { SYSTEM_COLUMNS, csvColumnsStruct, lakeColumns, type LakeColumn } from './columns.js';
+export { SYSTEM_COLUMNS, lakeColumns, lakeColumnsOf, type LakeColumn } from './columns.js';
+export { bufferRowsSql, loadBuffer } from './buffer.js';
 export { isPresentBaseKey, newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
 export { parquetScanSql, type ScannedFile } from './scan.js';
-export { bufferCsvSource, writeParquet, writeParquetFromCsv, type WrittenFile } from './parquet.js';
+export { writeParquet, type WrittenFile } from './parquet.js';
 export {
   addFile,
   changedRowIdsOf,

@@ -1,7 +1,7 @@
 // The lake's writer: rows -> ZSTD Parquet files with typed columns, sorted by row_id then time_slot.
 import fs from 'node:fs/promises';
 import type { EntitySchema, LakeAttribute } from '../catalog/index.js';
-import { csvColumnsStruct, lakeColumns } from './columns.js';
+import { lakeColumnsOf } from './columns.js';
 import { sqlString, type DuckDb } from './duckdb.js';
 
 export interface WrittenFile {
@@ -15,27 +15,10 @@ export interface WrittenFile {
   columns: string[];
 }
 
-/** DuckDB relation over a CSV file in the typed change_log layout (as exportBufferCsv makes it). */
-export function bufferCsvSource(entity: EntitySchema, csvFile: string, attributes: readonly LakeAttribute[] = entity.attributes): string {
-  // No format detection (it alone cost ~40 ms on 20k rows, FIELD-NOTES): the columns are known.
-  return `read_csv(${sqlString(csvFile)}, header = false, auto_detect = false, allow_quoted_nulls = false,
-    columns = ${csvColumnsStruct(entity, attributes)})`;
-}
-
-/** Writes a Parquet file from CSV in the typed change_log layout (as exportBufferCsv makes it). */
-export async function writeParquetFromCsv(
-  duck: DuckDb,
-  entity: EntitySchema,
-  csvFile: string,
-  parquetFile: string,
-  attributes: readonly LakeAttribute[] = entity.attributes,
-): Promise<WrittenFile> {
-  return writeParquet(duck, entity, `SELECT * FROM ${bufferCsvSource(entity, csvFile, attributes)} ORDER BY row_id, time_slot`, parquetFile, attributes);
-}
-
 /**
- * Writes the rows of `select` (the lake columns of `attributes`, in order, already sorted) as a ZSTD
- * Parquet file and describes it. Row groups of 122,880 rows, DuckDB's own unit of parallelism.
+ * Writes the rows of `select` (every lake column of `attributes`, by default the entity's, in
+ * order, already sorted) as a ZSTD Parquet file and describes it. Row groups of 122,880 rows,
+ * DuckDB's own unit of parallelism.
  */
 export async function writeParquet(
   duck: DuckDb,
@@ -62,7 +45,7 @@ export async function writeParquet(
       slotMin: stats.slot_min as bigint,
       slotMax: stats.slot_max as bigint,
       bytes: size,
-      columns: lakeColumns(entity, attributes).map((c) => c.name),
+      columns: lakeColumnsOf(attributes).map((c) => c.name),
     };
   });
 }

@@ -1,8 +1,7 @@
-// The change_log as a typed table (one column per attribute) and its bulk export for flushing.
-import fs from 'node:fs';
-import { pipeline } from 'node:stream/promises';
+// The change_log buffer: its statistics and its bulk read (binary COPY) for the mirror and the flush.
 import { to as copyTo } from 'pg-copy-streams';
 import { TYPE_MAPPING, nameLiteral, quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
+import { readChangeBatches, type ChangeBatch } from './copy-binary.js';
 import type { PgClient, PgPool } from './pool.js';
 
 /** Postgres expression reading an attribute's typed value out of a change_log snapshot. */
@@ -56,35 +55,51 @@ export async function allBufferStats(db: PgPool): Promise<{ project: string; sch
   }));
 }
 
+/** Buffered changes with aboveSlot < time_slot <= upToSlot. */
+export interface SlotRange {
+  aboveSlot: bigint;
+  upToSlot: bigint;
+}
+
 /**
- * Writes the buffered changes of `entity` with `aboveSlot` < slot <= `upToSlot` as CSV (the typed
- * columns, no header, Postgres' CSV conventions: NULL unquoted-empty, timestamps in UTC) via COPY.
+ * Reads the buffered changes of `entity` in `range` as column batches, through binary COPY (one
+ * round trip, no text format). The typed columns are derived from the snapshot by the reader's
+ * side (the lake, in DuckDB): a typed column per attribute here would hit Postgres' limit of 1,664
+ * select entries and print dates by the session's DateStyle. Run it inside a transaction (the
+ * range travels as transaction-local settings) and consume it to the end.
  */
-export async function exportBufferCsv(
-  client: PgClient,
-  entity: EntitySchema,
-  upToSlot: bigint,
-  file: string,
-  aboveSlot = -1n,
-  attributes: readonly LakeAttribute[] = entity.attributes,
-): Promise<void> {
+export async function* readBufferChanges(client: PgClient, entity: EntitySchema, range: SlotRange): AsyncGenerator<ChangeBatch> {
   // COPY takes no bind parameters; the values travel as transaction-local settings instead.
   await client.query(
     `SELECT set_config('ltbase.project', $1, true), set_config('ltbase.schema_id', $2, true),
-            set_config('ltbase.up_to_slot', $3, true), set_config('ltbase.above_slot', $4, true),
-            set_config('TimeZone', 'UTC', true)`,
-    [entity.project, String(entity.id), upToSlot.toString(), aboveSlot.toString()],
+            set_config('ltbase.up_to_slot', $3, true), set_config('ltbase.above_slot', $4, true)`,
+    [entity.project, String(entity.id), range.upToSlot.toString(), range.aboveSlot.toString()],
   );
   const copy = client.query(
     copyTo(`COPY (
-      SELECT ${changeLogColumnsSql(entity, 'c', attributes)} FROM change_log c
-       WHERE c.project = current_setting('ltbase.project')
-         AND c.schema_id = current_setting('ltbase.schema_id')::smallint
-         AND c.time_slot <= current_setting('ltbase.up_to_slot')::bigint
-         AND c.time_slot > current_setting('ltbase.above_slot')::bigint
-    ) TO STDOUT (FORMAT csv)`),
+      SELECT time_slot, schema_id, row_id, deleted_at, snapshot FROM change_log
+       WHERE project = current_setting('ltbase.project')
+         AND schema_id = current_setting('ltbase.schema_id')::smallint
+         AND time_slot <= current_setting('ltbase.up_to_slot')::bigint
+         AND time_slot > current_setting('ltbase.above_slot')::bigint
+    ) TO STDOUT (FORMAT binary)`),
   );
-  await pipeline(copy, fs.createWriteStream(file));
+  let finished = false;
+  try {
+    yield* readChangeBatches(copy);
+    finished = true;
+  } finally {
+    // A consumer that stopped early leaves the COPY running; read it out so the connection is usable.
+    if (!finished) await drain(copy);
+  }
+}
+
+async function drain(stream: NodeJS.ReadableStream): Promise<void> {
+  try {
+    for await (const _ of stream) void _;
+  } catch {
+    // the connection reports the error to its next user
+  }
 }
 
 /** The row_ids buffered at or below `upToSlot` whose change is an update or delete (for a flush's manifest). */

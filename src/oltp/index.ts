@@ -1,6 +1,6 @@
 // Public face of the OLTP store: Postgres pool, migrations, the EAV write path and row reads.
 import type { Logger } from 'pino';
-import type { Catalog, EntitySchema } from '../catalog/index.js';
+import { DEFAULT_MAX_VALUE_BYTES, type Catalog, type EntitySchema } from '../catalog/index.js';
 import { migrate } from './migrations.js';
 import { createPool, type PgPool } from './pool.js';
 import { readEntityRows } from './reader.js';
@@ -12,7 +12,8 @@ export { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
 export { MIGRATIONS, migrate, type Migration } from './migrations.js';
 export { createPool, inClientTransaction, inTransaction, type PgClient, type PgPool } from './pool.js';
 export { takeTimeSlots } from './clock.js';
-export { allBufferStats, bufferStats, changedRowIds, changeLogColumnsSql, exportBufferCsv, snapshotValueSql, type BufferStats } from './buffer.js';
+export { allBufferStats, bufferStats, changedRowIds, changeLogColumnsSql, readBufferChanges, snapshotValueSql, type BufferStats, type SlotRange } from './buffer.js';
+export { BATCH_ROWS, type ChangeBatch } from './copy-binary.js';
 export { storedAttributes, type AttributeIds } from './registry.js';
 export type { EntityRow } from './rows.js';
 export type { AttributeInput, EavWriter } from './writer.js';
@@ -32,6 +33,8 @@ export async function openOltpStore(options: {
   catalog: Catalog;
   log: Logger;
   poolSize?: number;
+  /** Largest accepted attribute value (MAX_VALUE_BYTES); default 16 MiB. */
+  maxValueBytes?: number;
 }): Promise<OltpStore> {
   const pool = createPool(options.databaseUrl, {
     max: options.poolSize,
@@ -43,7 +46,7 @@ export async function openOltpStore(options: {
     return {
       pool,
       ids,
-      writer: new EavWriter(pool, options.catalog, ids),
+      writer: new EavWriter(pool, options.catalog, ids, { maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES }),
       readRows: (entity, rowIds) => readEntityRows(pool, ids, entity, rowIds),
       close: () => pool.end(),
     };

@@ -1,6 +1,7 @@
 // The write path: EAV rows and their change_log rows in one transaction, set-based for bulk inserts.
 import { uuidv7 } from 'uuidv7';
 import {
+  DEFAULT_VALUE_POLICY,
   coerceAttributeValue,
   toSnapshotJson,
   type Attribute,
@@ -8,6 +9,7 @@ import {
   type Catalog,
   type EntitySchema,
   type JsonValue,
+  type ValuePolicy,
 } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import { takeTimeSlots } from './clock.js';
@@ -24,6 +26,7 @@ function coerceObject(
   entity: EntitySchema,
   input: AttributeInput,
   partial: boolean,
+  policy: ValuePolicy,
   at?: string,
 ): Record<string, AttributeValue> {
   const where = at ? `${at}: ` : '';
@@ -36,7 +39,7 @@ function coerceObject(
   for (const attribute of entity.attributes) {
     if (partial && !(attribute.name in input)) continue;
     try {
-      values[attribute.name] = coerceAttributeValue(entity.name, attribute, input[attribute.name]);
+      values[attribute.name] = coerceAttributeValue(entity.name, attribute, input[attribute.name], policy);
     } catch (error) {
       if (error instanceof ValidationError && at) throw new ValidationError(`${at}: ${error.message}`);
       throw error;
@@ -101,6 +104,7 @@ export class EavWriter {
     private readonly pool: PgPool,
     private readonly catalog: Catalog,
     private readonly ids: AttributeIds,
+    private readonly policy: ValuePolicy = DEFAULT_VALUE_POLICY,
   ) {}
 
   /** Inserts rows in one transaction and returns them as stored; all or nothing. */
@@ -108,7 +112,7 @@ export class EavWriter {
     if (objects.length === 0) return [];
     const prepared = objects.map((object, i) => ({
       row_id: uuidv7(),
-      values: coerceObject(entity, object, false, objects.length === 1 ? undefined : `objects[${i}]`),
+      values: coerceObject(entity, object, false, this.policy, objects.length === 1 ? undefined : `objects[${i}]`),
     }));
     return inTransaction(this.pool, async (client) => {
       await this.checkRefs(client, entity, prepared.map((p) => p.values));
@@ -137,7 +141,7 @@ export class EavWriter {
 
   /** Sets the given attributes of a live row; null when no live row has that row_id. */
   async update(entity: EntitySchema, rowId: string, set: AttributeInput): Promise<EntityRow | null> {
-    const changes = coerceObject(entity, set, true);
+    const changes = coerceObject(entity, set, true, this.policy);
     return inTransaction(this.pool, async (client) => {
       const current = (await readEntityRows(client, this.ids, entity, [rowId], { forUpdate: true })).get(rowId);
       if (!current) return null;

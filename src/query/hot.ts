@@ -25,12 +25,12 @@
 //
 // Rows are pruned only up to the smallest F of the queries in flight, and not at all while one is
 // taking its snapshot; F never decreases, so every later snapshot's F is at least that floor.
-import fs from 'node:fs/promises';
-import path from 'node:path';
-import { uuidv7 } from 'uuidv7';
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
-import { bufferCsvSource, lakeColumns, type DuckDb } from '../lake/index.js';
-import { exportBufferCsv, type PgClient } from '../oltp/index.js';
+import { bufferRowsSql, lakeColumns, loadBuffer, type DuckDb } from '../lake/index.js';
+import type { PgClient } from '../oltp/index.js';
+
+/** Per connection (TEMP), so refreshes of different schemas on other connections do not meet. */
+const HOT_STAGING = { table: 'hot_staging', temporary: true } as const;
 
 /** The slots (above, upTo] of a range of changes. */
 interface SlotRange {
@@ -180,38 +180,33 @@ export class HotMirror {
   }
 
   private async copy(client: PgClient, entity: EntitySchema, state: MirrorState, upTo: bigint): Promise<void> {
-    await fs.mkdir(this.workDir, { recursive: true });
-    const file = path.join(this.workDir, `hot-${uuidv7()}.csv`);
-    try {
-      await exportBufferCsv(client, entity, upTo, file, state.copiedThrough);
-      const columns = lakeColumns(entity).map((c) => quoteIdent(c.name)).join(', ');
-      await this.duck.use(async (connection) => {
-        // Each version records the slot of the row's next version (superseded_at), so a query
-        // finds the newest version in its snapshot with a filter instead of a window.
-        await connection.run('BEGIN');
-        try {
-          await connection.run(
-            `CREATE OR REPLACE TEMP TABLE hot_batch AS
-               SELECT ${columns}, lead(time_slot) OVER (PARTITION BY row_id ORDER BY time_slot) AS superseded_at
-                 FROM ${bufferCsvSource(entity, file)}`,
-          );
-          await connection.run(
-            `UPDATE ${state.table} AS h SET superseded_at = b.first_slot
-               FROM (SELECT row_id, min(time_slot) AS first_slot FROM hot_batch GROUP BY row_id) AS b
-              WHERE h.row_id = b.row_id AND h.superseded_at IS NULL`,
-          );
-          await connection.run(`INSERT INTO ${state.table} SELECT * FROM hot_batch`);
-          await connection.run('DROP TABLE hot_batch');
-          await connection.run('COMMIT');
-        } catch (error) {
-          await connection.run('ROLLBACK').catch(() => undefined);
-          throw error;
-        }
-      });
-      state.copiedThrough = upTo;
-    } finally {
-      await fs.rm(file, { force: true });
-    }
+    await this.duck.use(async (connection) => {
+      // The rows come in binary (no text format) into a staging table of this connection; the
+      // INSERT below types them. Few statements: each costs DuckDB milliseconds on every refresh.
+      const rows = await loadBuffer(client, connection, entity, { aboveSlot: state.copiedThrough, upToSlot: upTo }, HOT_STAGING);
+      // Each version records the slot of the row's next version (superseded_at), so a query
+      // finds the newest version in its snapshot with a filter instead of a window.
+      await connection.run('BEGIN');
+      try {
+        await connection.run(
+          `UPDATE ${state.table} AS h SET superseded_at = b.first_slot
+             FROM (SELECT row_id, min(time_slot) AS first_slot FROM ${HOT_STAGING.table} GROUP BY row_id) AS b
+            WHERE h.row_id = b.row_id AND h.superseded_at IS NULL`,
+        );
+        await connection.run(
+          `INSERT INTO ${state.table}
+             SELECT *, lead(time_slot) OVER (PARTITION BY row_id ORDER BY time_slot) AS superseded_at
+               FROM (${bufferRowsSql(HOT_STAGING.table, entity.attributes)}) AS buffered`,
+        );
+        await connection.run('COMMIT');
+      } catch (error) {
+        await connection.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+      // The next refresh replaces the staging table; only a large one is worth a statement now.
+      if (rows > 10_000) await connection.run(`DROP TABLE ${HOT_STAGING.table}`);
+    });
+    state.copiedThrough = upTo;
   }
 
   /** Drops rows every query in flight finds in its files; none while a query takes its snapshot. */

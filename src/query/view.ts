@@ -50,5 +50,6 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
     parts.push(`SELECT ${allColumns} FROM ${inBuffer} AND (superseded_at IS NULL OR superseded_at > ${hot!.upTo})`);
   }
   if (parts.length === 0) return `(SELECT ${columns.map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')} WHERE false)`;
-  return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS merged WHERE deleted_at IS NULL)`;
+  // deleted_at 0 means live too (SPEC 3.1): the buffer loader writes NULL, older files may hold 0.
+  return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS merged WHERE (deleted_at IS NULL OR deleted_at = 0))`;
 }

@@ -25,6 +25,12 @@ describe('configuration', () => {
     expect(() => loadConfig({ COMPACT_MIN_DELTA_FILES: 'many' })).toThrow('COMPACT_MIN_DELTA_FILES="many": must be an integer');
   });
 
+  it('reads the largest accepted value, 16 MiB by default, and bounds it', () => {
+    expect(loadConfig({}).maxValueBytes).toBe(16 * 1024 * 1024);
+    expect(loadConfig({ MAX_VALUE_BYTES: '4194304' }).maxValueBytes).toBe(4 * 1024 * 1024);
+    expect(() => loadConfig({ MAX_VALUE_BYTES: '999999999' })).toThrow('MAX_VALUE_BYTES="999999999": must be at most 134217728');
+  });
+
   it('names every invalid variable and what is wrong with it', () => {
     expect(() => loadConfig({ PORT: 'eighty', LAKE_URL: 'ftp://host/lake', DATABASE_URL: 'mysql://x' })).toThrow(
       /PORT="eighty".*\n.*DATABASE_URL="mysql:\/\/x": must be a postgres:\/\/ URL\n.*LAKE_URL="ftp:\/\/host\/lake": must start with file:\/\/ or s3:\/\//s,

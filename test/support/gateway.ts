@@ -40,17 +40,22 @@ export interface TestGatewayOptions {
    * first (its own definitions, DuckDB and scratch directory); closing it leaves the database.
    */
   databaseUrl?: string;
+  /** Largest accepted attribute value in bytes (the gateway's MAX_VALUE_BYTES); default the gateway's. */
+  maxValueBytes?: number;
+  /** Runs on the fresh database before any connection opens (e.g. ALTER DATABASE … SET …). */
+  prepareDatabase?(databaseUrl: string, databaseName: string): Promise<void>;
 }
 
 export async function startTestGateway(options: TestGatewayOptions = {}): Promise<TestGateway> {
   const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
   const catalog = await loadCatalog(options.schemaDir ?? DEMO_SCHEMA_DIR);
   const database = options.databaseUrl
-    ? { url: options.databaseUrl, drop: async () => undefined }
+    ? { url: options.databaseUrl, name: new URL(options.databaseUrl).pathname.slice(1), drop: async () => undefined }
     : await createTestDatabase();
   let oltp: OltpStore;
   try {
-    oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
+    if (!options.databaseUrl) await options.prepareDatabase?.(database.url, database.name);
+    oltp = await openOltpStore({ databaseUrl: database.url, catalog, log, maxValueBytes: options.maxValueBytes });
   } catch (error) {
     await database.drop();
     throw error;
