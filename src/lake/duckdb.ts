@@ -1,5 +1,13 @@
 // The process's one DuckDB instance and a small pool of its connections.
+import { createRequire } from 'node:module';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+// @duckdb/node-api decodes every VARCHAR with one shared default TextDecoder, which drops a leading
+// U+FEFF: a string value starting with a byte order mark came back from a search without it (found
+// by the differential test). Swap in a decoder that keeps it; the library reads the shared instance
+// at each call, so this covers every result.
+const accessors = createRequire(import.meta.url)('@duckdb/node-api/lib/vectors/dataAccessors.js') as { textDecoder: TextDecoder };
+accessors.textDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 export class DuckDb {
   private readonly idle: DuckDBConnection[] = [];

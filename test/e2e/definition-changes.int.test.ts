@@ -3,7 +3,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../src/cli/demo-data.js';
 import { ConfigError } from '../../src/errors/index.js';
 import { liveFiles } from '../../src/lake/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -206,89 +205,6 @@ describe('two processes on different definitions', () => {
     const seen = await redAsSeenBy(readded, id);
     expect(seen.items).toEqual([{ row_id: id, color: 'red', size: 3 }]);
     expect(seen.items_by_pk).toEqual({ color: 'red', size: 3 });
-  });
-});
-
-describe('three processes on three definitions, random changes (differential)', () => {
-  /** Each process's search (every row, every attribute it knows) equals its own OLTP point reads. */
-  async function expectSearchesEqualTruth(gateways: TestGateway[], step: string): Promise<void> {
-    for (const gw of gateways) {
-      const entity = gw.catalog.entity('items');
-      const names = entity.attributes.map((a) => a.name);
-      const res = await gw.gql(`{ items(order_by: [{row_id: asc}], limit: 1000) { row_id ${names.join(' ')} } }`);
-      expect(res.errors, step).toBeUndefined();
-      const ids = res.data.items.map((r: { row_id: string }) => r.row_id);
-      const { rows } = await gw.oltp.pool.query<{ row_id: string }>('SELECT row_id FROM eav_entity WHERE deleted_at IS NULL ORDER BY row_id');
-      expect(ids, `${step}: row_ids seen by the process with ${names.join(', ')}`).toEqual(rows.map((r) => r.row_id));
-      const byPk = await gw.gql(
-        `query ($ids: [UUID!]) { items(where: {row_id: {_in: $ids}}, order_by: [{row_id: asc}], limit: 1000) { row_id } ${ids
-          .map((id: string, i: number) => `r${i}: items_by_pk(row_id: "${id}") { row_id ${names.join(' ')} }`)
-          .join(' ')} }`,
-        { ids },
-      );
-      expect(byPk.errors, step).toBeUndefined();
-      expect(res.data.items, `${step}: search against point reads, ${names.join(', ')}`).toEqual(ids.map((_: string, i: number) => byPk.data[`r${i}`]));
-      const count = await gw.gql(`{ items_aggregate { aggregate { count } } }`);
-      expect(count.data.items_aggregate.aggregate.count, step).toBe(ids.length);
-    }
-  }
-
-  it('every process answers like the OLTP truth after inserts, updates, deletes, flushes and compactions by any of them', async () => {
-    const random = seededRandom(8);
-    const WEIGHT: AttributeDef = { name: 'weight', type: 'float' };
-    const gateways = [await gatewayOn(BASE), await gatewayOn([...BASE, COLOR]), await gatewayOn([...BASE, COLOR, WEIGHT])];
-    const live: string[] = [];
-    const valueOf = (name: string): unknown => {
-      if (random() < 0.2) return null;
-      switch (name) {
-        case 'name':
-          return `n${Math.floor(random() * 100)}`;
-        case 'size':
-          return Math.floor(random() * 50);
-        case 'status':
-          return random() < 0.5 ? 'NEW' : 'DONE';
-        case 'color':
-          return ['red', 'green', 'blue'][Math.floor(random() * 3)];
-        default:
-          return Math.round(random() * 1000) / 8;
-      }
-    };
-    const objectFor = (gw: TestGateway, partial: boolean) =>
-      Object.fromEntries(
-        gw.catalog
-          .entity('items')
-          .attributes.filter(() => !partial || random() < 0.5)
-          .map((a) => [a.name, valueOf(a.name)]),
-      );
-    for (let step = 0; step < 60; step++) {
-      const gw = gateways[Math.floor(random() * gateways.length)]!;
-      const items = gw.catalog.entity('items');
-      const roll = random();
-      const what = `step ${step}`;
-      if (roll < 0.35 || live.length === 0) {
-        const res = await gw.gql(`mutation ($o: items_insert_input!) { insert_items_one(object: $o) { row_id } }`, { o: objectFor(gw, false) });
-        expect(res.errors, what).toBeUndefined();
-        live.push(res.data.insert_items_one.row_id);
-      } else if (roll < 0.65) {
-        const id = live[Math.floor(random() * live.length)]!;
-        const res = await gw.gql(`mutation ($id: UUID!, $s: items_set_input!) { update_items_by_pk(row_id: $id, _set: $s) { row_id } }`, {
-          id,
-          s: objectFor(gw, true),
-        });
-        expect(res.errors, what).toBeUndefined();
-      } else if (roll < 0.75) {
-        const id = live.splice(Math.floor(random() * live.length), 1)[0]!;
-        expect((await gw.gql(`mutation ($id: UUID!) { delete_items_by_pk(row_id: $id) { row_id } }`, { id })).errors, what).toBeUndefined();
-      } else if (roll < 0.9) {
-        await gw.lakehouse.admin.flush(items, true);
-      } else {
-        await gw.lakehouse.admin.compact(items, true);
-      }
-      if (step % 15 === 14) await expectSearchesEqualTruth(gateways, what);
-    }
-    for (const gw of gateways) await gw.lakehouse.admin.flush(gw.catalog.entity('items'), true);
-    await gateways[0]!.lakehouse.admin.compact(gateways[0]!.catalog.entity('items'), true);
-    await expectSearchesEqualTruth(gateways, 'after a last flush and a compaction by the oldest');
   });
 });
 

@@ -1,4 +1,5 @@
-// The process's DuckDB: offline by default, in UTC, and it says which optional extensions it has.
+// The process's DuckDB: offline by default, in UTC, says which optional extensions it has, and
+// returns strings as stored.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DuckDb } from '../../src/lake/index.js';
 
@@ -22,4 +23,11 @@ it('never installs an extension at run time, and reports whether httpfs and post
     httpfs: loaded.find((e) => e.extension_name === 'httpfs')?.loaded ?? false,
     postgres: loaded.find((e) => e.extension_name === 'postgres_scanner')?.loaded ?? false,
   });
+});
+
+it('returns a string that starts with a byte order mark whole, as a bound value and as a result', async () => {
+  const row = await duck.use(async (c) =>
+    (await c.runAndReadAll(`SELECT $1 AS bound, chr(65279) || 'bom' AS built, length($1) AS n`, ['\uFEFFbom'])).getRowObjectsJS()[0]!,
+  );
+  expect(row).toEqual({ bound: '\uFEFFbom', built: '\uFEFFbom', n: 4n });
 });

@@ -46,7 +46,7 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
     });
   const mirrorTables = async () =>
     duck.use(async (c) => {
-      const reader = await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'hot%' ORDER BY table_name`);
+      const reader = await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE NOT temporary AND table_name LIKE 'hot%' ORDER BY table_name`);
       return reader.getRowObjectsJS().map((r) => r.table_name as string);
     });
   const insertCustomers = (n: number) => gw.oltp.writer.insert(customers, Array.from({ length: n }, () => ({ name: 'c' })));
