@@ -1,4 +1,4 @@
-// Public face of the lake: object stores, layout, the Parquet writer, the manifest and the jobs table.
+// Public face of the lake: object stores, layout, the buffer loader, the Parquet writer, the manifest and the jobs table.
 export { DuckDb, sqlString } from './duckdb.js';
 export { LakeReadCache } from './cache.js';
 export { SYSTEM_COLUMNS, lakeColumns, lakeColumnsOf, type LakeColumn } from './columns.js';

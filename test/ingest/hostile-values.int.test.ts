@@ -230,6 +230,33 @@ describe('hostile values through buffer, mirror, flush and compaction', () => {
   });
 });
 
+describe('the default MAX_VALUE_BYTES (16 MiB)', () => {
+  let gw: TestGateway;
+  beforeAll(async () => {
+    gw = await startTestGateway({ schemaDir: await schemaDir(THINGS) });
+  });
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('a string of exactly 16 MiB is mirrored, flushed and searched; one byte more is refused', async () => {
+    const limit = 16 * 1024 * 1024;
+    const big = 'q'.repeat(limit);
+    const ok = await gw.gql(`mutation($o: things_insert_input!) { insert_things_one(object: $o) { row_id } }`, { o: { k: 'max', z: big } });
+    expectNoErrors(ok, 'insert');
+    const refused = await gw.gql(`mutation($o: things_insert_input!) { insert_things_one(object: $o) { row_id } }`, { o: { k: 'over', z: `${big}q` } });
+    expect(refused.errors?.[0]?.message).toMatch(/things\.z: the value is 16777217 bytes, over the limit of 16777216 bytes/);
+    const read = async (stage: string) => {
+      const res = await gw.gql(`{ things { k z } }`);
+      expectNoErrors(res, stage);
+      expect(res.data.things.map((r: { k: string; z: string }) => [r.k, r.z.length, r.z === big]), stage).toEqual([['max', limit, true]]);
+    };
+    await read('buffer');
+    await flush(gw, 'things');
+    await read('flushed');
+  }, 120_000);
+});
+
 describe('deleted_at = 0 means live (SPEC 3.1)', () => {
   let gw: TestGateway;
   beforeAll(async () => {
