@@ -32,7 +32,7 @@ describe('searches during concurrent updates and flushes', () => {
     await gw?.close();
   });
 
-  it('never hides or doubles a row', async () => {
+  it('never hides or doubles a row', { timeout: 120_000 }, async () => {
     const orders = gw.catalog.entity('orders');
     const random = seededRandom(99);
     let running = true;
