@@ -27,7 +27,10 @@ export interface EntityFailure {
 export class EntityWork {
   private readonly running = new Map<string, Promise<void>>();
   private readonly failing = new Map<string, EntityFailure & { since: Date }>();
+  /** When each entity's last run started: the least recently started go first, so none starves at the bound. */
+  private readonly started = new Map<string, number>();
   private stopped = false;
+  private runs = 0;
 
   constructor(
     private readonly what: string,
@@ -39,12 +42,14 @@ export class EntityWork {
 
   /** Starts `run` for each entity not already running nor backing off, up to the concurrency bound. */
   offer<T extends EntityRef>(entities: readonly T[], run: (entity: T) => Promise<unknown>, now = Date.now()): void {
-    for (const entity of entities) {
+    const order = (entity: T) => this.started.get(keyOf(entity)) ?? 0;
+    for (const entity of [...entities].sort((a, b) => order(a) - order(b))) {
       if (this.stopped || this.running.size >= this.concurrency) return;
       const key = keyOf(entity);
       if (this.running.has(key)) continue;
       const failure = this.failing.get(key);
       if (failure && failure.retryAt.getTime() > now) continue;
+      this.started.set(key, ++this.runs);
       const done = run(entity).then(
         () => this.succeeded(entity),
         (error: unknown) => this.failed(entity, error),

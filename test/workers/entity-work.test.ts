@@ -66,6 +66,18 @@ describe('EntityWork', () => {
     expect(finished).toEqual(['orders', 'customers']);
   });
 
+  it('at its concurrency bound, the entities that ran least recently go first, so none starves', async () => {
+    const { log } = recordingLog();
+    const work = new EntityWork('flush', log, { baseMs: 1_000, maxMs: 1_000, jitter: 0 }, 2);
+    const third = { project: 'demo', id: 3, name: 'invoices' };
+    const ran: string[] = [];
+    for (let tick = 0; tick < 3; tick++) {
+      work.offer([broken, healthy, third], async (entity) => void ran.push(entity.name));
+      await work.idle();
+    }
+    expect(ran).toEqual(['customers', 'orders', 'invoices', 'customers', 'orders', 'invoices']);
+  });
+
   it('logs an error when an entity starts failing and an info line when it works again, not once per attempt', async () => {
     const { log, lines, flushed } = recordingLog();
     const work = new EntityWork('flush', log, { baseMs: 1, maxMs: 1, jitter: 0 });
