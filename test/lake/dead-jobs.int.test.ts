@@ -5,6 +5,7 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoOrder, seededRandom } from '../../src/cli/demo-data.js';
+import type { CompactFaults } from '../../src/compaction/index.js';
 import type { FlushFaults } from '../../src/ingest/index.js';
 import { DEAD_JOB_ERROR, failDeadJobs } from '../../src/lake/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -28,8 +29,9 @@ async function jobRow(gw: TestGateway, jobId: bigint | string) {
 describe('jobs of ended processes', () => {
   let gw: TestGateway;
   const faults: FlushFaults = {};
+  const compactFaults: CompactFaults = {};
   beforeAll(async () => {
-    gw = await startTestGateway({ lake: { faults, jobCheckIntervalMs: 100_000 } });
+    gw = await startTestGateway({ lake: { faults, compactFaults, jobCheckIntervalMs: 100_000 } });
   });
   afterAll(async () => {
     await gw?.close();
@@ -106,5 +108,45 @@ describe('jobs of ended processes', () => {
     expect(ledger.duplicates).toEqual([]);
     expect(ledger.buffer).toEqual([]);
     expect(ledger.all).toEqual(expect.arrayContaining(written));
+  });
+
+  it('a compaction whose session is terminated mid-job is marked failed, and the next compaction loses nothing', async () => {
+    await writeOrders(gw, 20);
+    await gw.lakehouse.admin.flush(orders(), true);
+    let reached!: () => void;
+    const uploaded = new Promise<void>((resolve) => (reached = resolve));
+    let resume!: () => void;
+    const held = new Promise<void>((resolve) => (resume = resolve));
+    compactFaults.afterUpload = async () => {
+      reached();
+      await held;
+    };
+    const compacting = gw.lakehouse.admin.compact(orders(), true);
+    compacting.catch(() => undefined);
+    await uploaded;
+    const { rows } = await gw.oltp.pool.query<{ job_id: string; holder_pid: number }>(
+      `SELECT job_id::text, holder_pid FROM lake_job WHERE status = 'running' AND kind = 'compact'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(await failDeadJobs(gw.oltp.pool)).toEqual([]);
+
+    const killer = new pg.Client({ connectionString: gw.databaseUrl });
+    await killer.connect();
+    await killer.query('SELECT pg_terminate_backend($1)', [rows[0]!.holder_pid]);
+    await killer.end();
+    await expect.poll(async () => (await failDeadJobs(gw.oltp.pool)).map((j) => `${j.kind} ${j.jobId}`), { timeout: 5_000 }).toEqual([`compact ${rows[0]!.job_id}`]);
+    expect(await jobRow(gw, rows[0]!.job_id)).toMatchObject({ status: 'failed', error: DEAD_JOB_ERROR });
+
+    resume();
+    await expect(compacting).rejects.toThrow();
+    delete compactFaults.afterUpload;
+    expect((await gw.lakehouse.admin.compact(orders(), true)).compacted).toBe(true);
+    const { rows: truth } = await gw.oltp.pool.query<{ count: string }>(
+      'SELECT count(*) FROM eav_entity WHERE project = $1 AND schema_id = $2 AND deleted_at IS NULL',
+      [orders().project, orders().id],
+    );
+    const counted = await gw.gql('{ orders_aggregate { aggregate { count } } }');
+    expect(counted.data.orders_aggregate.aggregate.count).toBe(Number(truth[0]!.count));
+    expect((await changeLedger(gw, orders())).duplicates).toEqual([]);
   });
 });
