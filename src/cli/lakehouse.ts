@@ -110,7 +110,7 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
   const pgRetry = settings.pgRetry ?? DEFAULT_PG_RETRY;
   const backoff = settings.backoff ?? defaults.backoff;
   const work = { flush: new EntityWork('flush', log, backoff), compaction: new EntityWork('compaction', log, backoff) };
-  /** Runs an admin or worker attempt and tells the entity's backoff state how it went. */
+  /** Runs an admin flush or compaction and tells the entity's backoff state how it went (a success ends it). */
   const tracked = async <T>(runs: EntityWork, entity: EntitySchema, attempt: () => Promise<T>): Promise<T> => {
     try {
       const result = await attempt();
