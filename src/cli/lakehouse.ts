@@ -3,21 +3,23 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
-import type { Catalog } from '../catalog/index.js';
+import type { Catalog, EntitySchema } from '../catalog/index.js';
 import { loadConfig } from '../config/index.js';
 import {
   collectOrphans,
   collectRemoved,
-  compactDueSchemas,
   compactSchema,
+  schemasDueForCompaction,
   type CompactDeps,
   type CompactFaults,
   type CompactionSettings,
 } from '../compaction/index.js';
 import type { AdminOperations, CompactReport, EntityLakeStatus, FlushReport } from '../graphql/index.js';
-import { flushDueSchemas, flushSchema, type FlushDeps, type FlushFaults, type FlushThresholds } from '../ingest/index.js';
+import { flushSchema, schemasDueForFlush, type FlushDeps, type FlushFaults, type FlushThresholds } from '../ingest/index.js';
 import {
   DuckDb,
+  failDeadJobs,
+  jobFailures,
   knownFileIds,
   LakeReadCache,
   lastFinished,
@@ -27,9 +29,9 @@ import {
   type ObjectStore,
   type ObjectStoreSettings,
 } from '../lake/index.js';
-import { allBufferStats, type OltpStore } from '../oltp/index.js';
+import { allBufferStats, DEFAULT_PG_RETRY, retryTransient, type OltpStore, type PgRetrySettings } from '../oltp/index.js';
 import { QueryEngine, SearchService, type QueryFaults } from '../query/index.js';
-import { createScheduler, type Scheduler } from '../workers/index.js';
+import { createScheduler, EntityWork, type BackoffSettings, type Scheduler } from '../workers/index.js';
 
 export interface LakehouseSettings extends ObjectStoreSettings {
   dataDir: string;
@@ -42,6 +44,12 @@ export interface LakehouseSettings extends ObjectStoreSettings {
   query?: { timeoutMs?: number };
   /** Bound of the local read cache of S3 lake files (default 2 GiB). */
   lakeCacheBytes?: number;
+  /** How a failing flush or compaction waits before its worker tries again (default: the configuration's). */
+  backoff?: BackoffSettings;
+  /** Attempts of idempotent Postgres work on transient errors (default: the configuration's). */
+  pgRetry?: PgRetrySettings;
+  /** How often running jobs are checked for a holder that is gone (default: the configuration's). */
+  jobCheckIntervalMs?: number;
   faults?: FlushFaults;
   compactFaults?: CompactFaults;
   queryFaults?: QueryFaults;
@@ -60,6 +68,8 @@ export interface Lakehouse {
   collectGarbage(): Promise<void>;
   /** Starts the background flush, compaction and GC workers of this process. */
   startWorkers(): void;
+  /** The workers' per-entity runs (backoff state; tests wait on them). */
+  work: { flush: EntityWork; compaction: EntityWork };
   close(): Promise<void>;
 }
 
@@ -96,18 +106,35 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
   const compaction = settings.compaction ?? loadConfig({}).compaction;
   const compactDeps: CompactDeps = { pool: oltp.pool, store, duck, cache, log, workDir, settings: compaction, faults: settings.compactFaults };
   let scheduler: Scheduler | undefined;
+  const defaults = loadConfig({});
+  const pgRetry = settings.pgRetry ?? DEFAULT_PG_RETRY;
+  const backoff = settings.backoff ?? defaults.backoff;
+  const work = { flush: new EntityWork('flush', log, backoff), compaction: new EntityWork('compaction', log, backoff) };
+  /** Runs an admin flush or compaction and tells the entity's backoff state how it went (a success ends it). */
+  const tracked = async <T>(runs: EntityWork, entity: EntitySchema, attempt: () => Promise<T>): Promise<T> => {
+    try {
+      const result = await attempt();
+      runs.succeeded(entity);
+      return result;
+    } catch (error) {
+      runs.failed(entity, error);
+      throw error;
+    }
+  };
   const engine = new QueryEngine({
     pool: oltp.pool,
     duck,
     workDir: path.join(workDir, 'query'),
     cache,
-    timeoutMs: settings.query?.timeoutMs ?? loadConfig({}).query.timeoutMs,
+    timeoutMs: settings.query?.timeoutMs ?? defaults.query.timeoutMs,
+    pgRetry,
     faults: settings.queryFaults,
   });
 
   const admin: AdminOperations = {
     async flush(entity, force): Promise<FlushReport> {
-      const outcome = await flushSchema(flushDeps, entity, { force, trigger: 'admin' });
+      // One attempt: the caller sees the error (and decides); the entity's backoff learns the outcome.
+      const outcome = await tracked(work.flush, entity, () => flushSchema(flushDeps, entity, { force, trigger: 'admin' }));
       return {
         entity: entity.name,
         flushed: outcome.status === 'flushed',
@@ -119,7 +146,7 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
       };
     },
     async compact(entity, force): Promise<CompactReport> {
-      const outcome = await compactSchema(compactDeps, entity, { force, trigger: 'admin' });
+      const outcome = await tracked(work.compaction, entity, () => compactSchema(compactDeps, entity, { force, trigger: 'admin' }));
       const done = outcome.status === 'compacted' ? outcome : null;
       return {
         entity: entity.name,
@@ -133,17 +160,31 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
       };
     },
     async lakeStatus(): Promise<EntityLakeStatus[]> {
-      const [buffers, totals, flushes, compactions] = await Promise.all([
-        allBufferStats(oltp.pool),
-        liveFileTotals(oltp.pool),
-        lastFinished(oltp.pool, 'flush'),
-        lastFinished(oltp.pool, 'compact'),
-      ]);
+      const [buffers, totals, flushes, compactions, failures] = await retryTransient(
+        () =>
+          Promise.all([
+            allBufferStats(oltp.pool),
+            liveFileTotals(oltp.pool),
+            lastFinished(oltp.pool, 'flush'),
+            lastFinished(oltp.pool, 'compact'),
+            jobFailures(oltp.pool),
+          ]),
+        pgRetry,
+      );
       const now = Date.now();
       return catalog.entities.map((entity) => {
         const buffer = buffers.find((b) => b.project === entity.project && b.schemaId === entity.id)?.stats;
         const files = (kind: 'delta' | 'base') =>
           totals.find((t) => t.project === entity.project && t.schemaId === entity.id && t.kind === kind);
+        // Failures come from the jobs table, so every replica reports the same; the retry time is this process's.
+        const failed = failures.filter((f) => f.project === entity.project && f.schemaId === entity.id);
+        const last = failed.reduce<(typeof failed)[number] | null>(
+          (latest, f) => (f.lastErrorAt && (!latest?.lastErrorAt || f.lastErrorAt > latest.lastErrorAt) ? f : latest),
+          null,
+        );
+        const retryAt = [work.flush.failure(entity)?.retryAt, work.compaction.failure(entity)?.retryAt]
+          .filter((d): d is Date => d !== undefined && d.getTime() > now)
+          .sort((a, b) => a.getTime() - b.getTime())[0];
         return {
           entity: entity.name,
           project: entity.project,
@@ -157,6 +198,10 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
           base_bytes: files('base')?.bytes ?? 0,
           last_flush_at: flushes.get(`${entity.project}/${entity.id}`) ?? null,
           last_compaction_at: compactions.get(`${entity.project}/${entity.id}`) ?? null,
+          last_error: last?.lastError != null ? `${last.kind === 'compact' ? 'compaction' : last.kind}: ${last.lastError}` : null,
+          last_error_at: last?.lastErrorAt ?? null,
+          consecutive_failures: failed.reduce((sum, f) => sum + f.consecutive, 0),
+          retry_at: retryAt ?? null,
         };
       });
     },
@@ -191,18 +236,32 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
     admin,
     search: new SearchService(engine),
     collectGarbage,
+    work,
     startWorkers() {
-      scheduler ??= createScheduler(log);
+      if (scheduler) return;
+      scheduler = createScheduler(log);
+      // Each entity runs on its own (EntityWork): the check only lists what is due and returns. A
+      // flush or compaction is exactly-once by construction, so a transient error just runs it again.
       scheduler.every('flush', settings.flush.checkIntervalMs, async () => {
-        await flushDueSchemas(flushDeps, catalog);
+        const due = await retryTransient(() => schemasDueForFlush(oltp.pool, catalog, flushDeps.thresholds), pgRetry);
+        work.flush.offer(due, (entity) => retryTransient(() => flushSchema(flushDeps, entity, { trigger: 'worker' }), pgRetry));
       });
       scheduler.every('compaction', compaction.checkIntervalMs, async () => {
-        await compactDueSchemas(compactDeps, catalog);
+        const due = await retryTransient(() => schemasDueForCompaction(oltp.pool, catalog, compaction), pgRetry);
+        work.compaction.offer(due, (entity) => retryTransient(() => compactSchema(compactDeps, entity, { trigger: 'worker' }), pgRetry));
       });
       scheduler.every('gc', GC_INTERVAL_MS, collectGarbage);
+      // Jobs a dead process left 'running' are marked failed now and then, and once right away.
+      const checkJobs = async () => {
+        const dead = await failDeadJobs(oltp.pool);
+        if (dead.length > 0) log.warn({ jobs: dead.map((j) => j.jobId.toString()) }, `marked ${dead.length} jobs failed: the process running them ended`);
+      };
+      void checkJobs().catch((error: Error) => log.warn({ err: error }, 'could not check for jobs of ended processes'));
+      scheduler.every('jobs check', settings.jobCheckIntervalMs ?? defaults.jobCheckIntervalMs, checkJobs);
     },
     async close() {
       await scheduler?.stop();
+      await Promise.all([work.flush.stop(), work.compaction.stop()]);
       duck.close();
       store.close();
     },

@@ -33,6 +33,7 @@ import {
   type ManifestFile,
   type NewManifestFile,
   type ObjectStore,
+  type PinnedFiles,
   type WrittenFile,
 } from '../lake/index.js';
 import { inClientTransaction, storedAttributes, type PgClient, type PgPool } from '../oltp/index.js';
@@ -106,15 +107,21 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
     const decision = compactDecision(sets, Date.now(), deps.settings, options.force);
     if (!decision.compact) return { status: 'skipped', reason: decision.reason, durationMs: elapsed() } as const;
 
-    const jobId = await startJob(deps.pool, 'compact', entity, options.trigger);
+    const jobId = await startJob(client, 'compact', entity, options.trigger);
     const dir = path.join(deps.workDir, `compact-${uuidv7()}`);
     await fs.mkdir(dir, { recursive: true });
     const newest = quoteIdent(`compact_newest_${uuidv7().replaceAll('-', '')}`);
+    const pins: PinnedFiles[] = [];
     try {
       // Outputs carry every column of the inputs and every stored attribute, whatever this
       // process's definition lists: a column of another definition is never dropped here.
       const attributes = outputAttributes(entity, [...sets.deltas, ...sets.present, ...sets.historical], await storedAttributes(client, entity));
-      const local = async (file: ManifestFile) => ({ localPath: await deps.cache.localFile(file.path, file.etag), columns: file.columns });
+      // Inputs stay pinned in the read cache until the compaction ends (cache.ts).
+      const local = async (file: ManifestFile) => {
+        const pin = await deps.cache.pinned([file]);
+        pins.push(pin);
+        return { localPath: pin.paths[0]!, columns: file.columns };
+      };
       const scanOf = async (files: readonly ManifestFile[]) => parquetScanSql(entity, await Promise.all(files.map(local)), attributes);
 
       // The newest version of every row changed in the delta files (a delete is a version too).
@@ -278,6 +285,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
       await finishJob(deps.pool, jobId, 'failed', {}, (error as Error).message).catch(() => undefined);
       throw error;
     } finally {
+      for (const pin of pins) pin.release();
       await deps.duck.use((c) => c.run(`DROP TABLE IF EXISTS ${newest}`)).catch(() => undefined);
       await fs.rm(dir, { recursive: true, force: true });
     }

@@ -2,4 +2,4 @@
 export { compactSchema, outputAttributes, type CompactDeps, type CompactFaults, type CompactOutcome, type CompactedFile } from './compact.js';
 export { collectOrphans, collectRemoved, type GcResult } from './gc.js';
 export { classifyFiles, compactDecision, type CompactDecision, type CompactionSettings, type LakeFileSets } from './plan.js';
-export { compactDueSchemas } from './worker.js';
+export { schemasDueForCompaction } from './worker.js';

@@ -1,16 +1,14 @@
-// The compaction worker's tick: compact every entity whose delta files crossed a trigger.
-import type { Catalog } from '../catalog/index.js';
+// The compaction worker's check: which entities' delta files crossed a trigger (the workers room runs them).
+import type { Catalog, EntitySchema } from '../catalog/index.js';
 import { liveFiles } from '../lake/index.js';
-import { compactSchema, type CompactDeps, type CompactOutcome } from './compact.js';
-import { classifyFiles, compactDecision } from './plan.js';
+import type { PgPool } from '../oltp/index.js';
+import { classifyFiles, compactDecision, type CompactionSettings } from './plan.js';
 
-/** One pass over the catalog's entities; compacts those due. Other processes' locks are respected. */
-export async function compactDueSchemas(deps: CompactDeps, catalog: Catalog): Promise<CompactOutcome[]> {
-  const outcomes: CompactOutcome[] = [];
+/** The entities due for a compaction now. */
+export async function schemasDueForCompaction(pool: PgPool, catalog: Catalog, settings: CompactionSettings, now = Date.now()): Promise<EntitySchema[]> {
+  const due: EntitySchema[] = [];
   for (const entity of catalog.entities) {
-    const sets = classifyFiles(await liveFiles(deps.pool, entity));
-    if (!compactDecision(sets, Date.now(), deps.settings).compact) continue;
-    outcomes.push(await compactSchema(deps, entity, { trigger: 'worker' }));
+    if (compactDecision(classifyFiles(await liveFiles(pool, entity)), now, settings).compact) due.push(entity);
   }
-  return outcomes;
+  return due;
 }

@@ -65,6 +65,11 @@ const EnvSchema = z.object({
   COMPACT_DIRTY_RATIO: z.coerce.number({ error: 'must be a number' }).min(0, 'must be at least 0').max(1, 'must be at most 1').default(0.05),
   COMPACT_BASE_TARGET_MB: intFrom(1).default(256),
   COMPACT_CHECK_INTERVAL_MS: intFrom(50).default(60_000),
+  WORKER_BACKOFF_BASE_MS: intFrom(10).default(1_000),
+  WORKER_BACKOFF_MAX_MS: intFrom(10).default(300_000),
+  WORKER_BACKOFF_JITTER: z.coerce.number({ error: 'must be a number' }).min(0, 'must be at least 0').max(1, 'must be at most 1').default(0.2),
+  PG_RETRY_ATTEMPTS: intFrom(1, 20).default(4),
+  JOB_CHECK_INTERVAL_MS: intFrom(100).default(30_000),
 });
 
 export interface S3Config {
@@ -99,6 +104,12 @@ export interface Config {
   query: { defaultLimit: number; maxLimit: number; timeoutMs: number };
   /** Largest accepted attribute value in bytes (a string's UTF-8, a JSON value serialized). */
   maxValueBytes: number;
+  /** How a failing flush or compaction of an entity waits before its worker tries it again. */
+  backoff: { baseMs: number; maxMs: number; jitter: number };
+  /** Attempts of idempotent Postgres work (snapshots, manifest reads, a worker's flush or compaction) on transient errors. */
+  pgRetry: { attempts: number; baseMs: number };
+  /** How often running jobs are checked for a holder that is gone (they are marked failed). */
+  jobCheckIntervalMs: number;
 }
 
 /** Parses the environment; throws ConfigError naming every invalid variable. */
@@ -124,6 +135,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `invalid environment:\n  ORPHAN_GRACE_MS=${e.ORPHAN_GRACE_MS}: must be at least twice QUERY_TIMEOUT_MS=${e.QUERY_TIMEOUT_MS}, ` +
         'or GC may delete a replaced lake file a running query still reads',
+    );
+  }
+  if (e.WORKER_BACKOFF_MAX_MS < e.WORKER_BACKOFF_BASE_MS) {
+    throw new ConfigError(
+      `invalid environment:\n  WORKER_BACKOFF_MAX_MS=${e.WORKER_BACKOFF_MAX_MS}: must be at least WORKER_BACKOFF_BASE_MS=${e.WORKER_BACKOFF_BASE_MS}`,
     );
   }
   const dataDir = path.resolve(e.DATA_DIR);
@@ -157,5 +173,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: e.WORKERS,
     query: { defaultLimit: e.QUERY_DEFAULT_LIMIT, maxLimit: e.QUERY_MAX_LIMIT, timeoutMs: e.QUERY_TIMEOUT_MS },
     maxValueBytes: e.MAX_VALUE_BYTES,
+    backoff: { baseMs: e.WORKER_BACKOFF_BASE_MS, maxMs: e.WORKER_BACKOFF_MAX_MS, jitter: e.WORKER_BACKOFF_JITTER },
+    pgRetry: { attempts: e.PG_RETRY_ATTEMPTS, baseMs: 50 },
+    jobCheckIntervalMs: e.JOB_CHECK_INTERVAL_MS,
   };
 }

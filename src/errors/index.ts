@@ -38,3 +38,8 @@ export class ConfigError extends GatewayError {
 export class TimeoutError extends GatewayError {
   readonly code = 'TIMEOUT';
 }
+
+/** A service the operation needs (the lake's object store, say) does not answer; retrying later may succeed. */
+export class UnavailableError extends GatewayError {
+  readonly code = 'UNAVAILABLE';
+}

@@ -60,6 +60,19 @@ export function defineAdmin(builder: GatewayBuilder): void {
       base_bytes: t.exposeFloat('base_bytes', { nullable: false }),
       last_flush_at: t.field({ type: 'DateTime', resolve: (s) => s.last_flush_at }),
       last_compaction_at: t.field({ type: 'DateTime', resolve: (s) => s.last_compaction_at }),
+      last_error: t.exposeString('last_error', {
+        description: 'The most recent failed flush or compaction ("flush: …" / "compaction: …"); kept after a success, see consecutive_failures',
+      }),
+      last_error_at: t.field({ type: 'DateTime', resolve: (s) => s.last_error_at }),
+      consecutive_failures: t.exposeInt('consecutive_failures', {
+        nullable: false,
+        description: 'Flushes and compactions that failed since each last succeeded (0: healthy), from every process',
+      }),
+      retry_at: t.field({
+        type: 'DateTime',
+        description: 'When this process’s workers next try the failing work (exponential backoff); null when not backing off',
+        resolve: (s) => s.retry_at,
+      }),
     }),
   });
 
@@ -110,7 +123,7 @@ export function defineAdmin(builder: GatewayBuilder): void {
     t.field({
       type: [lakeStatus],
       nullable: false,
-      description: 'Per entity: buffered changes, lake files and the last flush',
+      description: 'Per entity: buffered changes, lake files, the last flush and compaction, and failures',
       authScopes: { admin: true },
       resolve: (_root, _args, ctx) => ctx.services.admin.lakeStatus(),
     }),

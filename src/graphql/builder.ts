@@ -44,6 +44,10 @@ export interface EntityLakeStatus {
   base_bytes: number;
   last_flush_at: Date | null;
   last_compaction_at: Date | null;
+  last_error: string | null;
+  last_error_at: Date | null;
+  consecutive_failures: number;
+  retry_at: Date | null;
 }
 
 export interface JobReport {

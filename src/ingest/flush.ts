@@ -77,7 +77,7 @@ export async function flushSchema(
     const decision = flushDecision(stats, Date.now(), deps.thresholds, options.force);
     if (!decision.flush) return { status: 'skipped', reason: decision.reason, rows: stats.rows, durationMs: elapsed() } as const;
 
-    const jobId = await startJob(deps.pool, 'flush', entity, options.trigger);
+    const jobId = await startJob(client, 'flush', entity, options.trigger);
     let phaseStart = performance.now();
     const phase = () => {
       const now = performance.now();

@@ -1,17 +1,15 @@
-// The flush worker's tick: flush every schema whose buffer crossed a trigger.
-import type { Catalog } from '../catalog/index.js';
-import { allBufferStats } from '../oltp/index.js';
-import { flushSchema, type FlushDeps, type FlushOutcome } from './flush.js';
-import { flushDecision } from './triggers.js';
+// The flush worker's check: which schemas' buffers crossed a trigger (the workers room runs them).
+import type { Catalog, EntitySchema } from '../catalog/index.js';
+import { allBufferStats, type PgPool } from '../oltp/index.js';
+import { flushDecision, type FlushThresholds } from './triggers.js';
 
-/** One pass over all buffered schemas; flushes those due. Other processes' locks are respected. */
-export async function flushDueSchemas(deps: FlushDeps, catalog: Catalog): Promise<FlushOutcome[]> {
-  const outcomes: FlushOutcome[] = [];
-  for (const { project, schemaId, stats } of await allBufferStats(deps.pool)) {
+/** The entities whose buffered changes are due for a flush now. */
+export async function schemasDueForFlush(pool: PgPool, catalog: Catalog, thresholds: FlushThresholds, now = Date.now()): Promise<EntitySchema[]> {
+  const due: EntitySchema[] = [];
+  for (const { project, schemaId, stats } of await allBufferStats(pool)) {
     const entity = catalog.entityById(project, schemaId);
     if (!entity) continue; // changes of an entity no longer defined stay buffered, untouched
-    if (!flushDecision(stats, Date.now(), deps.thresholds).flush) continue;
-    outcomes.push(await flushSchema(deps, entity, { trigger: 'worker' }));
+    if (flushDecision(stats, now, thresholds).flush) due.push(entity);
   }
-  return outcomes;
+  return due;
 }

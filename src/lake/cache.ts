@@ -1,6 +1,10 @@
 // Read-through cache of lake objects on local disk, keyed by object key and ETag, bounded in bytes.
 // DuckDB reads Parquet from local paths: S3 objects are downloaded once and reused (httpfs cannot
 // be installed offline, FIELD-NOTES). Local-lake objects are read in place.
+// A query pins every file its snapshot lists until its statement ends (a compaction its inputs until
+// it ends): DuckDB opens a file only when the statement reaches it, so a file evicted between the
+// listing and that moment would be missing. Eviction skips pinned files; the bound may be passed
+// while they are pinned, and is restored when they are released.
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -13,9 +17,17 @@ interface Entry {
   lastUsed: number;
 }
 
+/** Local paths of pinned lake files; `release` ends the pins (idempotent). */
+export interface PinnedFiles {
+  paths: string[];
+  release(): void;
+}
+
 export class LakeReadCache {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<string>>();
+  /** Per entry id, how many holders pinned it (counted before its download starts). */
+  private readonly pins = new Map<string, number>();
   private totalBytes = 0;
 
   constructor(
@@ -40,6 +52,38 @@ export class LakeReadCache {
       this.loading.set(id, pending);
     }
     return pending;
+  }
+
+  /**
+   * Local paths of `files`, each pinned until `release()`: not evicted meanwhile. On any failure
+   * (e.g. the store cannot be reached for a file not cached) nothing stays pinned.
+   */
+  async pinned(files: readonly { path: string; etag: string | null }[]): Promise<PinnedFiles> {
+    const ids: string[] = [];
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      for (const id of ids) {
+        const count = (this.pins.get(id) ?? 1) - 1;
+        if (count > 0) this.pins.set(id, count);
+        else this.pins.delete(id);
+      }
+      if (this.totalBytes > this.maxBytes) void this.evict(null).catch(() => undefined);
+    };
+    // Pinned before any download starts, so a concurrent eviction cannot take a file in between.
+    for (const file of files) {
+      if (this.store.localPath(file.path)) continue;
+      const id = this.idOf(file.path, file.etag);
+      ids.push(id);
+      this.pins.set(id, (this.pins.get(id) ?? 0) + 1);
+    }
+    try {
+      return { paths: await Promise.all(files.map((f) => this.localFile(f.path, f.etag))), release };
+    } catch (error) {
+      release();
+      throw error;
+    }
   }
 
   /**
@@ -77,19 +121,25 @@ export class LakeReadCache {
     return file;
   }
 
-  /**
-   * Drops least recently used files until the cache fits. A file a running query still reads stays
-   * readable on Linux after unlink, so eviction never breaks a query in flight.
-   */
-  private async evict(keep: string): Promise<void> {
+  /** Drops least recently used files that no one pins until the cache fits (`keep`: the entry just added). */
+  private async evict(keep: string | null): Promise<void> {
     if (this.totalBytes <= this.maxBytes) return;
-    const candidates = [...this.entries].filter(([id]) => id !== keep).sort((a, b) => a[1].lastUsed - b[1].lastUsed);
+    const candidates = [...this.entries]
+      .filter(([id]) => id !== keep && !this.pins.has(id))
+      .sort((a, b) => a[1].lastUsed - b[1].lastUsed);
     for (const [id, entry] of candidates) {
       if (this.totalBytes <= this.maxBytes) break;
+      // Pinned (or dropped) while an earlier candidate was being removed.
+      if (this.pins.has(id) || this.entries.get(id) !== entry) continue;
       this.entries.delete(id);
       this.totalBytes -= entry.bytes;
       await fs.rm(entry.file, { force: true });
     }
+  }
+
+  /** Files currently pinned (for tests). */
+  get pinnedCount(): number {
+    return this.pins.size;
   }
 
   /** Bytes currently cached (for status and tests). */

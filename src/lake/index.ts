@@ -1,6 +1,6 @@
 // Public face of the lake: object stores, layout, the buffer loader, the Parquet writer, the manifest and the jobs table.
 export { DuckDb, sqlString } from './duckdb.js';
-export { LakeReadCache } from './cache.js';
+export { LakeReadCache, type PinnedFiles } from './cache.js';
 export { SYSTEM_COLUMNS, lakeColumns, lakeColumnsOf, type LakeColumn } from './columns.js';
 export { bufferRowsSql, loadBuffer } from './buffer.js';
 export { isPresentBaseKey, newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
@@ -24,7 +24,7 @@ export {
   type ManifestFile,
   type NewManifestFile,
 } from './manifest.js';
-export { finishJob, lastFinished, recentJobs, startJob, type Job, type JobKind, type JobStatus } from './jobs.js';
+export { DEAD_JOB_ERROR, failDeadJobs, finishJob, jobFailures, lastFinished, recentJobs, startJob, type Job, type JobFailures, type JobKind, type JobStatus } from './jobs.js';
 export { openObjectStore, type ObjectStore, type ObjectStoreSettings, type PutResult, type StoredObject } from './store/index.js';
 export { LOCK_CLASS, withSchemaLock, withSchemaLocks, type SchemaLockKind } from './lock.js';
 export { commitPending, forgetPendingUploads, pendingUploadsBefore, uploadPending, type PendingOwner, type PendingUpload } from './pending.js';

@@ -1,6 +1,7 @@
 // The jobs table: every flush, compaction and garbage collection run leaves one row.
 import type { EntitySchema } from '../catalog/index.js';
-import type { PgPool } from '../oltp/index.js';
+import type { PgClient, PgPool } from '../oltp/index.js';
+import { LOCK_CLASS } from './lock.js';
 
 export type JobKind = 'flush' | 'compact' | 'gc';
 export type JobStatus = 'running' | 'done' | 'skipped' | 'failed';
@@ -18,17 +19,47 @@ export interface Job {
   error: string | null;
 }
 
+/**
+ * Records a running job. `holder` is the connection that holds the entity's lock for the job (from
+ * withSchemaLock): its backend pid is kept, so a job whose session is gone can be marked failed.
+ */
 export async function startJob(
-  pool: PgPool,
+  holder: PgClient,
   kind: JobKind,
   entity: Pick<EntitySchema, 'project' | 'id'> | null,
   trigger: string,
 ): Promise<bigint> {
-  const { rows } = await pool.query<{ job_id: bigint }>(
-    `INSERT INTO lake_job (kind, project, schema_id, trigger, status) VALUES ($1, $2, $3, $4, 'running') RETURNING job_id`,
+  const { rows } = await holder.query<{ job_id: bigint }>(
+    `INSERT INTO lake_job (kind, project, schema_id, trigger, status, holder_pid)
+     VALUES ($1, $2, $3, $4, 'running', pg_backend_pid()) RETURNING job_id`,
     [kind, entity?.project ?? null, entity?.id ?? null, trigger],
   );
   return rows[0]!.job_id;
+}
+
+export const DEAD_JOB_ERROR = 'the process running this job ended (its Postgres session is gone or no longer holds the lock) before the job finished';
+
+/**
+ * Marks failed every running flush or compaction whose holder session no longer holds the entity's
+ * lock in this database: its process died (or lost its connection), so it can never commit. A job
+ * finishes before its lock is released, and a job finishing meanwhile is re-checked by the UPDATE
+ * (its row is no longer 'running'), so a live job is never marked. Returns the jobs marked.
+ */
+export async function failDeadJobs(pool: PgPool): Promise<{ jobId: bigint; kind: JobKind; project: string; schemaId: number }[]> {
+  const { rows } = await pool.query<{ job_id: bigint; kind: JobKind; project: string; schema_id: number }>(
+    `UPDATE lake_job j SET status = 'failed', finished_at = now(), error = $3
+      WHERE j.status = 'running' AND j.kind IN ('flush', 'compact') AND j.project IS NOT NULL
+        AND NOT EXISTS (
+          SELECT 1 FROM pg_locks l
+           WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
+             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+             AND l.classid = (CASE j.kind WHEN 'flush' THEN $1::int ELSE $2::int END)::oid
+             AND l.objid = hashtext(j.project || '/' || j.schema_id)::oid
+             AND (j.holder_pid IS NULL OR l.pid = j.holder_pid))
+      RETURNING j.job_id, j.kind, j.project, j.schema_id`,
+    [LOCK_CLASS.flush, LOCK_CLASS.compact, DEAD_JOB_ERROR],
+  );
+  return rows.map((r) => ({ jobId: r.job_id, kind: r.kind, project: r.project, schemaId: r.schema_id }));
 }
 
 export async function finishJob(
@@ -82,4 +113,33 @@ export async function lastFinished(pool: PgPool, kind: JobKind): Promise<Map<str
     [kind],
   );
   return new Map(rows.map((r) => [`${r.project}/${r.schema_id}`, r.at]));
+}
+
+export interface JobFailures {
+  kind: JobKind;
+  project: string;
+  schemaId: number;
+  /** Failed jobs since the last one that succeeded (or found nothing to do). */
+  consecutive: number;
+  lastError: string | null;
+  lastErrorAt: Date | null;
+}
+
+/** Per (kind, project, schema): the last failed job, and how many failed since the last success. */
+export async function jobFailures(pool: PgPool): Promise<JobFailures[]> {
+  const { rows } = await pool.query<{ kind: JobKind; project: string; schema_id: number; consecutive: number; error: string | null; at: Date | null }>(
+    `WITH ok AS (
+       SELECT kind, project, schema_id, max(job_id) AS last_ok FROM lake_job
+        WHERE status IN ('done', 'skipped') AND project IS NOT NULL GROUP BY kind, project, schema_id
+     ), failed AS (
+       SELECT j.kind, j.project, j.schema_id,
+              count(*) FILTER (WHERE j.job_id > coalesce(ok.last_ok, 0))::int AS consecutive,
+              max(j.job_id) AS last_failed
+         FROM lake_job j LEFT JOIN ok USING (kind, project, schema_id)
+        WHERE j.status = 'failed' AND j.project IS NOT NULL GROUP BY j.kind, j.project, j.schema_id
+     )
+     SELECT f.kind, f.project, f.schema_id, f.consecutive, j.error, coalesce(j.finished_at, j.started_at) AS at
+       FROM failed f JOIN lake_job j ON j.job_id = f.last_failed`,
+  );
+  return rows.map((r) => ({ kind: r.kind, project: r.project, schemaId: r.schema_id, consecutive: r.consecutive, lastError: r.error, lastErrorAt: r.at }));
 }

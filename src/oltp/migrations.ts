@@ -165,6 +165,16 @@ export const MIGRATIONS: readonly Migration[] = [
        WHERE a.type = 'enum' AND v.v_text IS NOT NULL;
     `,
   },
+  {
+    version: 6,
+    name: 'the session that runs each job',
+    sql: `
+      -- The Postgres backend that holds a running job's entity lock: once that session is gone (its
+      -- process died) or no longer holds the lock, the job can never finish and is marked failed.
+      ALTER TABLE lake_job ADD COLUMN holder_pid integer;
+      CREATE INDEX lake_job_running ON lake_job (job_id) WHERE status = 'running';
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x4c544201; // arbitrary constant: "LTB" + 1

@@ -5,7 +5,7 @@ import type { DuckDBType } from '@duckdb/node-api';
 import type { EntitySchema } from '../catalog/index.js';
 import { TimeoutError } from '../errors/index.js';
 import type { DuckDb, LakeReadCache } from '../lake/index.js';
-import type { PgPool } from '../oltp/index.js';
+import { retryTransient, type PgPool, type PgRetrySettings } from '../oltp/index.js';
 import { HotMirror } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
 import { ChangedRowSets, takeSnapshot } from './snapshot.js';
@@ -37,6 +37,8 @@ export interface QueryEngineDeps {
    * above this bound, so no query outlives a file it listed (compaction/gc.ts).
    */
   timeoutMs: number;
+  /** Retries of the snapshot (a read, so idempotent) on transient Postgres errors. */
+  pgRetry?: PgRetrySettings;
   faults?: QueryFaults;
 }
 
@@ -71,9 +73,11 @@ export class QueryEngine {
     // This query's own handle: the changed-row sets it ensures stay pinned until it is done.
     const changed = this.changed.forQuery();
     try {
-      const snapshot = await takeSnapshot({ pool: this.deps.pool, hot: this.hot, cache: this.cache, changed, latest: this.latest }, [
-        ...new Set(entities),
-      ]);
+      // A snapshot only reads, so a lost connection or a serialization failure just takes it again.
+      const snapshot = await retryTransient(
+        () => takeSnapshot({ pool: this.deps.pool, hot: this.hot, cache: this.cache, changed, latest: this.latest }, [...new Set(entities)]),
+        this.deps.pgRetry,
+      );
       try {
         await this.deps.faults?.beforeStatement?.();
         const statement = build((entity, rowIds) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null));

@@ -3,8 +3,8 @@
 // a row.
 import { listValue } from '@duckdb/node-api';
 import type { EntitySchema } from '../catalog/index.js';
-import { ConflictError } from '../errors/index.js';
-import { changedRowIdsOf, listTiers, type DuckDb, type EntityTierListing, type LakeReadCache } from '../lake/index.js';
+import { ConflictError, UnavailableError } from '../errors/index.js';
+import { changedRowIdsOf, listTiers, type DuckDb, type EntityTierListing, type LakeReadCache, type PinnedFiles } from '../lake/index.js';
 import type { PgClient, PgPool } from '../oltp/index.js';
 import type { HotMirror } from './hot.js';
 import type { LakeLatestVersions, LatestLease } from './latest.js';
@@ -154,9 +154,12 @@ export async function takeSnapshot(
   const tiers = new Map<EntitySchema, EntityTiers>();
   const hot = new Map<EntitySchema, EntityTiers['hot']>();
   const leases: LatestLease[] = [];
+  // The local copies of the listed files stay in the read cache until the statement ends (cache.ts).
+  const pins: PinnedFiles[] = [];
   const releaseAll = () => {
     reader.release();
     for (const lease of leases) lease.release();
+    for (const pin of pins) pin.release();
   };
   const withFlushed = (listing: EntityTierListing[]) =>
     listing.map((l, i) => ({ ...l, entity: entities[i]!, flushedThrough: l.files.reduce((max, f) => (f.slotMax > max ? f.slotMax : max), -1n) }));
@@ -198,17 +201,24 @@ export async function takeSnapshot(
     // Files are immutable once listed: their local copies and changed sets need no snapshot.
     for (const { entity, files } of listed) {
       const changedRows = await deps.changed.ensure(files.map((f) => f.fileId));
-      const local = await Promise.all(
-        files.map(async (f, i) => ({
-          fileId: f.fileId,
-          changedRows: changedRows[i]!,
-          rowCount: f.rowCount,
-          rowIdMin: f.rowIdMin,
-          rowIdMax: f.rowIdMax,
-          columns: f.columns,
-          localPath: await deps.cache.localFile(f.path, f.etag),
-        })),
-      );
+      const pinned = await deps.cache.pinned(files).catch((error: unknown) => {
+        // Only a file this process has not cached needs the store; the buffer and cached files do not.
+        throw new UnavailableError(
+          `this search needs a lake file of ${entity.name} that is not cached here, and the lake store cannot be read ` +
+            `(${error instanceof Error ? error.message : String(error)}); retry once the store answers`,
+          { cause: error },
+        );
+      });
+      pins.push(pinned);
+      const local = files.map((f, i) => ({
+        fileId: f.fileId,
+        changedRows: changedRows[i]!,
+        rowCount: f.rowCount,
+        rowIdMin: f.rowIdMin,
+        rowIdMax: f.rowIdMax,
+        columns: f.columns,
+        localPath: pinned.paths[i]!,
+      }));
       const lease = await deps.latest.lease(entity, local);
       leases.push(lease);
       tiers.set(entity, { entity, files: local, latestChanged: lease.table, hot: hot.get(entity) ?? null });

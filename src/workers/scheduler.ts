@@ -1,4 +1,5 @@
 // In-process scheduler: runs named tasks every interval, never overlapping itself; stop waits.
+// A task that keeps failing is logged when it starts failing and when it works again, not every run.
 import type { Logger } from 'pino';
 
 export interface Scheduler {
@@ -13,10 +14,21 @@ export function createScheduler(log: Logger): Scheduler {
   let stopped = false;
   return {
     every(name, intervalMs, task) {
+      let failures = 0;
       const tick = () => {
         if (stopped) return;
         const run = task()
-          .catch((error: unknown) => log.error({ err: error, task: name }, `${name} failed`))
+          .then(
+            () => {
+              if (failures > 0) log.info({ task: name, failures }, `${name} works again after ${failures} failed runs`);
+              failures = 0;
+            },
+            (error: unknown) => {
+              failures++;
+              if (failures === 1) log.error({ err: error, task: name }, `${name} failed (logged again when it works)`);
+              else log.debug({ err: error, task: name, failures }, `${name} failed again`);
+            },
+          )
           .finally(() => {
             running.delete(run);
             if (!stopped) schedule();

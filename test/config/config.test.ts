@@ -25,6 +25,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ COMPACT_MIN_DELTA_FILES: 'many' })).toThrow('COMPACT_MIN_DELTA_FILES="many": must be an integer');
   });
 
+  it('reads the failure backoff, Postgres retries and the dead-job check, and refuses a cap below the base', () => {
+    const defaults = loadConfig({});
+    expect(defaults.backoff).toEqual({ baseMs: 1_000, maxMs: 300_000, jitter: 0.2 });
+    expect(defaults.pgRetry.attempts).toBe(4);
+    expect(defaults.jobCheckIntervalMs).toBe(30_000);
+    expect(loadConfig({ WORKER_BACKOFF_BASE_MS: '500', WORKER_BACKOFF_MAX_MS: '2000', WORKER_BACKOFF_JITTER: '0', PG_RETRY_ATTEMPTS: '1' })).toMatchObject({
+      backoff: { baseMs: 500, maxMs: 2_000, jitter: 0 },
+      pgRetry: { attempts: 1 },
+    });
+    expect(() => loadConfig({ WORKER_BACKOFF_BASE_MS: '5000', WORKER_BACKOFF_MAX_MS: '1000' })).toThrow('WORKER_BACKOFF_MAX_MS=1000: must be at least WORKER_BACKOFF_BASE_MS=5000');
+    expect(() => loadConfig({ WORKER_BACKOFF_JITTER: '2' })).toThrow('WORKER_BACKOFF_JITTER="2": must be at most 1');
+  });
+
   it('reads the largest accepted value, 16 MiB by default, and bounds it', () => {
     expect(loadConfig({}).maxValueBytes).toBe(16 * 1024 * 1024);
     expect(loadConfig({ MAX_VALUE_BYTES: '4194304' }).maxValueBytes).toBe(4 * 1024 * 1024);
