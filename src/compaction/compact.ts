@@ -36,6 +36,7 @@ import {
   type WrittenFile,
 } from '../lake/index.js';
 import { inClientTransaction, storedAttributes, type PgClient, type PgPool } from '../oltp/index.js';
+import type { LakeJobObserver } from '../metrics/index.js';
 import { classifyFiles, compactDecision, type CompactionSettings } from './plan.js';
 
 /** Test hooks to fail or stop a compaction between its steps (fault injection). */
@@ -57,6 +58,8 @@ export interface CompactDeps {
   workDir: string;
   settings: CompactionSettings;
   faults?: CompactFaults;
+  /** Told of each compaction that wrote files or failed (the metrics). */
+  jobs?: LakeJobObserver;
 }
 
 export interface CompactedFile {
@@ -273,9 +276,15 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
         { entity: entity.name, removed: result.removed.length, added: result.added.length, rewritten: result.rewritten, rolledOver, ms: result.durationMs },
         `compacted: ${decision.reason}`,
       );
+      deps.jobs?.finished('compact', entity.name, {
+        durationMs: result.durationMs,
+        bytes: result.added.reduce((sum, f) => sum + f.bytes, 0),
+        rows: result.added.reduce((sum, f) => sum + f.rows, 0),
+      });
       return result;
     } catch (error) {
       await finishJob(deps.pool, jobId, 'failed', {}, (error as Error).message).catch(() => undefined);
+      deps.jobs?.failed('compact', entity.name);
       throw error;
     } finally {
       await deps.duck.use((c) => c.run(`DROP TABLE IF EXISTS ${newest}`)).catch(() => undefined);
