@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkReadiness } from '../../src/oltp/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { createTestDatabase } from '../support/postgres.js';
+import { startTestS3 } from '../support/s3.js';
 
 let gw: TestGateway;
 
@@ -74,6 +75,32 @@ describe('/metrics', () => {
       await gw.oltp.pool.query(`ALTER TABLE lake_file DROP CONSTRAINT probe_refuses`);
     }
     expect(sample((await get('/metrics')).text, 'ltbase_lake_jobs_failed_total{kind="flush",entity="orders"}')).toBe(1);
+  });
+
+  it('counts read-cache misses (downloads) and hits of an S3 lake', async () => {
+    const s3 = await startTestS3();
+    const lake = s3.settings('metrics');
+    const writer = await startTestGateway({ lake });
+    try {
+      // a second process, with its own read cache, on the same database and lake
+      const reader = await startTestGateway({ lake, databaseUrl: writer.databaseUrl });
+      try {
+        await writer.gql(`mutation { insert_orders(objects: [{total: 5}, {total: 7}]) { affected_rows } }`);
+        const flushed = await writer.gql(`mutation { flush(entity: "orders", force: true) { flushed } }`, undefined, { admin: true });
+        expect(flushed.data.flush.flushed).toBe(true);
+
+        for (let i = 0; i < 2; i++) expect((await reader.gql(`{ orders { total } }`)).data.orders).toHaveLength(2);
+
+        const text = await reader.metrics.scrape();
+        expect(sample(text, 'ltbase_lake_cache_misses_total')).toBe(1); // downloaded once
+        expect(sample(text, 'ltbase_lake_cache_hits_total')).toBeGreaterThanOrEqual(1);
+      } finally {
+        await reader.close();
+      }
+    } finally {
+      await writer.close();
+      await s3.close();
+    }
   });
 });
 
