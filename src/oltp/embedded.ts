@@ -171,7 +171,13 @@ async function settlePassword(passwordFile: string, port: number, log: Logger): 
 /** Connects to the server another live process runs on this directory, which this one never stops. */
 async function joinOwner(options: EmbeddedPostgresOptions, owner: DataDirOwner): Promise<EmbeddedPostgres> {
   const stored = await readPassword(passwordFileOf(options.dataDir));
-  const password = await workingPassword(owner.port, stored ? [stored, LEGACY_PASSWORD] : [LEGACY_PASSWORD]);
+  const password = await workingPassword(owner.port, stored ? [stored, LEGACY_PASSWORD] : [LEGACY_PASSWORD]).catch((error: Error) => {
+    throw new ConflictError(
+      `${options.dataDir} is owned by process ${owner.pid}, whose Postgres on port ${owner.port} does not answer (${error.message}); ` +
+        'try again once that gateway is up, or stop it',
+      { cause: error },
+    );
+  });
   const adminUrl = serverUrl(password, owner.port, 'postgres');
   await ensureDatabase(adminUrl, options.database);
   options.log.info(`the embedded Postgres of ${options.dataDir} is run by process ${owner.pid} (port ${owner.port}): using it, not stopping it`);
@@ -179,13 +185,13 @@ async function joinOwner(options: EmbeddedPostgresOptions, owner: DataDirOwner):
 }
 
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
-  const { dataDir, port, database, log } = options;
+  const { dataDir, port } = options;
   await fs.mkdir(path.dirname(dataDir), { recursive: true });
   const claim = await claimOwnership(ownerFileOf(dataDir), port);
   if (!claim.claimed) {
     if (options.whenOwned === 'join') return joinOwner(options, claim.owner);
     throw new ConflictError(
-      `${dataDir} is in use by a running gateway (process ${claim.owner.pid}, its Postgres on port ${claim.owner.port}); ` +
+      `${dataDir} is in use by a running gateway or maintenance command (process ${claim.owner.pid}, its Postgres on port ${claim.owner.port}); ` +
         `stop it first (Ctrl-C, or kill -TERM ${claim.owner.pid}), or set DATA_DIR to another directory. ` +
         'The flush, compact and seed commands use its Postgres without stopping it.',
     );

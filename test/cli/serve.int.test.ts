@@ -184,7 +184,7 @@ describe('one owner per data directory (embedded Postgres)', () => {
       const second = startGateway({ ...env, PORT: String(await freePort()) });
       const [code] = (await once(second.child, 'exit')) as [number | null];
       expect(code).toBe(1);
-      expect(second.output()).toContain(`is in use by a running gateway (process ${gateway.child.pid}`);
+      expect(second.output()).toContain(`is in use by a running gateway or maintenance command (process ${gateway.child.pid}`);
       expect(second.output()).toContain('stop it first');
 
       // then the first still answers, from its own Postgres, with the flushed rows

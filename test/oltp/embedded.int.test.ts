@@ -94,7 +94,7 @@ describe('embedded Postgres', () => {
       // a second gateway: refused, with what to do
       const refused = startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'app', log });
       await expect(refused).rejects.toThrow(ConflictError);
-      await expect(refused).rejects.toThrow(`is in use by a running gateway (process ${process.pid}`);
+      await expect(refused).rejects.toThrow(`is in use by a running gateway or maintenance command (process ${process.pid}`);
       // a CLI command: joins the owner's server on the owner's port, and its stop leaves it running
       const guest = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'cli', log, whenOwned: 'join' });
       expect(guest.joined).toMatchObject({ pid: process.pid });
