@@ -2,8 +2,9 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
-import pino, { type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { loadCatalog } from './catalog/index.js';
+import { createLogger } from './cli/logger.js';
 import { runMaintenance, withOltpStore } from './cli/maintain.js';
 import { seedDemo } from './cli/seed.js';
 import { serve } from './cli/serve.js';
@@ -11,17 +12,15 @@ import { loadConfig, type Config } from './config/index.js';
 import { GatewayError } from './errors/index.js';
 import { printGatewaySchema } from './graphql/index.js';
 
-/** Logs go to stdout, or to stderr for commands whose stdout is their result. */
-function createLogger(config: Pick<Config, 'logLevel'>, to: 1 | 2): Logger {
-  return pino({ level: config.logLevel, base: undefined }, pino.destination(to));
-}
-
-/** Runs a command; a GatewayError (bad config or definitions) ends the process with its message only. */
+/**
+ * Runs a command; a GatewayError (bad config or definitions) ends the process with its message only.
+ * Logs go to stdout, or to stderr (`logTo` 2) for commands whose stdout is their result.
+ */
 async function run(action: (config: Config, log: Logger) => Promise<void>, logTo: 1 | 2 = 1): Promise<void> {
-  let log: Logger = pino(pino.destination(logTo));
+  let log: Logger = createLogger({ logLevel: 'info', logFormat: 'auto', fd: logTo });
   try {
     const config = loadConfig();
-    log = createLogger(config, logTo);
+    log = createLogger({ ...config, fd: logTo });
     await action(config, log);
   } catch (error) {
     if (error instanceof GatewayError) log.fatal(error.message);

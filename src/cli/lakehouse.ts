@@ -29,6 +29,7 @@ import {
   type ObjectStore,
   type ObjectStoreSettings,
 } from '../lake/index.js';
+import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { allBufferStats, DEFAULT_PG_RETRY, retryTransient, type OltpStore, type PgRetrySettings } from '../oltp/index.js';
 import { QueryEngine, SearchService, type QueryFaults } from '../query/index.js';
 import { createScheduler, EntityWork, type BackoffSettings, type Scheduler } from '../workers/index.js';
@@ -58,6 +59,8 @@ export interface LakehouseSettings extends ObjectStoreSettings {
 export interface Lakehouse {
   store: ObjectStore;
   duck: DuckDb;
+  /** The process's metrics (the one given to openLakehouse, or its own). */
+  metrics: GatewayMetrics;
   /** Local copies of S3 lake files (unused with a local lake). */
   cache: LakeReadCache;
   flushDeps: FlushDeps;
@@ -76,7 +79,13 @@ export interface Lakehouse {
 /** GC lists the whole lake, so it runs far less often than the flush check. */
 const GC_INTERVAL_MS = 60_000;
 
-export async function openLakehouse(settings: LakehouseSettings, catalog: Catalog, oltp: OltpStore, log: Logger): Promise<Lakehouse> {
+export async function openLakehouse(
+  settings: LakehouseSettings,
+  catalog: Catalog,
+  oltp: OltpStore,
+  log: Logger,
+  metrics: GatewayMetrics = createMetrics({ processMetrics: false }),
+): Promise<Lakehouse> {
   const store = openObjectStore(settings);
   try {
     await store.check();
@@ -86,9 +95,9 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
   }
   const workDir = path.join(settings.dataDir, 'tmp');
   await fs.mkdir(workDir, { recursive: true });
-  const duck = await DuckDb.open({ tempDir: path.join(workDir, 'duckdb') });
+  const duck = await DuckDb.open({ tempDir: path.join(workDir, 'duckdb'), observeStatement: (seconds) => metrics.observeDuckDb(seconds) });
   // S3 lake files on local disk, shared by searches, flushes and compactions of this process.
-  const cache = new LakeReadCache(store, path.join(workDir, 'cache'), settings.lakeCacheBytes ?? 2 * 1024 ** 3);
+  const cache = new LakeReadCache(store, path.join(workDir, 'cache'), settings.lakeCacheBytes ?? 2 * 1024 ** 3, metrics.cache);
   log.info(
     { httpfs: duck.extensions.httpfs, postgres: duck.extensions.postgres },
     `DuckDB: lake files read ${store.localPath('probe') ? 'in place' : 'through the local read cache'}, the buffer copied from Postgres by COPY`,
@@ -102,9 +111,10 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
     cache,
     thresholds: { maxRows: settings.flush.maxRows, maxAgeMs: settings.flush.maxAgeMs },
     faults: settings.faults,
+    jobs: metrics.jobs,
   };
   const compaction = settings.compaction ?? loadConfig({}).compaction;
-  const compactDeps: CompactDeps = { pool: oltp.pool, store, duck, cache, log, workDir, settings: compaction, faults: settings.compactFaults };
+  const compactDeps: CompactDeps = { pool: oltp.pool, store, duck, cache, log, workDir, settings: compaction, faults: settings.compactFaults, jobs: metrics.jobs };
   let scheduler: Scheduler | undefined;
   const defaults = loadConfig({});
   const pgRetry = settings.pgRetry ?? DEFAULT_PG_RETRY;
@@ -221,6 +231,22 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
     },
   };
 
+  // Every defined entity gets a sample (0 when nothing is buffered), so an alert sees it drain.
+  metrics.watchBuffers(async () => {
+    const buffers = await allBufferStats(oltp.pool);
+    const now = Date.now();
+    return catalog.entities.map((entity) => {
+      const stats = buffers.find((b) => b.project === entity.project && b.schemaId === entity.id)?.stats;
+      return {
+        project: entity.project,
+        entity: entity.name,
+        rows: stats?.rows ?? 0,
+        // time_slots are commit times in epoch ms (DESIGN 4.3).
+        oldestAgeSeconds: stats?.oldestSlot != null ? Math.max(0, now - Number(stats.oldestSlot)) / 1000 : 0,
+      };
+    });
+  });
+
   const collectGarbage = async () => {
     await collectRemoved({ pool: oltp.pool, store, log, graceMs: settings.orphanGraceMs });
     await collectOrphans({ pool: oltp.pool, store, catalog, log, graceMs: settings.orphanGraceMs });
@@ -230,6 +256,7 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
   return {
     store,
     duck,
+    metrics,
     cache,
     flushDeps,
     compactDeps,
@@ -250,7 +277,12 @@ export async function openLakehouse(settings: LakehouseSettings, catalog: Catalo
         const due = await retryTransient(() => schemasDueForCompaction(oltp.pool, catalog, compaction), pgRetry);
         work.compaction.offer(due, (entity) => retryTransient(() => compactSchema(compactDeps, entity, { trigger: 'worker' }), pgRetry));
       });
-      scheduler.every('gc', GC_INTERVAL_MS, collectGarbage);
+      scheduler.every('gc', GC_INTERVAL_MS, () =>
+        collectGarbage().catch((error: unknown) => {
+          metrics.jobs.failed('gc', null);
+          throw error;
+        }),
+      );
       // Jobs a dead process left 'running' are marked failed now and then, and once right away.
       const checkJobs = async () => {
         const dead = await failDeadJobs(oltp.pool);

@@ -1,5 +1,6 @@
 // One-off maintenance from the command line (`flush`, `compact`): for cron jobs and operators,
-// the same operations as the admin mutations, without a running gateway.
+// the same operations as the admin mutations, beside a running gateway or without one.
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadCatalog, type Catalog, type EntitySchema } from '../catalog/index.js';
@@ -9,17 +10,23 @@ import { openOltpStore, startEmbeddedPostgres, type OltpStore } from '../oltp/in
 import { openLakehouse } from './lakehouse.js';
 
 /**
- * Runs `work` with the OLTP store of DATABASE_URL, or else of the embedded Postgres of DATA_DIR
- * (started for the command and stopped after it; a running `npm start` holds it).
+ * Runs `work` with the OLTP store of DATABASE_URL, or else of the embedded Postgres of DATA_DIR:
+ * the one a running gateway owns (used, never stopped), else one started for the command and
+ * stopped after it. `joined` says which, so the command keeps its scratch files apart.
  */
-export async function withOltpStore(config: Config, log: Logger, catalog: Catalog, work: (oltp: OltpStore) => Promise<void>): Promise<void> {
+export async function withOltpStore(
+  config: Config,
+  log: Logger,
+  catalog: Catalog,
+  work: (oltp: OltpStore, joined: boolean) => Promise<void>,
+): Promise<void> {
   const embedded = config.databaseUrl
     ? undefined
-    : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'ltbase', log });
+    : await startEmbeddedPostgres({ dataDir: path.join(config.dataDir, 'pg'), port: config.embeddedPgPort, database: 'ltbase', log, whenOwned: 'join' });
   try {
     const oltp = await openOltpStore({ databaseUrl: config.databaseUrl ?? embedded!.url, catalog, log, maxValueBytes: config.maxValueBytes });
     try {
-      await work(oltp);
+      await work(oltp, embedded?.joined !== undefined);
     } finally {
       await oltp.close();
     }
@@ -28,10 +35,7 @@ export async function withOltpStore(config: Config, log: Logger, catalog: Catalo
   }
 }
 
-/**
- * Runs `operation` for the named entity (or every entity) and prints one JSON report per entity.
- * Without DATABASE_URL use the admin mutation of a running `npm start` instead (see withOltpStore).
- */
+/** Runs `operation` for the named entity (or every entity) and prints one JSON report per entity. */
 export async function runMaintenance(
   config: Config,
   log: Logger,
@@ -40,12 +44,16 @@ export async function runMaintenance(
 ): Promise<void> {
   const catalog = await loadCatalog(config.schemaDir);
   const entities = entityName ? [catalog.entity(entityName)] : catalog.entities;
-  await withOltpStore(config, log, catalog, async (oltp) => {
-    const lakehouse = await openLakehouse(config, catalog, oltp, log);
+  await withOltpStore(config, log, catalog, async (oltp, joined) => {
+    // Beside a running gateway, DuckDB's spill files and the read cache go to a directory of this
+    // command's own (the gateway's are in use), removed after it.
+    const dataDir = joined ? path.join(config.dataDir, 'tmp', `cli-${process.pid}`) : config.dataDir;
+    const lakehouse = await openLakehouse({ ...config, dataDir }, catalog, oltp, log);
     try {
       for (const entity of entities) process.stdout.write(`${JSON.stringify(await operation(lakehouse.admin, entity))}\n`);
     } finally {
       await lakehouse.close();
+      if (joined) await fs.rm(dataDir, { recursive: true, force: true });
     }
   });
 }

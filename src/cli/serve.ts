@@ -7,12 +7,15 @@ import type { Logger } from 'pino';
 import { loadCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { buildSchema, createGatewayYoga } from '../graphql/index.js';
-import { openOltpStore, startEmbeddedPostgres, type EmbeddedPostgres, type OltpStore } from '../oltp/index.js';
+import { createMetrics } from '../metrics/index.js';
+import { checkReadiness, openOltpStore, startEmbeddedPostgres, type EmbeddedPostgres, type OltpStore } from '../oltp/index.js';
 import { openLakehouse, type Lakehouse } from './lakehouse.js';
 import { isEmpty, seedDemo } from './seed.js';
 
 const DEMO_COUNTS = { customers: 2_000, orders: 8_000 };
 const MAX_INSERT_OBJECTS = 50_000;
+/** /readyz waits this long for Postgres: a probe must answer well within its own timeout. */
+const READY_TIMEOUT_MS = 2_000;
 
 /** The embedded default's admin token: made once, kept under DATA_DIR so restarts reuse it. */
 async function embeddedAdminToken(dataDir: string): Promise<string> {
@@ -34,6 +37,7 @@ export interface RunningGateway {
 
 export async function serve(config: Config, log: Logger): Promise<RunningGateway> {
   const started = performance.now();
+  const metrics = createMetrics();
   const catalog = await loadCatalog(config.schemaDir);
   log.info({ entities: catalog.entities.map((e) => `${e.project}.${e.name}`) }, `loaded schema definitions from ${config.schemaDir}`);
 
@@ -59,13 +63,16 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
     }
     oltp = await openOltpStore({ databaseUrl, catalog, log, maxValueBytes: config.maxValueBytes });
     if (embedded && (await isEmpty(oltp))) await seedDemo(oltp, catalog, log, DEMO_COUNTS);
-    lakehouse = await openLakehouse(config, catalog, oltp, log);
+    lakehouse = await openLakehouse(config, catalog, oltp, log, metrics);
     log.info(`lake: ${lakehouse.store.description}`);
 
     const adminToken = config.adminToken ?? (embedded ? await embeddedAdminToken(config.dataDir) : undefined);
+    const pool = oltp.pool;
     const yoga = createGatewayYoga({
       schema: buildSchema(catalog),
       adminToken,
+      metrics,
+      readiness: () => checkReadiness(pool, READY_TIMEOUT_MS),
       services: {
         catalog,
         oltp,
@@ -84,6 +91,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
     const port = typeof address === 'object' && address ? address.port : config.port;
     const url = `http://localhost:${port}/graphql`;
     log.info({ ms: Math.round(performance.now() - started) }, `GraphiQL is at ${url}`);
+    log.info(`probes: http://localhost:${port}/healthz (alive), /readyz (Postgres answers), /metrics (Prometheus)`);
     if (adminToken) {
       log.info(
         config.adminToken

@@ -37,6 +37,7 @@ import {
   type WrittenFile,
 } from '../lake/index.js';
 import { inClientTransaction, storedAttributes, type PgClient, type PgPool } from '../oltp/index.js';
+import type { LakeJobObserver } from '../metrics/index.js';
 import { classifyFiles, compactDecision, type CompactionSettings } from './plan.js';
 
 /** Test hooks to fail or stop a compaction between its steps (fault injection). */
@@ -58,6 +59,8 @@ export interface CompactDeps {
   workDir: string;
   settings: CompactionSettings;
   faults?: CompactFaults;
+  /** Told of each compaction that wrote files or failed (the metrics). */
+  jobs?: LakeJobObserver;
 }
 
 export interface CompactedFile {
@@ -280,9 +283,15 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
         { entity: entity.name, removed: result.removed.length, added: result.added.length, rewritten: result.rewritten, rolledOver, ms: result.durationMs },
         `compacted: ${decision.reason}`,
       );
+      deps.jobs?.finished('compact', entity.name, {
+        durationMs: result.durationMs,
+        bytes: result.added.reduce((sum, f) => sum + f.bytes, 0),
+        rows: result.added.reduce((sum, f) => sum + f.rows, 0),
+      });
       return result;
     } catch (error) {
       await finishJob(deps.pool, jobId, 'failed', {}, (error as Error).message).catch(() => undefined);
+      deps.jobs?.failed('compact', entity.name);
       throw error;
     } finally {
       for (const pin of pins) pin.release();

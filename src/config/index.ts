@@ -17,6 +17,46 @@ const intFrom = (min: number, max = Number.MAX_SAFE_INTEGER) =>
  */
 export const ORPHAN_GRACE_FLOOR_MS = 60_000;
 
+/**
+ * `scheme://user:***@host/db`: the URL with its password masked, for messages and logs. Everything
+ * up to the last '@' is taken as user info, so a password holding '@' or '/' is masked whole.
+ */
+export function maskUrlPassword(text: string): string {
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
+  if (!scheme) return text;
+  const rest = text.slice(scheme[0].length);
+  const at = rest.lastIndexOf('@');
+  const colon = rest.indexOf(':');
+  if (at < 0 || colon < 0 || colon > at) return text;
+  return `${scheme[0]}${rest.slice(0, colon)}:***@${rest.slice(at + 1)}`;
+}
+
+/** Masks every `scheme://user:password@` in free text (log messages, error stacks). */
+export function maskUrlPasswords(text: string): string {
+  return text.replace(/([A-Za-z][A-Za-z0-9+.-]*:\/\/[^\s:/@]*):[^\s@]*@/g, '$1:***@');
+}
+
+/** Variables whose value a message never shows: only its length. */
+const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'AWS_SECRET_ACCESS_KEY']);
+
+/** A variable's value as an error message may show it. */
+function shownValue(name: string, value: string | undefined): string {
+  if (value === undefined) return `${name}=""`;
+  if (SECRET_VARIABLES.has(name)) return `${name} (hidden, ${value.length} characters)`;
+  if (name === 'DATABASE_URL') return `${name}=${JSON.stringify(maskUrlPassword(value))}`;
+  return `${name}=${JSON.stringify(value)}`;
+}
+
+/** A URL that Node (and so pg) can parse; the message never repeats it (it may hold a password). */
+const parsableUrl = (text: string) => {
+  try {
+    new URL(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
 const booleanFrom = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
@@ -27,6 +67,7 @@ const EnvSchema = z.object({
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
+    .refine(parsableUrl, 'is not a valid URL (percent-encode special characters in the user and password, e.g. @ as %40)')
     .optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   LAKE_URL: z
@@ -36,6 +77,7 @@ const EnvSchema = z.object({
   SCHEMA_DIR: z.string().min(1).default('schema'),
   ADMIN_TOKEN: z.string().min(8, 'must be at least 8 characters').optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty'], { error: 'must be auto, json or pretty' }).default('auto'),
   EMBEDDED_PG_PORT: intFrom(1, 65535).default(54329),
   S3_ENDPOINT: z.url('must be a URL such as http://127.0.0.1:9000').optional(),
   S3_REGION: z.string().min(1).default('us-east-1'),
@@ -91,6 +133,8 @@ export interface Config {
   /** Absent: the admin API refuses every call. */
   adminToken?: string;
   logLevel: z.infer<typeof EnvSchema>['LOG_LEVEL'];
+  /** auto: human-readable lines when the log goes to a terminal, JSON lines otherwise. */
+  logFormat: z.infer<typeof EnvSchema>['LOG_FORMAT'];
   embeddedPgPort: number;
   s3: S3Config;
   flush: { maxRows: number; maxAgeMs: number; checkIntervalMs: number };
@@ -121,7 +165,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (!parsed.success) {
     const lines = parsed.error.issues.map((issue) => {
       const name = String(issue.path[0] ?? '?');
-      return `${name}=${JSON.stringify(present[name] ?? '')}: ${issue.message}`;
+      return `${shownValue(name, present[name])}: ${issue.message}`;
     });
     throw new ConfigError(`invalid environment:\n  ${lines.join('\n  ')}`);
   }
@@ -152,6 +196,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     schemaDir: path.resolve(e.SCHEMA_DIR),
     adminToken: e.ADMIN_TOKEN,
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
     embeddedPgPort: e.EMBEDDED_PG_PORT,
     s3: {
       endpoint: e.S3_ENDPOINT,

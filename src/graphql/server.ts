@@ -5,8 +5,11 @@ import { GraphQLError, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Catalog } from '../catalog/index.js';
 import { GatewayError } from '../errors/index.js';
+import type { GatewayMetrics } from '../metrics/index.js';
+import type { Readiness } from '../oltp/index.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
 import { createLoaders } from './loaders.js';
+import { useMetricsEndpoint, useReadiness, useRequestMetrics } from './probes.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 const requestIds = new WeakMap<Request, string>();
@@ -97,6 +100,10 @@ export function createGatewayYoga(options: {
   schema: GraphQLSchema;
   services: GatewayServices;
   adminToken?: string;
+  /** Serves /metrics and times requests. */
+  metrics?: GatewayMetrics;
+  /** Serves /readyz (200 when ready, else 503 with the reason). */
+  readiness?: () => Promise<Readiness>;
 }): GatewayYoga {
   const { services } = options;
   return createYoga<Record<string, never>, GatewayContext>({
@@ -116,7 +123,12 @@ export function createGatewayYoga(options: {
       error: (...args) => services.log.debug(args.map(String).join(' ')),
     },
     maskedErrors: { maskError },
-    plugins: [useRequestIdHeader(), useInternalErrorLog()],
+    plugins: [
+      useRequestIdHeader(),
+      useInternalErrorLog(),
+      ...(options.readiness ? [useReadiness(options.readiness)] : []),
+      ...(options.metrics ? [useMetricsEndpoint(options.metrics), useRequestMetrics(options.metrics)] : []),
+    ],
     context: ({ request }) => {
       const requestId = requestIdOf(request);
       return {

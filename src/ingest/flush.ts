@@ -20,6 +20,7 @@ import {
   type LakeReadCache,
   type ObjectStore,
 } from '../lake/index.js';
+import type { LakeJobObserver } from '../metrics/index.js';
 import { bufferStats, changedRowIds, inClientTransaction, storedAttributes, type PgClient, type PgPool } from '../oltp/index.js';
 import { flushDecision, type FlushThresholds } from './triggers.js';
 
@@ -42,6 +43,8 @@ export interface FlushDeps {
   workDir: string;
   thresholds: FlushThresholds;
   faults?: FlushFaults;
+  /** Told of each flush that wrote a file or failed (the metrics). */
+  jobs?: LakeJobObserver;
 }
 
 export type FlushOutcome =
@@ -176,9 +179,11 @@ export async function flushSchema(
         phasesMs: result.phasesMs,
       });
       deps.log.info({ entity: entity.name, rows: result.rows, path: key, bytes: result.bytes, ms: result.durationMs }, `flushed: ${decision.reason}`);
+      deps.jobs?.finished('flush', entity.name, result);
       return result;
     } catch (error) {
       await finishJob(deps.pool, jobId, 'failed', {}, (error as Error).message).catch(() => undefined);
+      deps.jobs?.failed('flush', entity.name);
       throw error;
     } finally {
       await deps.duck.use((c) => c.run(`DROP TABLE IF EXISTS ${staging}`)).catch(() => undefined);

@@ -34,6 +34,8 @@ export class LakeReadCache {
     private readonly store: ObjectStore,
     private readonly dir: string,
     private readonly maxBytes: number,
+    /** Told of each read served from disk (hit) or downloaded (miss); local-lake reads are neither. */
+    private readonly observer?: { hit(): void; miss(): void },
   ) {}
 
   /** A local path holding the object's content as of `etag`. */
@@ -44,8 +46,10 @@ export class LakeReadCache {
     const entry = this.entries.get(id);
     if (entry) {
       entry.lastUsed = Date.now();
+      this.observer?.hit();
       return entry.file;
     }
+    this.observer?.miss();
     let pending = this.loading.get(id);
     if (!pending) {
       pending = this.download(id, key).finally(() => this.loading.delete(id));

@@ -19,12 +19,21 @@ export class DuckDb {
     connections: DuckDBConnection[],
     /** Which optional extensions loaded from the local extension directory at start. */
     readonly extensions: DuckDbExtensions,
+    private readonly observe?: (seconds: number) => void,
   ) {
     this.idle.push(...connections);
   }
 
   /** Two cores gave no speed-up beyond a couple of concurrent queries (FIELD-NOTES): keep the pool small. */
-  static async open(options: { connections?: number; tempDir?: string; memoryLimit?: string } = {}): Promise<DuckDb> {
+  static async open(
+    options: {
+      connections?: number;
+      tempDir?: string;
+      memoryLimit?: string;
+      /** Told how long each `use` held its connection (the statement time metric). */
+      observeStatement?: (seconds: number) => void;
+    } = {},
+  ): Promise<DuckDb> {
     // Never download an extension at run time (DESIGN 6: offline by default); one installed in the
     // local extension directory still loads.
     const config: Record<string, string> = { threads: '2', autoinstall_known_extensions: 'false' };
@@ -39,16 +48,18 @@ export class DuckDb {
     // footers can be cached and need no revalidation: measured ~5% off a search over 50 files.
     await connections[0]!.run('SET GLOBAL parquet_metadata_cache = true');
     await connections[0]!.run("SET GLOBAL validate_external_file_cache = 'NO_VALIDATION'");
-    return new DuckDb(instance, connections, await probeExtensions(connections[0]!));
+    return new DuckDb(instance, connections, await probeExtensions(connections[0]!), options.observeStatement);
   }
 
   /** Runs `work` on a pooled connection, waiting for one when all are busy. */
   async use<T>(work: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
     if (this.closed) throw new Error('DuckDB is closed');
     const connection = this.idle.pop() ?? (await new Promise<DuckDBConnection>((resolve) => this.waiting.push(resolve)));
+    const started = performance.now();
     try {
       return await work(connection);
     } finally {
+      this.observe?.((performance.now() - started) / 1000);
       const next = this.waiting.shift();
       if (next) next(connection);
       else this.idle.push(connection);

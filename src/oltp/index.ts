@@ -8,7 +8,9 @@ import { registerCatalog, type AttributeIds } from './registry.js';
 import type { EntityRow } from './rows.js';
 import { EavWriter } from './writer.js';
 
-export { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+export { ownerFileOf, passwordFileOf, startEmbeddedPostgres, type EmbeddedPostgres } from './embedded.js';
+export { liveOwner, type DataDirOwner } from './owner.js';
+export { checkReadiness, type Readiness } from './readiness.js';
 export { MIGRATIONS, migrate, type Migration } from './migrations.js';
 export { createPool, inClientTransaction, inTransaction, type PgClient, type PgPool } from './pool.js';
 export { takeTimeSlots } from './clock.js';

@@ -57,6 +57,10 @@ describe('npm start (serve)', () => {
 
       const health = await fetch(`http://127.0.0.1:${port}/healthz`);
       expect(health.status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      expect(metrics).toContain('process_resident_memory_bytes'); // prom-client's process metrics
+      expect(metrics).toContain('ltbase_buffer_rows{project="demo",entity="orders"} 0');
       const page = await fetch(`http://127.0.0.1:${port}/graphql`, { headers: { accept: 'text/html' } });
       expect(page.status).toBe(200);
       const html = await page.text();
@@ -82,12 +86,15 @@ describe('npm start (serve)', () => {
     }
   });
 
-  it('refuses to start on an invalid variable and names it', async () => {
-    const gateway = startGateway({ DATABASE_URL: database.url, PORT: 'eighty', DATA_DIR: dataDir });
+  it('refuses to start on an invalid variable and names it, without echoing a password or the admin token', async () => {
+    const gateway = startGateway({ DATABASE_URL: 'postgres://app:hunter22@db:port/x', PORT: 'eighty', ADMIN_TOKEN: 'sh0rt', DATA_DIR: dataDir });
     const [code] = (await once(gateway.child, 'exit')) as [number | null];
     expect(code).toBe(1);
     expect(gateway.output()).toContain('PORT');
     expect(gateway.output()).toContain('must be an integer');
+    expect(gateway.output()).toContain('DATABASE_URL=\\"postgres://app:***@db:port/x\\": is not a valid URL');
+    expect(gateway.output()).toContain('ADMIN_TOKEN (hidden, 5 characters): must be at least 8 characters');
+    expect(gateway.output()).not.toMatch(/hunter22|sh0rt/);
   });
 
   it('refuses an unknown LAKE_URL scheme before serving', async () => {
@@ -142,6 +149,57 @@ describe('maintenance commands (seed, flush, compact)', () => {
       expect(unknown.stderr).toContain('nope');
     } finally {
       await own.drop();
+    }
+  });
+});
+
+describe('one owner per data directory (embedded Postgres)', () => {
+  it('a CLI flush uses the running gateway\'s Postgres and a second npm start refuses; neither stops it', { timeout: 300_000 }, async () => {
+    const own = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-owner-'));
+    await fs.chmod(own, 0o755); // the postgres user the server runs as (when we are root) must enter it
+    const env = { DATA_DIR: own, EMBEDDED_PG_PORT: String(await freePort()), HOST: '127.0.0.1', WORKERS: 'false', LOG_FORMAT: 'json' };
+    const port = await freePort();
+    const gateway = startGateway({ ...env, PORT: String(port) });
+    const count = async () => {
+      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query: '{ orders_aggregate { aggregate { count } } }' }),
+      });
+      return ((await response.json()) as { data: { orders_aggregate: { aggregate: { count: number } } } }).data.orders_aggregate.aggregate.count;
+    };
+    try {
+      await waitFor(() => gateway.output().includes('GraphiQL is at') || gateway.child.exitCode !== null, 'the start log', 240_000);
+      expect(gateway.output()).toContain('loaded the demo data set');
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+
+      // when: the documented maintenance command runs beside it
+      const flushed = await runCommand(['flush', 'orders', '--force'], env);
+      expect(flushed.code, flushed.stderr).toBe(0);
+      expect(JSON.parse(flushed.stdout)).toMatchObject({ entity: 'orders', flushed: true, rows: 8_000 });
+      expect(flushed.stderr).toContain('using it, not stopping it');
+      expect(flushed.stderr).not.toContain('still uses'); // the old "a Postgres server from an earlier run still uses …: stopping it"
+
+      // and a second gateway is started on the same DATA_DIR
+      const second = startGateway({ ...env, PORT: String(await freePort()) });
+      const [code] = (await once(second.child, 'exit')) as [number | null];
+      expect(code).toBe(1);
+      expect(second.output()).toContain(`is in use by a running gateway or maintenance command (process ${gateway.child.pid}`);
+      expect(second.output()).toContain('stop it first');
+
+      // then the first still answers, from its own Postgres, with the flushed rows
+      expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+      expect(await count()).toBe(8_000);
+      const password = (await fs.readFile(path.join(own, 'pg-password'), 'utf8')).trim();
+      expect(gateway.output() + flushed.stderr + second.output()).not.toContain(password);
+
+      gateway.child.kill('SIGTERM');
+      const [exit] = (await once(gateway.child, 'exit')) as [number | null];
+      expect(exit).toBe(0);
+      await expect(fs.stat(path.join(own, 'pg-owner.json'))).rejects.toThrow(); // released
+    } finally {
+      gateway.child.kill('SIGKILL');
+      await fs.rm(own, { recursive: true, force: true });
     }
   });
 });

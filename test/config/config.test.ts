@@ -1,6 +1,15 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config/index.js';
+import { loadConfig, maskUrlPassword, maskUrlPasswords } from '../../src/config/index.js';
+
+function messageOf(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    return (error as Error).message;
+  }
+  throw new Error('expected an error');
+}
 
 describe('configuration', () => {
   it('defaults to the embedded setup with no environment at all', () => {
@@ -52,7 +61,34 @@ describe('configuration', () => {
 
   it('rejects a port out of range and a short admin token', () => {
     expect(() => loadConfig({ PORT: '70000' })).toThrow('PORT="70000"');
-    expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow('ADMIN_TOKEN="short": must be at least 8 characters');
+    expect(() => loadConfig({ ADMIN_TOKEN: 'short' })).toThrow('ADMIN_TOKEN (hidden, 5 characters): must be at least 8 characters');
+  });
+
+  it('never echoes a rejected ADMIN_TOKEN or AWS secret', () => {
+    const message = messageOf(() => loadConfig({ ADMIN_TOKEN: 'sh0rt', AWS_SECRET_ACCESS_KEY: '', PORT: 'x' }));
+    expect(message).toContain('ADMIN_TOKEN (hidden, 5 characters)');
+    expect(message).not.toContain('sh0rt');
+  });
+
+  it('masks the password of an invalid DATABASE_URL', () => {
+    const unparsable = messageOf(() => loadConfig({ DATABASE_URL: 'postgres://app:s3cr%t@db.internal:port/ltbase' }));
+    expect(unparsable).toContain('DATABASE_URL="postgres://app:***@db.internal:port/ltbase": is not a valid URL');
+    expect(unparsable).not.toContain('s3cr');
+    const wrongScheme = messageOf(() => loadConfig({ DATABASE_URL: 'mysql://root:hunter22@db/app' }));
+    expect(wrongScheme).toContain('DATABASE_URL="mysql://root:***@db/app": must be a postgres:// URL');
+    expect(wrongScheme).not.toContain('hunter22');
+  });
+
+  it('masks URL passwords in free text and leaves URLs without one alone', () => {
+    expect(maskUrlPassword('postgres://user:pa:ss@host:5432/db')).toBe('postgres://user:***@host:5432/db');
+    expect(maskUrlPassword('postgres://user@host/db')).toBe('postgres://user@host/db');
+    expect(maskUrlPasswords('connect postgres://a:b@h/db failed; s3://x:y@bucket/p')).toBe('connect postgres://a:***@h/db failed; s3://x:***@bucket/p');
+  });
+
+  it('reads LOG_FORMAT: auto by default, json or pretty when set', () => {
+    expect(loadConfig({}).logFormat).toBe('auto');
+    expect(loadConfig({ LOG_FORMAT: 'json' }).logFormat).toBe('json');
+    expect(() => loadConfig({ LOG_FORMAT: 'xml' })).toThrow('LOG_FORMAT="xml": must be auto, json or pretty');
   });
 
   it('rejects a default limit above the maximum', () => {

@@ -6,7 +6,8 @@ import path from 'node:path';
 import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startEmbeddedPostgres } from '../../src/oltp/index.js';
+import { ConflictError } from '../../src/errors/index.js';
+import { ownerFileOf, passwordFileOf, startEmbeddedPostgres } from '../../src/oltp/index.js';
 import { freePort } from '../support/ports.js';
 
 const log = pino({ level: 'silent' });
@@ -81,6 +82,55 @@ describe('embedded Postgres', () => {
       expect(await query(next.url, 'SELECT v FROM kept')).toEqual([{ v: 'before the crash' }]);
     } finally {
       await next.stop();
+    }
+  });
+
+  it('a second start on a directory a live process owns refuses or joins, and never stops its server', async () => {
+    const dataDir = path.join(dir, 'owned');
+    const owner = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'app', log });
+    const pid = await postmasterPid(dataDir);
+    try {
+      expect(JSON.parse(await fs.readFile(ownerFileOf(dataDir), 'utf8'))).toMatchObject({ pid: process.pid });
+      // a second gateway: refused, with what to do
+      const refused = startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'app', log });
+      await expect(refused).rejects.toThrow(ConflictError);
+      await expect(refused).rejects.toThrow(`is in use by a running gateway or maintenance command (process ${process.pid}`);
+      // a CLI command: joins the owner's server on the owner's port, and its stop leaves it running
+      const guest = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'cli', log, whenOwned: 'join' });
+      expect(guest.joined).toMatchObject({ pid: process.pid });
+      await query(guest.url, 'SELECT 1');
+      await guest.stop();
+      expect(alive(pid)).toBe(true);
+      expect(await query(owner.url, 'SELECT 1 AS one')).toEqual([{ one: 1 }]);
+    } finally {
+      await owner.stop();
+    }
+    await expect(fs.stat(ownerFileOf(dataDir))).rejects.toThrow(); // released on stop
+  });
+
+  it('gives a new directory a generated password, and replaces the constant one of an older directory', async () => {
+    const dataDir = path.join(dir, 'password');
+    const port = await freePort();
+    const first = await startEmbeddedPostgres({ dataDir, port, database: 'app', log });
+    const generated = (await fs.readFile(passwordFileOf(dataDir), 'utf8')).trim();
+    expect(generated).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(new URL(first.url).password).toBe(generated);
+    const legacyUrl = `postgres://postgres:password@127.0.0.1:${port}/app`;
+    await expect(query(legacyUrl, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+    // made as before the change: the constant password and no password file
+    await query(first.url, "ALTER ROLE postgres PASSWORD 'password'");
+    await fs.rm(passwordFileOf(dataDir));
+    await first.stop();
+
+    const second = await startEmbeddedPostgres({ dataDir, port, database: 'app', log });
+    try {
+      const replaced = (await fs.readFile(passwordFileOf(dataDir), 'utf8')).trim();
+      expect(replaced).toMatch(/^[A-Za-z0-9_-]{32}$/);
+      expect((await fs.stat(passwordFileOf(dataDir))).mode & 0o777).toBe(0o600);
+      await query(second.url, 'SELECT 1');
+      await expect(query(legacyUrl, 'SELECT 1')).rejects.toThrow(/password authentication failed/);
+    } finally {
+      await second.stop();
     }
   });
 

@@ -6,7 +6,8 @@ import pino from 'pino';
 import { openLakehouse, type Lakehouse, type LakehouseSettings } from '../../src/cli/lakehouse.js';
 import { loadCatalog, type Catalog } from '../../src/catalog/index.js';
 import { buildSchema, createGatewayYoga, type GatewayYoga } from '../../src/graphql/index.js';
-import { openOltpStore, type OltpStore } from '../../src/oltp/index.js';
+import { createMetrics, type GatewayMetrics } from '../../src/metrics/index.js';
+import { checkReadiness, openOltpStore, type OltpStore } from '../../src/oltp/index.js';
 import { createTestDatabase } from './postgres.js';
 
 export const DEMO_SCHEMA_DIR = path.resolve('schema');
@@ -24,6 +25,8 @@ export interface TestGateway {
   /** The settings the lakehouse was opened with (a second process can open the same lake). */
   lakeSettings: LakehouseSettings;
   yoga: GatewayYoga;
+  /** The registry behind /metrics (the yoga serves /metrics and /readyz as `npm start` does). */
+  metrics: GatewayMetrics;
   databaseUrl: string;
   gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { admin?: boolean }): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
@@ -69,11 +72,14 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     orphanGraceMs: 600_000,
     ...options.lake,
   };
-  const lakehouse = await openLakehouse(lakeSettings, catalog, oltp, log);
+  const metrics = createMetrics({ processMetrics: false });
+  const lakehouse = await openLakehouse(lakeSettings, catalog, oltp, log, metrics);
   if (options.workers) lakehouse.startWorkers();
   const yoga = createGatewayYoga({
     schema: buildSchema(catalog),
     adminToken: TEST_ADMIN_TOKEN,
+    metrics,
+    readiness: () => checkReadiness(oltp.pool, 2_000),
     services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 20_000 } },
   });
   return {
@@ -82,6 +88,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     lakehouse,
     lakeSettings,
     yoga,
+    metrics,
     databaseUrl: database.url,
     async gql(query, variables, { admin = false } = {}) {
       const response = await yoga.fetch('http://test/graphql', {
