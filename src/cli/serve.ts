@@ -66,6 +66,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
     const yoga = createGatewayYoga({
       schema: buildSchema(catalog),
       adminToken,
+      bounds: { ...config.request, documentCache: config.documentCache },
       services: {
         catalog,
         oltp,

@@ -1,12 +1,16 @@
 // The Yoga server: schema, per-request context, error mapping and request ids, each a small plugin.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Catalog } from '../catalog/index.js';
+import { loadConfig } from '../config/index.js';
 import { GatewayError } from '../errors/index.js';
+import { RowBudget, useResponseSizeLimit, useRowBudget } from './bounds.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
+import { boundedParserCache, type DocumentCache, type DocumentCacheSettings } from './document-cache.js';
 import { createLoaders } from './loaders.js';
+import { oneSearchAtATime } from './request-search.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 const requestIds = new WeakMap<Request, string>();
@@ -91,15 +95,33 @@ function exampleQuery(catalog: Catalog): string {
   ].join('\n');
 }
 
+const defaults = loadConfig({});
+const DEFAULT_BOUNDS: RequestBounds = {
+  maxRows: defaults.request.maxRows,
+  maxResponseBytes: defaults.request.maxResponseBytes,
+  documentCache: defaults.documentCache,
+};
+
 export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayContext>;
+
+/** What one request may make the process hold (MAX_ROWS_PER_REQUEST, MAX_RESPONSE_BYTES, DOCUMENT_CACHE_*). */
+export interface RequestBounds {
+  maxRows: number;
+  maxResponseBytes: number;
+  documentCache: DocumentCacheSettings;
+}
 
 export function createGatewayYoga(options: {
   schema: GraphQLSchema;
   services: GatewayServices;
   adminToken?: string;
+  /** Default: the configuration's defaults. */
+  bounds?: RequestBounds;
 }): GatewayYoga {
   const { services } = options;
-  return createYoga<Record<string, never>, GatewayContext>({
+  const bounds = options.bounds ?? DEFAULT_BOUNDS;
+  const parserCache = boundedParserCache(bounds.documentCache);
+  const yoga = createYoga<Record<string, never>, GatewayContext>({
     schema: options.schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
@@ -116,16 +138,30 @@ export function createGatewayYoga(options: {
       error: (...args) => services.log.debug(args.map(String).join(' ')),
     },
     maskedErrors: { maskError },
-    plugins: [useRequestIdHeader(), useInternalErrorLog()],
+    parserAndValidationCache: parserCache,
+    plugins: [useRequestIdHeader(), useInternalErrorLog(), useRowBudget(), useResponseSizeLimit(bounds.maxResponseBytes)],
     context: ({ request }) => {
       const requestId = requestIdOf(request);
+      const budget = new RowBudget(bounds.maxRows);
+      const search = oneSearchAtATime(services.search);
       return {
         services,
         requestId,
         isAdmin: bearerMatches(request.headers.get('authorization'), options.adminToken),
         log: services.log.child({ requestId }),
-        loaders: createLoaders(services),
+        loaders: createLoaders(services, search, budget),
+        budget,
+        search,
       } satisfies GatewayContext;
     },
   });
+  parserCaches.set(yoga, parserCache.documentCache);
+  return yoga;
+}
+
+const parserCaches = new WeakMap<GatewayYoga, DocumentCache<DocumentNode>>();
+
+/** The parsed-document cache a server keeps (to see its bound hold in tests and metrics). */
+export function documentCacheOf(yoga: GatewayYoga): DocumentCache<DocumentNode> | undefined {
+  return parserCaches.get(yoga);
 }

@@ -24,10 +24,11 @@ export class DuckDb {
   }
 
   /** Two cores gave no speed-up beyond a couple of concurrent queries (FIELD-NOTES): keep the pool small. */
-  static async open(options: { connections?: number; tempDir?: string; memoryLimit?: string } = {}): Promise<DuckDb> {
+  static async open(options: { connections?: number; tempDir?: string; memoryLimit?: string; threads?: number } = {}): Promise<DuckDb> {
     // Never download an extension at run time (DESIGN 6: offline by default); one installed in the
-    // local extension directory still loads.
-    const config: Record<string, string> = { threads: '2', autoinstall_known_extensions: 'false' };
+    // local extension directory still loads. memory_limit bounds DuckDB's buffer manager (past it,
+    // operators spill to temp_directory or fail with an out-of-memory error, not the process).
+    const config: Record<string, string> = { threads: String(options.threads ?? 2), autoinstall_known_extensions: 'false' };
     if (options.tempDir) config.temp_directory = options.tempDir;
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     const instance = await DuckDBInstance.create(':memory:', config);

@@ -6,6 +6,7 @@ import type { EntitySchema } from '../catalog/index.js';
 import { TimeoutError } from '../errors/index.js';
 import type { DuckDb, LakeReadCache } from '../lake/index.js';
 import type { PgPool } from '../oltp/index.js';
+import { Admission, type AdmissionSettings } from './admission.js';
 import { HotMirror } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
 import { ChangedRowSets, takeSnapshot } from './snapshot.js';
@@ -37,6 +38,8 @@ export interface QueryEngineDeps {
    * above this bound, so no query outlives a file it listed (compaction/gc.ts).
    */
   timeoutMs: number;
+  /** How many searches run at once and how many may wait (default: 2 running, 16 waiting up to 10 s). */
+  admission?: AdmissionSettings;
   faults?: QueryFaults;
 }
 
@@ -45,8 +48,10 @@ export class QueryEngine {
   private readonly cache: LakeReadCache;
   private readonly changed: ChangedRowSets;
   private readonly latest: LakeLatestVersions;
+  readonly admission: Admission;
 
   constructor(private readonly deps: QueryEngineDeps) {
+    this.admission = new Admission(deps.admission ?? { maxRunning: 2, queueLength: 16, queueWaitMs: 10_000 });
     this.hot = new HotMirror(deps.duck, path.join(deps.workDir, 'hot'));
     this.cache = deps.cache;
     this.changed = new ChangedRowSets(deps.pool, deps.duck);
@@ -64,6 +69,14 @@ export class QueryEngine {
    * and DATE as Date, UUID as string).
    */
   async read(
+    entities: readonly EntitySchema[],
+    build: (view: (entity: EntitySchema, rowIds?: readonly string[] | null) => string) => Statement,
+  ): Promise<Record<string, unknown>[]> {
+    // Admitted before the snapshot: a search waiting here holds no Postgres connection and no lease.
+    return this.admission.run(() => this.readAdmitted(entities, build));
+  }
+
+  private async readAdmitted(
     entities: readonly EntitySchema[],
     build: (view: (entity: EntitySchema, rowIds?: readonly string[] | null) => string) => Statement,
   ): Promise<Record<string, unknown>[]> {
