@@ -1,6 +1,6 @@
 // Bounds of one request, whatever it asks: rows materialized across all its fields, and bytes of
 // its response. Each is a small Yoga plugin; resolvers only charge the request's row budget.
-import { GraphQLError, type ExecutionResult } from 'graphql';
+import { GraphQLError, getOperationAST, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { LimitError } from '../errors/index.js';
 import type { GatewayContext } from './builder.js';
@@ -43,18 +43,6 @@ export class RowBudget {
       throw this.passed;
     }
   }
-
-  /**
-   * Runs a fetch of at most `limit` rows with the limit lowered to what the budget allows plus
-   * one, then charges what came back: never more than the budget is materialized, and the answer
-   * is the same whenever it fits.
-   */
-  async charged<T>(where: string, limit: number, fetch: (limit: number) => Promise<T[]>): Promise<T[]> {
-    this.check();
-    const rows = await fetch(Math.min(limit, this.remaining() + 1));
-    this.take(rows.length, where);
-    return rows;
-  }
 }
 
 const limitResult = (error: LimitError): ExecutionResult => ({
@@ -62,10 +50,18 @@ const limitResult = (error: LimitError): ExecutionResult => ({
   errors: [new GraphQLError(error.message, { extensions: { code: error.code } })],
 });
 
-/** Once a request passed its row bound it ends with that one error, not a partial answer. */
+const isMutation = (args: { document: DocumentNode; operationName?: string | null }) =>
+  getOperationAST(args.document, args.operationName)?.operation === 'mutation';
+
+/**
+ * Once a query passed its row bound it ends with that one error, not a partial answer. A mutation
+ * keeps its answer (the fields past the bound carry the error): its writes were committed, and
+ * the answer must say which.
+ */
 export function useRowBudget(): Plugin<GatewayContext> {
   return {
     onExecute({ args }) {
+      if (isMutation(args)) return;
       return {
         onExecuteDone({ result, setResult }) {
           const passed = args.contextValue.budget.exceeded;
@@ -79,7 +75,9 @@ export function useRowBudget(): Plugin<GatewayContext> {
 /** A result that would serialize to more than `maxBytes` of JSON is answered with an error instead. */
 export function useResponseSizeLimit(maxBytes: number): Plugin<GatewayContext> {
   return {
-    onExecute() {
+    onExecute({ args }) {
+      // A mutation's writes are committed by now: only its answer is dropped, and the error says so.
+      const committed = isMutation(args) ? '; the mutation was carried out, only its answer is dropped' : '';
       return {
         onExecuteDone({ result, setResult }) {
           if (Symbol.asyncIterator in Object(result)) return;
@@ -88,7 +86,7 @@ export function useResponseSizeLimit(maxBytes: number): Plugin<GatewayContext> {
             setResult(
               limitResult(
                 new LimitError(
-                  `the response would be larger than ${maxBytes} bytes (MAX_RESPONSE_BYTES); ask for fewer rows or fields`,
+                  `the response would be larger than ${maxBytes} bytes (MAX_RESPONSE_BYTES); ask for fewer rows or fields${committed}`,
                 ),
               ),
             );

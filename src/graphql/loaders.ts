@@ -19,13 +19,7 @@ export function createLoaders(services: GatewayServices, search: RequestSearch, 
       if (!loader) {
         const where = `${via.name} → ${entity.name}`;
         const batches = new DataLoader(async (parentIds: readonly string[]) => {
-          // A batch is one statement for all its parents: at most the budget plus one row in all.
-          budget.check();
-          const maxRows = budget.remaining() + 1;
-          const rows = await search.children(entity, via, parentIds, { ...args, maxRows });
-          let total = 0;
-          for (const list of rows.values()) total += list.length;
-          if (total >= maxRows) budget.take(total, where);
+          const rows = await search.children(entity, via, parentIds, args, where);
           return parentIds.map((id) => rows.get(id) ?? []);
         });
         // Charged per field resolved, not per batch: a cached parent's rows appear in the answer again.

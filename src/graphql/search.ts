@@ -107,7 +107,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
       args: pageArgsOf(t),
       resolve: (_root, raw: RawPageArgs, ctx, info) => {
         const args = { ...pageArgs(ctx, entity, raw), columns: selectedColumns(info, entity) };
-        return ctx.budget.charged(name, args.limit, (limit) => ctx.search.list(entity, { ...args, limit }));
+        return ctx.search.list(entity, args, name);
       },
     }),
   );
@@ -180,8 +180,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
         type: aggregateFields,
         nullable: false,
         resolve: async (parent, _args, ctx, info) => {
-          const [totals] = await ctx.search.aggregate(entity, parent.where, aggregateRequest(info, info.fieldNodes));
-          return totals!.aggregate;
+          return ctx.search.totals(entity, parent.where, aggregateRequest(info, info.fieldNodes));
         },
       }),
       groups: t.field({
@@ -191,9 +190,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
         resolve: (parent, _args, ctx, info) => {
           if (parent.groupBy.length === 0) throw new ValidationError(`${name}_aggregate.groups needs group_by`);
           const request = aggregateRequest(info, childFields(info, info.fieldNodes).get('aggregate'));
-          return ctx.budget.charged(`${name}_aggregate.groups`, Number.POSITIVE_INFINITY, (limit) =>
-            ctx.search.aggregate(entity, parent.where, request, parent.groupBy, limit),
-          );
+          return ctx.search.groups(entity, parent.where, request, parent.groupBy, `${name}_aggregate.groups`);
         },
       }),
     }),

@@ -10,7 +10,7 @@ import { RowBudget, useResponseSizeLimit, useRowBudget } from './bounds.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
 import { boundedParserCache, type DocumentCache, type DocumentCacheSettings } from './document-cache.js';
 import { createLoaders } from './loaders.js';
-import { oneSearchAtATime } from './request-search.js';
+import { requestSearch } from './request-search.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 const requestIds = new WeakMap<Request, string>();
@@ -143,7 +143,7 @@ export function createGatewayYoga(options: {
     context: ({ request }) => {
       const requestId = requestIdOf(request);
       const budget = new RowBudget(bounds.maxRows);
-      const search = oneSearchAtATime(services.search);
+      const search = requestSearch(services.search, budget);
       return {
         services,
         requestId,

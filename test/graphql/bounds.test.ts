@@ -41,17 +41,14 @@ describe('JSON size of a result', () => {
 });
 
 describe('row budget', () => {
-  it('lowers a fetch to what is left plus one, and fails every later field once passed', async () => {
+  it('counts rows up to the bound, then fails the charge that passed it and every later field', () => {
     const budget = new RowBudget(10);
-    const asked: number[] = [];
-    const fetch = (n: number) => async (limit: number) => {
-      asked.push(limit);
-      return Array.from({ length: Math.min(n, limit) }, (_, i) => i);
-    };
-    expect(await budget.charged('a', 100, fetch(6))).toHaveLength(6);
-    await expect(budget.charged('b', 100, fetch(6))).rejects.toThrow(LimitError);
-    expect(asked).toEqual([11, 5]);
-    await expect(budget.charged('c', 1, fetch(1))).rejects.toThrow('more than 10 rows (MAX_ROWS_PER_REQUEST), passed at b');
-    expect(asked).toHaveLength(2);
+    budget.take(6, 'a');
+    expect(budget.remaining()).toBe(4);
+    expect(() => budget.take(5, 'b')).toThrow(LimitError);
+    expect(budget.exceeded?.message).toContain('more than 10 rows (MAX_ROWS_PER_REQUEST), passed at b');
+    expect(budget.remaining()).toBe(0);
+    expect(() => budget.check()).toThrow('passed at b');
+    expect(() => budget.take(0, 'c')).toThrow('passed at b');
   });
 });

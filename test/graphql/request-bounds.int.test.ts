@@ -114,4 +114,18 @@ describe('request bounds', () => {
     expect((await gw.gql(query)).data.customers).toEqual([{ name: 'c1' }]);
     expect(documentCacheOf(gw.yoga)!.get(query)).toBe(parsed);
   });
+
+  // Last: it adds orders that the tests above do not expect.
+  it('a mutation whose answer passes the row bound keeps its answer, saying the rest failed: its writes committed', async () => {
+    const [customer] = (await gw.gql(`{ customers(limit: 1) { row_id } }`)).data.customers;
+    const objects = Array.from({ length: MAX_ROWS + 100 }, (_, i) => ({ customer: customer.row_id, total: i }));
+    const response = await gw.gql(
+      `mutation($o: [orders_insert_input!]!) { insert_orders(objects: $o) { affected_rows returning { total customer { name } } } }`,
+      { o: objects },
+    );
+    expect(response.data.insert_orders.affected_rows).toBe(MAX_ROWS + 100);
+    expect(response.errors?.[0]?.extensions?.code).toBe('LIMIT_EXCEEDED');
+    const { rows } = await gw.oltp.pool.query<{ n: string }>(`SELECT count(*) AS n FROM change_log WHERE schema_id = 2`);
+    expect(Number(rows[0]!.n)).toBe(10 + MAX_ROWS + 100);
+  });
 });
