@@ -1,6 +1,6 @@
 // RSS of a gateway process under the requests of issue 11 (21-level nesting, 200 aliases, inline-object
 // inserts) and idle: a real `serve` child on loopback, sampled from /proc, each phase bounded in time.
-//   npx tsx bench/bounded.ts [--root DIR] [--heap-mb 2048] [--docs 20] [--objects 10000] [--env K=V ...]
+//   npx tsx bench/bounded.ts [--root DIR] [--heap-mb 2048] [--docs 20] [--objects 10000] [--timeout-s 180] [--env K=V ...]
 // --root runs another checkout's gateway (e.g. the base branch) against the same steps.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,7 +20,7 @@ const heapMb = Number(option('heap-mb', '2048'));
 const docs = Number(option('docs', '20'));
 const objectsPerDoc = Number(option('objects', '10000'));
 const extraEnv = Object.fromEntries(args.flatMap((a, i) => (args[i - 1] === '--env' ? [a.split('=') as [string, string]] : [])));
-const PHASE_TIMEOUT_MS = 180_000;
+const PHASE_TIMEOUT_MS = Number(option('timeout-s', '180')) * 1000;
 
 const rssMb = (pid: number): number | null => {
   try {
@@ -102,11 +102,16 @@ async function phase(gw: Gateway, name: string, work: () => Promise<string>): Pr
   } finally {
     clearInterval(sampler);
   }
-  if (outcome.startsWith('the process died')) {
+  if (outcome.includes('aborted due to timeout')) {
+    // The server keeps working on a request its client gave up on: stop it, so the next phase starts clean.
+    outcome = `no answer within ${PHASE_TIMEOUT_MS / 1000} s (RSS then ${rssMb(pid)} MB); the process was killed and restarted`;
+    gw.child.kill('SIGKILL');
+    await gw.exited;
+  } else if (outcome.startsWith('the process died')) {
     const tail = (await fsp.readFile(gw.log, 'utf8')).split('\n').filter((l) => /heap|memory|fatal/i.test(l)).slice(0, 2).join(' | ');
     if (tail) outcome += `: ${tail.slice(0, 160)}`;
   }
-  const result = { phase: name, peakRssMb: peak, afterRssMb: rssMb(pid), seconds: Math.round((performance.now() - started) / 100) / 10, outcome };
+  const result = { phase: name, peakRssMb: peak, afterRssMb: rssMb(pid) ?? null, seconds: Math.round((performance.now() - started) / 100) / 10, outcome };
   console.error(JSON.stringify(result));
   return result;
 }
