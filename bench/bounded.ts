@@ -1,6 +1,7 @@
 // RSS of a gateway process under the requests of issue 11 (21-level nesting, 200 aliases, inline-object
 // inserts) and idle: a real `serve` child on loopback, sampled from /proc, each phase bounded in time.
-//   npx tsx bench/bounded.ts [--root DIR] [--heap-mb 2048] [--docs 20] [--objects 10000] [--timeout-s 180] [--env K=V ...]
+//   npx tsx bench/bounded.ts [--root DIR] [--heap-mb 2048] [--docs 20] [--objects 10000] [--timeout-s 180]
+//                            [--phases idle,nested,aliases,inserts] [--env K=V ...]
 // --root runs another checkout's gateway (e.g. the base branch) against the same steps.
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
@@ -20,6 +21,8 @@ const heapMb = Number(option('heap-mb', '2048'));
 const docs = Number(option('docs', '20'));
 const objectsPerDoc = Number(option('objects', '10000'));
 const extraEnv = Object.fromEntries(args.flatMap((a, i) => (args[i - 1] === '--env' ? [a.split('=') as [string, string]] : [])));
+// --phases picks some of idle,nested,aliases,inserts; each heavy phase starts on a fresh process.
+const phases = new Set(option('phases', 'idle,nested,aliases,inserts').split(','));
 const PHASE_TIMEOUT_MS = Number(option('timeout-s', '180')) * 1000;
 
 const rssMb = (pid: number): number | null => {
@@ -97,8 +100,9 @@ async function phase(gw: Gateway, name: string, work: () => Promise<string>): Pr
   try {
     outcome = await Promise.race([work(), gw.exited.then((how) => `the process died (${how})`)]);
   } catch (error) {
-    const died = gw.child.exitCode !== null || gw.child.signalCode !== null;
-    outcome = died ? `the process died (${await gw.exited})` : `request failed: ${(error as Error).message}`;
+    // A connection reset comes before the exit event of a process that died: give it a moment.
+    const how = await Promise.race([gw.exited, new Promise<null>((r) => setTimeout(() => r(null), 2_000))]);
+    outcome = how ? `the process died (${how})` : `request failed: ${(error as Error).message}`;
   } finally {
     clearInterval(sampler);
   }
@@ -145,6 +149,17 @@ async function main(): Promise<void> {
     if (!gw || gw.child.exitCode !== null || gw.child.signalCode !== null) gw = await startGateway(db.url, dataDir, starts++);
     return gw;
   };
+  /** A new process, so that a phase's RSS is its own and not what an earlier phase left. */
+  const freshGateway = async () => {
+    if (gw && gw.child.exitCode === null && gw.child.signalCode === null) {
+      gw.child.kill('SIGTERM');
+      await gw.exited;
+    }
+    gw = undefined;
+    const g = await ensureGateway();
+    results.push({ phase: '(fresh process)', peakRssMb: null, afterRssMb: rssMb(g.child.pid!), seconds: 0, outcome: '' });
+    return g;
+  };
   try {
     // The demo data set, loaded by the checkout's own CLI (2,000 customers, 8,000 orders).
     await new Promise<void>((resolve, reject) => {
@@ -156,18 +171,24 @@ async function main(): Promise<void> {
       seed.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`seed exited ${code}`))));
     });
     let g = await ensureGateway();
-    await new Promise((r) => setTimeout(r, 3_000));
-    results.push({ phase: 'idle after start', peakRssMb: null, afterRssMb: rssMb(g.child.pid!), seconds: 0, outcome: 'no request yet' });
-    results.push(await phase(g, 'one small search (warm-up)', async () => describe(await post(g, '{ orders(limit: 5) { row_id total } customers_aggregate { aggregate { count } } }'))));
-    await new Promise((r) => setTimeout(r, 3_000));
-    results.push({ phase: 'idle after a search', peakRssMb: null, afterRssMb: rssMb(g.child.pid!), seconds: 0, outcome: '' });
-
-    g = await ensureGateway();
-    results.push(await phase(g, '21-level customers/orders nesting', async () => describe(await post(g, nested(21)))));
-    g = await ensureGateway();
-    results.push(await phase(g, '200 aliases of orders(limit: 10000)', async () => describe(await post(g, aliases))));
-    g = await ensureGateway();
-    results.push(
+    if (phases.has('idle')) {
+      await new Promise((r) => setTimeout(r, 3_000));
+      results.push({ phase: 'idle after start', peakRssMb: null, afterRssMb: rssMb(g.child.pid!), seconds: 0, outcome: 'no request yet' });
+      results.push(await phase(g, 'one small search (warm-up)', async () => describe(await post(g, '{ orders(limit: 5) { row_id total } customers_aggregate { aggregate { count } } }'))));
+      await new Promise((r) => setTimeout(r, 3_000));
+      results.push({ phase: 'idle after a search', peakRssMb: null, afterRssMb: rssMb(g.child.pid!), seconds: 0, outcome: '' });
+    }
+    if (phases.has('nested')) {
+      g = await freshGateway();
+      results.push(await phase(g, '21-level customers/orders nesting', async () => describe(await post(g, nested(21)))));
+    }
+    if (phases.has('aliases')) {
+      g = await freshGateway();
+      results.push(await phase(g, '200 aliases of orders(limit: 10000)', async () => describe(await post(g, aliases))));
+    }
+    if (phases.has('inserts')) {
+      g = await freshGateway();
+      results.push(
       await phase(g, `${docs} inline-object inserts of ${objectsPerDoc} (${docs * objectsPerDoc} rows)`, async () => {
         let last = '';
         for (let doc = 0; doc < docs; doc++) {
@@ -177,7 +198,8 @@ async function main(): Promise<void> {
         }
         return `${docs} documents, last ${last}`;
       }),
-    );
+      );
+    }
     g = await ensureGateway();
     results.push(await phase(g, 'a small search after all that', async () => describe(await post(g, '{ orders(limit: 5) { row_id } }'))));
   } finally {
