@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Catalog, EntitySchema } from '../catalog/index.js';
-import { loadConfig } from '../config/index.js';
+import { loadConfig, type DuckDbSettings } from '../config/index.js';
 import {
   collectOrphans,
   collectRemoved,
@@ -31,7 +31,7 @@ import {
 } from '../lake/index.js';
 import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { allBufferStats, DEFAULT_PG_RETRY, retryTransient, type OltpStore, type PgRetrySettings } from '../oltp/index.js';
-import { QueryEngine, SearchService, type QueryFaults } from '../query/index.js';
+import { QueryEngine, SearchService, type Admission, type QueryFaults } from '../query/index.js';
 import { createScheduler, EntityWork, type BackoffSettings, type Scheduler } from '../workers/index.js';
 
 export interface LakehouseSettings extends ObjectStoreSettings {
@@ -51,6 +51,8 @@ export interface LakehouseSettings extends ObjectStoreSettings {
   pgRetry?: PgRetrySettings;
   /** How often running jobs are checked for a holder that is gone (default: the configuration's). */
   jobCheckIntervalMs?: number;
+  /** DuckDB's memory and threads, and the searches it runs at once (default: the configuration's defaults). */
+  duckdb?: Partial<DuckDbSettings>;
   faults?: FlushFaults;
   compactFaults?: CompactFaults;
   queryFaults?: QueryFaults;
@@ -67,6 +69,8 @@ export interface Lakehouse {
   compactDeps: CompactDeps;
   admin: AdminOperations;
   search: SearchService;
+  /** The gate of searches into DuckDB (DUCKDB_MAX_QUERIES, DUCKDB_QUEUE_*): its load, for tests and metrics. */
+  admission: Admission;
   /** Deletes replaced files and orphans past the grace period (what the GC worker runs). */
   collectGarbage(): Promise<void>;
   /** Starts the background flush, compaction and GC workers of this process. */
@@ -95,12 +99,20 @@ export async function openLakehouse(
   }
   const workDir = path.join(settings.dataDir, 'tmp');
   await fs.mkdir(workDir, { recursive: true });
-  const duck = await DuckDb.open({ tempDir: path.join(workDir, 'duckdb'), observeStatement: (seconds) => metrics.observeDuckDb(seconds) });
+  const duckdb = { ...loadConfig({}).duckdb, ...settings.duckdb };
+  // One connection beyond the searches' slots, so a flush or compaction need not wait for a search.
+  const duck = await DuckDb.open({
+    connections: duckdb.maxQueries + 1,
+    tempDir: path.join(workDir, 'duckdb'),
+    memoryLimit: duckdb.memoryLimit,
+    threads: duckdb.threads,
+    observeStatement: (seconds) => metrics.observeDuckDb(seconds),
+  });
   // S3 lake files on local disk, shared by searches, flushes and compactions of this process.
   const cache = new LakeReadCache(store, path.join(workDir, 'cache'), settings.lakeCacheBytes ?? 2 * 1024 ** 3, metrics.cache);
   log.info(
     { httpfs: duck.extensions.httpfs, postgres: duck.extensions.postgres },
-    `DuckDB: lake files read ${store.localPath('probe') ? 'in place' : 'through the local read cache'}, the buffer copied from Postgres by COPY`,
+    `DuckDB (memory_limit ${duckdb.memoryLimit}, ${duckdb.threads} threads, ${duckdb.maxQueries} searches at once): lake files read ${store.localPath('probe') ? 'in place' : 'through the local read cache'}, the buffer copied from Postgres by COPY`,
   );
   const flushDeps: FlushDeps = {
     pool: oltp.pool,
@@ -138,6 +150,7 @@ export async function openLakehouse(
     cache,
     timeoutMs: settings.query?.timeoutMs ?? defaults.query.timeoutMs,
     pgRetry,
+    admission: { maxRunning: duckdb.maxQueries, queueLength: duckdb.queueLength, queueWaitMs: duckdb.queueWaitMs },
     faults: settings.queryFaults,
   });
 
@@ -262,6 +275,7 @@ export async function openLakehouse(
     compactDeps,
     admin,
     search: new SearchService(engine),
+    admission: engine.admission,
     collectGarbage,
     work,
     startWorkers() {

@@ -73,6 +73,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
       adminToken,
       metrics,
       readiness: () => checkReadiness(pool, READY_TIMEOUT_MS),
+      bounds: { ...config.request, documentCache: config.documentCache },
       services: {
         catalog,
         oltp,

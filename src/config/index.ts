@@ -112,6 +112,19 @@ const EnvSchema = z.object({
   WORKER_BACKOFF_JITTER: z.coerce.number({ error: 'must be a number' }).min(0, 'must be at least 0').max(1, 'must be at most 1').default(0.2),
   PG_RETRY_ATTEMPTS: intFrom(1, 20).default(4),
   JOB_CHECK_INTERVAL_MS: intFrom(100).default(30_000),
+  // Bounds of one process whatever a request asks (issue 11): rows, response bytes, parse cache, DuckDB.
+  MAX_ROWS_PER_REQUEST: intFrom(1).default(100_000),
+  MAX_RESPONSE_BYTES: intFrom(1_024).default(32 * 1024 * 1024),
+  DOCUMENT_CACHE_BYTES: intFrom(0).default(4 * 1024 * 1024),
+  DOCUMENT_CACHE_MAX_DOCUMENT_BYTES: intFrom(0).default(64 * 1024),
+  DUCKDB_MEMORY_LIMIT: z
+    .string()
+    .regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$/i, 'must be a size such as 512MB or 2GB')
+    .default('2GB'),
+  DUCKDB_THREADS: intFrom(1, 256).default(2),
+  DUCKDB_MAX_QUERIES: intFrom(1, 64).default(2),
+  DUCKDB_QUEUE_LENGTH: intFrom(0).default(16),
+  DUCKDB_QUEUE_WAIT_MS: intFrom(0).default(10_000),
 });
 
 export interface S3Config {
@@ -154,6 +167,20 @@ export interface Config {
   pgRetry: { attempts: number; baseMs: number };
   /** How often running jobs are checked for a holder that is gone (they are marked failed). */
   jobCheckIntervalMs: number;
+  /** What one request may make the process hold: rows across all its fields, bytes of its response. */
+  request: { maxRows: number; maxResponseBytes: number };
+  /** Parsed documents kept, bounded by the total length of their text; longer documents are not kept. */
+  documentCache: { maxBytes: number; maxDocumentBytes: number };
+  /** DuckDB's own bounds, and how many searches run in it at once (more wait in a short queue, then BUSY). */
+  duckdb: DuckDbSettings;
+}
+
+export interface DuckDbSettings {
+  memoryLimit: string;
+  threads: number;
+  maxQueries: number;
+  queueLength: number;
+  queueWaitMs: number;
 }
 
 /** Parses the environment; throws ConfigError naming every invalid variable. */
@@ -221,5 +248,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     backoff: { baseMs: e.WORKER_BACKOFF_BASE_MS, maxMs: e.WORKER_BACKOFF_MAX_MS, jitter: e.WORKER_BACKOFF_JITTER },
     pgRetry: { attempts: e.PG_RETRY_ATTEMPTS, baseMs: 50 },
     jobCheckIntervalMs: e.JOB_CHECK_INTERVAL_MS,
+    request: { maxRows: e.MAX_ROWS_PER_REQUEST, maxResponseBytes: e.MAX_RESPONSE_BYTES },
+    documentCache: { maxBytes: e.DOCUMENT_CACHE_BYTES, maxDocumentBytes: e.DOCUMENT_CACHE_MAX_DOCUMENT_BYTES },
+    duckdb: {
+      memoryLimit: e.DUCKDB_MEMORY_LIMIT,
+      threads: e.DUCKDB_THREADS,
+      maxQueries: e.DUCKDB_MAX_QUERIES,
+      queueLength: e.DUCKDB_QUEUE_LENGTH,
+      queueWaitMs: e.DUCKDB_QUEUE_WAIT_MS,
+    },
   };
 }

@@ -43,3 +43,13 @@ export class TimeoutError extends GatewayError {
 export class UnavailableError extends GatewayError {
   readonly code = 'UNAVAILABLE';
 }
+
+/** A request passed a bound of the process (rows, response bytes); the message names the setting. */
+export class LimitError extends GatewayError {
+  readonly code = 'LIMIT_EXCEEDED';
+}
+
+/** The process is at its bound of concurrent work and its queue is full or waited too long; retry later. */
+export class BusyError extends GatewayError {
+  readonly code = 'BUSY';
+}

@@ -2,12 +2,13 @@
 import SchemaBuilder from '@pothos/core';
 import type { GraphQLResolveInfo } from 'graphql';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import type DataLoader from 'dataloader';
 import type { Logger } from 'pino';
 import type { Attribute, Catalog, EntitySchema, JsonValue } from '../catalog/index.js';
 import type { PageArgs, SearchService } from '../query/index.js';
 import type { EntityRow, OltpStore } from '../oltp/index.js';
 import { AuthError } from '../errors/index.js';
+import type { RowBudget } from './bounds.js';
+import type { RequestSearch } from './request-search.js';
 import { SCALARS } from './scalars.js';
 
 export interface FlushReport {
@@ -80,11 +81,16 @@ export interface GatewayServices {
   limits: { defaultLimit: number; maxLimit: number; maxInsertObjects: number };
 }
 
+/** A batched loader whose rows are charged to the request's row budget as fields resolve them. */
+export interface RowLoader<T> {
+  load(key: string): Promise<T>;
+}
+
 export interface RequestLoaders {
   /** Current live row by row_id from the OLTP store, batched per entity and request. */
-  rowByPk(entity: EntitySchema): DataLoader<string, EntityRow | null>;
+  rowByPk(entity: EntitySchema): RowLoader<EntityRow | null>;
   /** Rows of `entity` whose ref `via` names a parent, batched per request and `argsKey`. */
-  children(entity: EntitySchema, via: Attribute, args: PageArgs, argsKey: string): DataLoader<string, EntityRow[]>;
+  children(entity: EntitySchema, via: Attribute, args: PageArgs, argsKey: string): RowLoader<EntityRow[]>;
 }
 
 export interface GatewayContext {
@@ -93,6 +99,10 @@ export interface GatewayContext {
   isAdmin: boolean;
   log: Logger;
   loaders: RequestLoaders;
+  /** Rows this request may still materialize (MAX_ROWS_PER_REQUEST); lists charge it. */
+  budget: RowBudget;
+  /** Searches of this request, one at a time (services.search is the process's, unqueued). */
+  search: RequestSearch;
 }
 
 export interface GatewaySchemaTypes {

@@ -9,4 +9,4 @@ export type {
   JobReport,
 } from './builder.js';
 export { buildSchema, printGatewaySchema } from './schema.js';
-export { createGatewayYoga, type GatewayYoga } from './server.js';
+export { createGatewayYoga, documentCacheOf, type GatewayYoga, type RequestBounds } from './server.js';

@@ -1,23 +1,35 @@
-// Per-request DataLoaders: one OLTP query per batch of row_ids, not one per row.
+// Per-request DataLoaders: one OLTP query per batch of row_ids, not one per row; every row they
+// hand to a field is charged to the request's row budget.
 import DataLoader from 'dataloader';
 import type { Attribute, EntitySchema } from '../catalog/index.js';
 import type { PageArgs } from '../query/index.js';
 import type { EntityRow } from '../oltp/index.js';
-import type { GatewayServices, RequestLoaders } from './builder.js';
+import type { RowBudget } from './bounds.js';
+import type { RequestSearch } from './request-search.js';
+import type { GatewayServices, RequestLoaders, RowLoader } from './builder.js';
 
-export function createLoaders(services: GatewayServices): RequestLoaders {
-  const byEntity = new Map<string, DataLoader<string, EntityRow | null>>();
-  const children = new Map<string, DataLoader<string, EntityRow[]>>();
+export function createLoaders(services: GatewayServices, search: RequestSearch, budget: RowBudget): RequestLoaders {
+  const byEntity = new Map<string, RowLoader<EntityRow | null>>();
+  const children = new Map<string, RowLoader<EntityRow[]>>();
   return {
     children(entity: EntitySchema, via: Attribute, args: PageArgs, argsKey: string) {
       // One loader per relation and arguments: parents asking the same question share a batch.
       const key = `${entity.name}.${via.name}:${argsKey}`;
       let loader = children.get(key);
       if (!loader) {
-        loader = new DataLoader(async (parentIds) => {
-          const rows = await services.search.children(entity, via, parentIds, args);
+        const where = `${via.name} → ${entity.name}`;
+        const batches = new DataLoader(async (parentIds: readonly string[]) => {
+          const rows = await search.children(entity, via, parentIds, args, where);
           return parentIds.map((id) => rows.get(id) ?? []);
         });
+        // Charged per field resolved, not per batch: a cached parent's rows appear in the answer again.
+        loader = {
+          load: async (parentId) => {
+            const rows = await batches.load(parentId);
+            budget.take(rows.length, where);
+            return rows;
+          },
+        };
         children.set(key, loader);
       }
       return loader;
@@ -25,10 +37,18 @@ export function createLoaders(services: GatewayServices): RequestLoaders {
     rowByPk(entity: EntitySchema) {
       let loader = byEntity.get(entity.name);
       if (!loader) {
-        loader = new DataLoader(async (ids) => {
+        const batches = new DataLoader(async (ids: readonly string[]) => {
+          budget.check();
           const rows = await services.oltp.readRows(entity, ids);
           return ids.map((id) => rows.get(id) ?? null);
         });
+        loader = {
+          load: async (id) => {
+            const row = await batches.load(id);
+            if (row) budget.take(1, entity.name);
+            return row;
+          },
+        };
         byEntity.set(entity.name, loader);
       }
       return loader;

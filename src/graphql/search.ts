@@ -105,8 +105,10 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
       nullable: false,
       description: `Current ${name} rows from the lake and the unflushed buffer, fresh to the last commit`,
       args: pageArgsOf(t),
-      resolve: (_root, raw: RawPageArgs, ctx, info) =>
-        ctx.services.search.list(entity, { ...pageArgs(ctx, entity, raw), columns: selectedColumns(info, entity) }),
+      resolve: (_root, raw: RawPageArgs, ctx, info) => {
+        const args = { ...pageArgs(ctx, entity, raw), columns: selectedColumns(info, entity) };
+        return ctx.search.list(entity, args, name);
+      },
     }),
   );
 
@@ -178,8 +180,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
         type: aggregateFields,
         nullable: false,
         resolve: async (parent, _args, ctx, info) => {
-          const [totals] = await ctx.services.search.aggregate(entity, parent.where, aggregateRequest(info, info.fieldNodes));
-          return totals!.aggregate;
+          return ctx.search.totals(entity, parent.where, aggregateRequest(info, info.fieldNodes));
         },
       }),
       groups: t.field({
@@ -189,7 +190,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
         resolve: (parent, _args, ctx, info) => {
           if (parent.groupBy.length === 0) throw new ValidationError(`${name}_aggregate.groups needs group_by`);
           const request = aggregateRequest(info, childFields(info, info.fieldNodes).get('aggregate'));
-          return ctx.services.search.aggregate(entity, parent.where, request, parent.groupBy);
+          return ctx.search.groups(entity, parent.where, request, parent.groupBy, `${name}_aggregate.groups`);
         },
       }),
     }),

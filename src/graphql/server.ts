@@ -1,15 +1,19 @@
 // The Yoga server: schema, per-request context, error mapping and request ids, each a small plugin.
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
-import { GraphQLError, type GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Catalog } from '../catalog/index.js';
+import { loadConfig } from '../config/index.js';
 import { GatewayError } from '../errors/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
 import type { Readiness } from '../oltp/index.js';
+import { RowBudget, useResponseSizeLimit, useRowBudget } from './bounds.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
+import { boundedParserCache, type DocumentCache, type DocumentCacheSettings } from './document-cache.js';
 import { createLoaders } from './loaders.js';
 import { useMetricsEndpoint, useReadiness, useRequestMetrics } from './probes.js';
+import { requestSearch } from './request-search.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 const requestIds = new WeakMap<Request, string>();
@@ -94,7 +98,21 @@ function exampleQuery(catalog: Catalog): string {
   ].join('\n');
 }
 
+const defaults = loadConfig({});
+const DEFAULT_BOUNDS: RequestBounds = {
+  maxRows: defaults.request.maxRows,
+  maxResponseBytes: defaults.request.maxResponseBytes,
+  documentCache: defaults.documentCache,
+};
+
 export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayContext>;
+
+/** What one request may make the process hold (MAX_ROWS_PER_REQUEST, MAX_RESPONSE_BYTES, DOCUMENT_CACHE_*). */
+export interface RequestBounds {
+  maxRows: number;
+  maxResponseBytes: number;
+  documentCache: DocumentCacheSettings;
+}
 
 export function createGatewayYoga(options: {
   schema: GraphQLSchema;
@@ -104,9 +122,13 @@ export function createGatewayYoga(options: {
   metrics?: GatewayMetrics;
   /** Serves /readyz (200 when ready, else 503 with the reason). */
   readiness?: () => Promise<Readiness>;
+  /** Default: the configuration's defaults. */
+  bounds?: RequestBounds;
 }): GatewayYoga {
   const { services } = options;
-  return createYoga<Record<string, never>, GatewayContext>({
+  const bounds = options.bounds ?? DEFAULT_BOUNDS;
+  const parserCache = boundedParserCache(bounds.documentCache);
+  const yoga = createYoga<Record<string, never>, GatewayContext>({
     schema: options.schema,
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/healthz',
@@ -123,21 +145,37 @@ export function createGatewayYoga(options: {
       error: (...args) => services.log.debug(args.map(String).join(' ')),
     },
     maskedErrors: { maskError },
+    parserAndValidationCache: parserCache,
     plugins: [
       useRequestIdHeader(),
       useInternalErrorLog(),
       ...(options.readiness ? [useReadiness(options.readiness)] : []),
       ...(options.metrics ? [useMetricsEndpoint(options.metrics), useRequestMetrics(options.metrics)] : []),
+      useRowBudget(),
+      useResponseSizeLimit(bounds.maxResponseBytes),
     ],
     context: ({ request }) => {
       const requestId = requestIdOf(request);
+      const budget = new RowBudget(bounds.maxRows);
+      const search = requestSearch(services.search, budget);
       return {
         services,
         requestId,
         isAdmin: bearerMatches(request.headers.get('authorization'), options.adminToken),
         log: services.log.child({ requestId }),
-        loaders: createLoaders(services),
+        loaders: createLoaders(services, search, budget),
+        budget,
+        search,
       } satisfies GatewayContext;
     },
   });
+  parserCaches.set(yoga, parserCache.documentCache);
+  return yoga;
+}
+
+const parserCaches = new WeakMap<GatewayYoga, DocumentCache<DocumentNode>>();
+
+/** The parsed-document cache a server keeps (to see its bound hold in tests and metrics). */
+export function documentCacheOf(yoga: GatewayYoga): DocumentCache<DocumentNode> | undefined {
+  return parserCaches.get(yoga);
 }

@@ -30,13 +30,15 @@ export class DuckDb {
       connections?: number;
       tempDir?: string;
       memoryLimit?: string;
+      threads?: number;
       /** Told how long each `use` held its connection (the statement time metric). */
       observeStatement?: (seconds: number) => void;
     } = {},
   ): Promise<DuckDb> {
     // Never download an extension at run time (DESIGN 6: offline by default); one installed in the
-    // local extension directory still loads.
-    const config: Record<string, string> = { threads: '2', autoinstall_known_extensions: 'false' };
+    // local extension directory still loads. memory_limit bounds DuckDB's buffer manager (past it,
+    // operators spill to temp_directory or fail with an out-of-memory error, not the process).
+    const config: Record<string, string> = { threads: String(options.threads ?? 2), autoinstall_known_extensions: 'false' };
     if (options.tempDir) config.temp_directory = options.tempDir;
     if (options.memoryLimit) config.memory_limit = options.memoryLimit;
     const instance = await DuckDBInstance.create(':memory:', config);

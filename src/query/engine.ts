@@ -6,6 +6,7 @@ import type { EntitySchema } from '../catalog/index.js';
 import { TimeoutError } from '../errors/index.js';
 import type { DuckDb, LakeReadCache } from '../lake/index.js';
 import { retryTransient, type PgPool, type PgRetrySettings } from '../oltp/index.js';
+import { Admission, type AdmissionSettings } from './admission.js';
 import { HotMirror } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
 import { ChangedRowSets, takeSnapshot } from './snapshot.js';
@@ -39,6 +40,8 @@ export interface QueryEngineDeps {
   timeoutMs: number;
   /** Retries of the snapshot (a read, so idempotent) on transient Postgres errors. */
   pgRetry?: PgRetrySettings;
+  /** How many searches run at once and how many may wait (default: 2 running, 16 waiting up to 10 s). */
+  admission?: AdmissionSettings;
   faults?: QueryFaults;
 }
 
@@ -47,8 +50,10 @@ export class QueryEngine {
   private readonly cache: LakeReadCache;
   private readonly changed: ChangedRowSets;
   private readonly latest: LakeLatestVersions;
+  readonly admission: Admission;
 
   constructor(private readonly deps: QueryEngineDeps) {
+    this.admission = new Admission(deps.admission ?? { maxRunning: 2, queueLength: 16, queueWaitMs: 10_000 });
     this.hot = new HotMirror(deps.duck, path.join(deps.workDir, 'hot'));
     this.cache = deps.cache;
     this.changed = new ChangedRowSets(deps.pool, deps.duck);
@@ -66,6 +71,14 @@ export class QueryEngine {
    * and DATE as Date, UUID as string).
    */
   async read(
+    entities: readonly EntitySchema[],
+    build: (view: (entity: EntitySchema, rowIds?: readonly string[] | null) => string) => Statement,
+  ): Promise<Record<string, unknown>[]> {
+    // Admitted before the snapshot: a search waiting here holds no Postgres connection and no lease.
+    return this.admission.run(() => this.readAdmitted(entities, build));
+  }
+
+  private async readAdmitted(
     entities: readonly EntitySchema[],
     build: (view: (entity: EntitySchema, rowIds?: readonly string[] | null) => string) => Statement,
   ): Promise<Record<string, unknown>[]> {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import pino from 'pino';
 import { openLakehouse, type Lakehouse, type LakehouseSettings } from '../../src/cli/lakehouse.js';
 import { loadCatalog, type Catalog } from '../../src/catalog/index.js';
-import { buildSchema, createGatewayYoga, type GatewayYoga } from '../../src/graphql/index.js';
+import { buildSchema, createGatewayYoga, type GatewayYoga, type RequestBounds } from '../../src/graphql/index.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics/index.js';
 import { checkReadiness, openOltpStore, type OltpStore } from '../../src/oltp/index.js';
 import { createTestDatabase } from './postgres.js';
@@ -45,6 +45,8 @@ export interface TestGatewayOptions {
   databaseUrl?: string;
   /** Largest accepted attribute value in bytes (the gateway's MAX_VALUE_BYTES); default the gateway's. */
   maxValueBytes?: number;
+  /** Request bounds (rows, response bytes, document cache); default the gateway's. */
+  bounds?: RequestBounds;
   /** Runs on the fresh database before any connection opens (e.g. ALTER DATABASE … SET …). */
   prepareDatabase?(databaseUrl: string, databaseName: string): Promise<void>;
 }
@@ -80,6 +82,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     adminToken: TEST_ADMIN_TOKEN,
     metrics,
     readiness: () => checkReadiness(oltp.pool, 2_000),
+    bounds: options.bounds,
     services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 20_000 } },
   });
   return {
