@@ -43,7 +43,9 @@ export async function runMaintenance(
   await withOltpStore(config, log, catalog, async (oltp) => {
     const lakehouse = await openLakehouse(config, catalog, oltp, log);
     try {
-      for (const entity of entities) process.stdout.write(`${JSON.stringify(await operation(lakehouse.admin, entity))}\n`);
+      // BigInt fields (slots) print as decimal text.
+      const json = (report: unknown) => JSON.stringify(report, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+      for (const entity of entities) process.stdout.write(`${json(await operation(lakehouse.admin, entity))}\n`);
     } finally {
       await lakehouse.close();
     }

@@ -2,7 +2,7 @@
 import type { EntitySchema } from '../catalog/index.js';
 import type { PgPool } from '../oltp/index.js';
 
-export type JobKind = 'flush' | 'compact' | 'gc';
+export type JobKind = 'flush' | 'compact' | 'gc' | 'rebuild';
 export type JobStatus = 'running' | 'done' | 'skipped' | 'failed';
 
 export interface Job {
