@@ -13,7 +13,7 @@ import { openLakehouse, type LakehouseSettings } from '../src/cli/lakehouse.js';
 import { loadCatalog } from '../src/catalog/index.js';
 import { buildSchema, createGatewayYoga, type VerifyResult } from '../src/graphql/index.js';
 import { openOltpStore } from '../src/oltp/index.js';
-import { startTestS3 } from '../test/support/s3.js';
+import S3rver from '@20minutes/s3rver';
 import { graphqlCaller } from './support.js';
 import { errorKind } from './soak-kinds.js';
 
@@ -58,8 +58,8 @@ const SEARCHES = [
 
 export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   const say = options.progress ?? (() => undefined);
-  const started = Date.now();
-  const deadline = started + options.durationMs;
+  let started = Date.now();
+  let deadline = started + options.durationMs;
   const operations: Record<string, number> = {};
   const faults: Record<string, number> = {};
   const errors: Record<string, number> = {};
@@ -76,7 +76,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       },
     },
   );
-  const s3 = await startTestS3('soak');
+  const s3 = await startOutageS3();
   let s3Down = false;
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-soak-'));
   const catalog = await loadCatalog('schema');
@@ -104,14 +104,21 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   // The child gateway: killed (SIGKILL) by a fault, restarted a moment later.
   let child: ChildProcess | null = null;
+  /** Resolves once the current child has acknowledged its first write. */
+  let childWriting: Promise<void> = Promise.resolve();
   let stopping = false;
   const startChild = () => {
     const proc = spawn(
       process.execPath,
       ['--openssl-legacy-provider', '--import', 'tsx', path.resolve('bench/soak-child.ts'), options.databaseUrl, JSON.stringify(lake), path.join(dataDir, 'child')],
-      { stdio: ['ignore', 'pipe', 'ignore'] },
+      { stdio: ['ignore', 'pipe', 'pipe'] },
     );
+    let stderr = '';
+    proc.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2_000)));
     let buffered = '';
+    let writing: () => void = () => undefined;
+    childWriting = new Promise((resolve) => (writing = resolve));
+    proc.on('exit', () => writing());
     proc.stdout!.on('data', (chunk: Buffer) => {
       buffered += chunk.toString();
       const lines = buffered.split('\n');
@@ -119,6 +126,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       for (const line of lines) {
         const [word, kind, id, value] = line.split(' ');
         if (word === 'ack') {
+          writing();
           count(operations, `child ${kind === 'c' ? 'insert' : kind === 'u' ? 'update' : 'delete'}`);
           const entry = tracked.get(id!) ?? { state: 'live' };
           entry.pending = false;
@@ -133,13 +141,24 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
         }
       }
     });
-    proc.on('exit', () => {
+    proc.on('exit', (code, signal) => {
       // Whatever the child was doing when it died has an unknown outcome.
       for (const entry of tracked.values()) if (entry.pending) entry.unknown = true;
+      if (signal === 'SIGKILL' || stopping) return;
+      // It died by itself (e.g. a connection killed while it started): its supervisor restarts it.
+      const reason = stderr.split('\n').find((l) => /Error|error/.test(l)) ?? `exit code ${code}`;
+      count(errors, `child gateway died: ${errorKind(new Error(reason))}`);
+      setTimeout(() => {
+        if (!stopping && child === proc) startChild();
+      }, 1_000);
     });
     child = proc;
   };
   startChild();
+  // The clock starts once the child gateway writes (its start takes seconds on a busy machine).
+  await Promise.race([childWriting, new Promise((resolve) => setTimeout(resolve, 60_000))]);
+  started = Date.now();
+  deadline = started + options.durationMs;
 
   const loops: Promise<void>[] = [];
   const until = async (work: () => Promise<void>, pauseMs: number) => {
@@ -225,26 +244,35 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     until(async () => {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, Math.min(options.faultEveryMs ?? 8_000, deadline - Date.now()))));
       if (stopping || Date.now() >= deadline) return;
-      const fault = (['kill the child gateway', 'kill Postgres connections', 'stop the S3 server'] as const)[turn++ % 3]!;
+      const fault = (['kill Postgres connections', 'stop the S3 server', 'kill the child gateway'] as const)[turn++ % 3]!;
+      // A child is killed once it writes: killing it while it still starts up would test little.
+      if (fault === 'kill the child gateway') await Promise.race([childWriting, new Promise((resolve) => setTimeout(resolve, 30_000))]);
       count(faults, fault);
       say(`fault: ${fault}`);
-      if (fault === 'kill the child gateway') {
-        child?.kill('SIGKILL');
-        await new Promise((resolve) => setTimeout(resolve, 1_000));
-        if (!stopping) startChild();
-      } else if (fault === 'kill Postgres connections') {
-        const { rowCount } = await faultDb.query(
-          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-            WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'ltbase-gateway'`,
-        );
-        faults['postgres connections terminated (count)'] = (faults['postgres connections terminated (count)'] ?? 0) + (rowCount ?? 0);
-      } else {
-        s3Down = true;
-        await s3.stop();
-        await new Promise((resolve) => setTimeout(resolve, 2_000 + Math.floor(Math.random() * 3_000)));
-        await s3.start();
-        s3Down = false;
-      }
+      // Bounded: a fault that hangs is reported, and the soak goes on (and ends on time).
+      const inject = async () => {
+        if (fault === 'kill the child gateway') {
+          child?.kill('SIGKILL');
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          if (!stopping) startChild();
+        } else if (fault === 'kill Postgres connections') {
+          const { rowCount } = await faultDb.query(
+            `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+              WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name = 'ltbase-gateway'`,
+          );
+          faults['postgres connections terminated (count)'] = (faults['postgres connections terminated (count)'] ?? 0) + (rowCount ?? 0);
+        } else {
+          s3Down = true;
+          await s3.stop();
+          await new Promise((resolve) => setTimeout(resolve, 2_000 + Math.floor(Math.random() * 3_000)));
+          await s3.start();
+          s3Down = false;
+        }
+      };
+      await Promise.race([
+        inject(),
+        new Promise((resolve) => setTimeout(resolve, 30_000)).then(() => count(errors, `fault hung over 30 s: ${fault}`)),
+      ]).catch((error: unknown) => count(errors, `fault failed: ${fault}: ${errorKind(error)}`));
     }, 0),
   );
   const ticker = setInterval(() => say(`${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(operations)} errors ${JSON.stringify(errors)}`), 30_000);
@@ -311,5 +339,41 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     lostExamples,
     errors,
     verify: compacted,
+  };
+}
+
+/**
+ * The loopback S3 server (as test/support/s3.ts starts it), whose stop also cuts the SDK's
+ * keep-alive connections: closing only the listener waits for them, and they would still be served.
+ */
+async function startOutageS3() {
+  const directory = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-soak-s3-'));
+  const create = (port: number) =>
+    new S3rver({ address: '127.0.0.1', port, silent: true, directory, allowMismatchedSignatures: true, vhostBuckets: false, configureBuckets: [{ name: 'soak' }] });
+  let server: S3rver | null = create(0);
+  const { port } = await server.run();
+  const endpoint = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    const http = (server as unknown as { httpServer?: import('node:http').Server } | null)?.httpServer;
+    const closing = server?.close();
+    http?.closeAllConnections();
+    await closing;
+    server = null;
+  };
+  return {
+    settings: (prefix: string) => ({
+      lakeUrl: `s3://soak/${prefix}`,
+      s3: { endpoint, region: 'us-east-1', forcePathStyle: true, accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    }),
+    stop,
+    async start() {
+      if (server) return;
+      server = create(port);
+      await server.run();
+    },
+    async close() {
+      await stop();
+      await fs.rm(directory, { recursive: true, force: true });
+    },
   };
 }
