@@ -269,10 +269,13 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
           s3Down = false;
         }
       };
+      let timer: NodeJS.Timeout | undefined;
       await Promise.race([
         inject(),
-        new Promise((resolve) => setTimeout(resolve, 30_000)).then(() => count(errors, `fault hung over 30 s: ${fault}`)),
-      ]).catch((error: unknown) => count(errors, `fault failed: ${fault}: ${errorKind(error)}`));
+        new Promise<void>((resolve) => (timer = setTimeout(() => resolve(void count(errors, `fault hung over 30 s: ${fault}`)), 30_000))),
+      ])
+        .catch((error: unknown) => count(errors, `fault failed: ${fault}: ${errorKind(error)}`))
+        .finally(() => clearTimeout(timer));
     }, 0),
   );
   const ticker = setInterval(() => say(`${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(operations)} errors ${JSON.stringify(errors)}`), 30_000);
