@@ -8,6 +8,7 @@ import { uuidv7 } from 'uuidv7';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoCustomer, demoOrder, seededRandom } from '../../src/cli/demo-data.js';
 import type { EntitySchema } from '../../src/catalog/index.js';
+import { rebuildSchema } from '../../src/compaction/index.js';
 import { addFile, liveFiles, sqlString, writeParquet } from '../../src/lake/index.js';
 import { inTransaction } from '../../src/oltp/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
@@ -207,6 +208,27 @@ describe.each([
     await gw.lakehouse.admin.compact(orders, true);
     expect(await verify(gw, 'orders')).toMatchObject({ ok: true });
     await expectSearchEqualsTruth(gw, 'after changes on the rebuilt lake');
+  });
+
+  it('a rebuild past the base target size writes fixed-range historical files that new rows and later compactions build on', async () => {
+    const orders = gw.catalog.entity('orders');
+    await seed(gw, random, 300);
+    const deps = gw.lakehouse.compactDeps;
+    const outcome = await rebuildSchema({ ...deps, settings: { ...deps.settings, baseTargetBytes: 4_096, minBaseFileRows: 100 } }, orders, { trigger: 'test' });
+    expect(outcome.status).toBe('rebuilt');
+    const added = outcome.status === 'rebuilt' ? outcome.added : [];
+    expect(added.length).toBeGreaterThan(1);
+    expect(added.every((f) => f.role === 'historical' && f.kind === 'base')).toBe(true);
+    const live = await liveFiles(gw.oltp.pool, orders);
+    expect(live.map((f) => f.path).sort()).toEqual(added.map((f) => f.path).sort());
+    for (let i = 1; i < live.length; i++) expect(live[i]!.rowIdMin > live[i - 1]!.rowIdMax || live[i - 1]!.rowIdMin > live[i]!.rowIdMax).toBe(true);
+    expect(await verify(gw, 'orders')).toMatchObject({ ok: true });
+
+    await seed(gw, random, 20);
+    await gw.lakehouse.admin.flush(orders, true);
+    await gw.lakehouse.admin.compact(orders, true);
+    expect(await verify(gw, 'orders')).toMatchObject({ ok: true });
+    await expectSearchEqualsTruth(gw, 'after a split rebuild and a compaction');
   });
 
   it('a rebuild beside concurrent writers loses and doubles nothing', async () => {
