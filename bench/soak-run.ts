@@ -146,7 +146,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
       for (const entry of tracked.values()) if (entry.pending) entry.unknown = true;
       if (signal === 'SIGKILL' || stopping) return;
       // It died by itself (e.g. a connection killed while it started): its supervisor restarts it.
-      const reason = stderr.split('\n').find((l) => /Error|error/.test(l)) ?? `exit code ${code}`;
+      const reason = stderr.split('\n').map((l) => l.trim()).find((l) => /^[A-Za-z]*Error\b.*:/.test(l)) ?? `exit code ${code}`;
       count(errors, `child gateway died: ${errorKind(new Error(reason))}`);
       setTimeout(() => {
         if (!stopping && child === proc) startChild();
@@ -286,7 +286,9 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
 
   // The end: no more faults; the child dies last, then everything is flushed and verified twice
   // (with the buffer flushed, then after a forced compaction).
-  const exited = child ? new Promise((resolve) => (child as ChildProcess).once('exit', resolve)) : Promise.resolve();
+  // A child that died by itself (and was not restarted, the soak being over) has nothing to wait for.
+  const last = child as ChildProcess | null;
+  const exited = last && last.exitCode === null && last.signalCode === null ? new Promise((resolve) => last.once('exit', resolve)) : Promise.resolve();
   (child as ChildProcess | null)?.kill('SIGKILL');
   await exited;
   await faultDb.end();
