@@ -1,6 +1,6 @@
 // `npm run bench:verify`: time of verify and rebuild on BENCH_ORDERS orders (default 1M) loaded
-// through the write path, flushed as 20,000-row delta files, then compacted, with 20,000 changes
-// buffered (half new orders, half updates).
+// through the write path, flushed as 20,000-row delta files, then compacted, with 30,000 changes
+// buffered (the last 10,000 loaded, 10,000 new orders, 10,000 updates).
 import pino from 'pino';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
 import { openLakehouse } from '../src/cli/lakehouse.js';
