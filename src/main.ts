@@ -1,4 +1,4 @@
-// Command line entry: serve (default), schema print, seed, flush, compact.
+// Command line entry: serve (default), schema print, seed, flush, compact, verify, rebuild.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -97,5 +97,27 @@ for (const [name, description] of [
       ),
     );
 }
+
+program
+  .command('verify')
+  .description('compare the lake (merge-on-read) with the OLTP truth and report drift (all entities, or one); exit code 2 on drift')
+  .argument('[entity]', 'entity name, e.g. orders')
+  .action((entity: string | undefined) =>
+    run(
+      (config, log) =>
+        runMaintenance(config, log, entity, async (admin, schema) => {
+          const report = await admin.verify(schema);
+          if (!report.ok) process.exitCode = 2;
+          return report;
+        }),
+      2,
+    ),
+  );
+
+program
+  .command('rebuild')
+  .description('write the lake afresh from the OLTP truth, in one manifest swap (all entities, or one)')
+  .argument('[entity]', 'entity name, e.g. orders')
+  .action((entity: string | undefined) => run((config, log) => runMaintenance(config, log, entity, (admin, schema) => admin.rebuild(schema)), 2));
 
 await program.parseAsync();

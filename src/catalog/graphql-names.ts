@@ -60,9 +60,11 @@ const FIXED_TYPES = [
   'compact_result',
   'lake_entity_status',
   'lake_job',
+  'verify_result',
+  'rebuild_result',
 ];
 const FIXED_QUERY_FIELDS = ['lake_status', 'jobs'];
-const FIXED_MUTATION_FIELDS = ['flush', 'compact'];
+const FIXED_MUTATION_FIELDS = ['flush', 'compact', 'verify', 'rebuild'];
 
 /** Per-entity type suffixes; reserved whether or not the entity has the attributes that make the type appear. */
 export const ENTITY_TYPE_SUFFIXES = [

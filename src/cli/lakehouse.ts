@@ -10,11 +10,12 @@ import {
   collectRemoved,
   compactSchema,
   schemasDueForCompaction,
+  rebuildSchema,
   type CompactDeps,
   type CompactFaults,
   type CompactionSettings,
 } from '../compaction/index.js';
-import type { AdminOperations, CompactReport, EntityLakeStatus, FlushReport } from '../graphql/index.js';
+import type { AdminOperations, CompactReport, EntityLakeStatus, FlushReport, RebuildResult, VerifyResult } from '../graphql/index.js';
 import { flushSchema, schemasDueForFlush, type FlushDeps, type FlushFaults, type FlushThresholds } from '../ingest/index.js';
 import {
   DuckDb,
@@ -31,7 +32,7 @@ import {
 } from '../lake/index.js';
 import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { allBufferStats, DEFAULT_PG_RETRY, retryTransient, type OltpStore, type PgRetrySettings } from '../oltp/index.js';
-import { QueryEngine, SearchService, type Admission, type QueryFaults } from '../query/index.js';
+import { QueryEngine, SearchService, verifyEntity, type Admission, type QueryFaults } from '../query/index.js';
 import { createScheduler, EntityWork, type BackoffSettings, type Scheduler } from '../workers/index.js';
 
 export interface LakehouseSettings extends ObjectStoreSettings {
@@ -227,6 +228,44 @@ export async function openLakehouse(
           retry_at: retryAt ?? null,
         };
       });
+    },
+    async verify(entity): Promise<VerifyResult> {
+      const report = await verifyEntity({ pool: oltp.pool, duck, engine }, entity);
+      return {
+        entity: report.entity,
+        ok: report.ok,
+        truth_rows: report.truthRows,
+        lake_rows: report.lakeRows,
+        missing: report.missing,
+        extra: report.extra,
+        different: report.different,
+        duplicated: report.duplicated,
+        concurrent: report.concurrent,
+        missing_examples: report.examples.missing,
+        extra_examples: report.examples.extra,
+        different_examples: report.examples.different,
+        duplicated_examples: report.examples.duplicated,
+        truth_hash: report.truthHash,
+        lake_hash: report.lakeHash,
+        truth_slot: report.truthSlot,
+        error: report.error,
+        duration_ms: report.durationMs,
+      };
+    },
+    async rebuild(entity): Promise<RebuildResult> {
+      const outcome = await rebuildSchema(compactDeps, entity, { trigger: 'admin' });
+      const done = outcome.status === 'rebuilt' ? outcome : null;
+      return {
+        entity: entity.name,
+        rebuilt: done !== null,
+        reason: done ? `rebuilt ${done.rows} rows from the OLTP truth at slot ${done.upToSlot}` : outcome.status === 'skipped' ? outcome.reason : '',
+        rows: done?.rows ?? 0,
+        up_to_slot: done?.upToSlot ?? null,
+        buffered_absorbed: done?.bufferedAbsorbed ?? 0,
+        removed: done?.removed ?? [],
+        added: done?.added ?? [],
+        duration_ms: outcome.durationMs,
+      };
     },
     async jobs(limit) {
       const jobs = await recentJobs(oltp.pool, { limit });

@@ -50,7 +50,9 @@ export async function runMaintenance(
     const dataDir = joined ? path.join(config.dataDir, 'tmp', `cli-${process.pid}`) : config.dataDir;
     const lakehouse = await openLakehouse({ ...config, dataDir }, catalog, oltp, log);
     try {
-      for (const entity of entities) process.stdout.write(`${JSON.stringify(await operation(lakehouse.admin, entity))}\n`);
+      // BigInt fields (slots) print as decimal text.
+      const json = (report: unknown) => JSON.stringify(report, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value));
+      for (const entity of entities) process.stdout.write(`${json(await operation(lakehouse.admin, entity))}\n`);
     } finally {
       await lakehouse.close();
       if (joined) await fs.rm(dataDir, { recursive: true, force: true });

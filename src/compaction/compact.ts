@@ -319,7 +319,7 @@ export function outputAttributes(entity: EntitySchema, inputs: readonly Pick<Man
 }
 
 /** Splits a file sorted by row_id into `parts` files of about equal row counts, in order. */
-async function splitSorted(duck: DuckDb, entity: EntitySchema, file: WrittenFile, parts: number, attributes: readonly LakeAttribute[]): Promise<WrittenFile[]> {
+export async function splitSorted(duck: DuckDb, entity: EntitySchema, file: WrittenFile, parts: number, attributes: readonly LakeAttribute[]): Promise<WrittenFile[]> {
   if (parts <= 1) return [file];
   const rowsPerPart = Math.ceil(file.rows / parts);
   const written: WrittenFile[] = [];

@@ -3,3 +3,4 @@ export { compactSchema, outputAttributes, type CompactDeps, type CompactFaults, 
 export { collectOrphans, collectRemoved, type GcResult } from './gc.js';
 export { classifyFiles, compactDecision, type CompactDecision, type CompactionSettings, type LakeFileSets } from './plan.js';
 export { schemasDueForCompaction } from './worker.js';
+export { rebuildSchema, type RebuildOutcome } from './rebuild.js';

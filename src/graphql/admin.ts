@@ -1,5 +1,5 @@
-// The admin API (flush, compact, lake_status, jobs): maintenance behind the admin credential.
-import { type CompactReport, type EntityLakeStatus, type FlushReport, type GatewayBuilder, type JobReport } from './builder.js';
+// The admin API (flush, compact, verify, rebuild, lake_status, jobs): maintenance behind the admin credential.
+import { type CompactReport, type EntityLakeStatus, type FlushReport, type GatewayBuilder, type JobReport, type RebuildResult, type VerifyResult } from './builder.js';
 
 export function defineAdmin(builder: GatewayBuilder): void {
   const flushResult = builder.objectRef<FlushReport>('flush_result').implement({
@@ -116,6 +116,67 @@ export function defineAdmin(builder: GatewayBuilder): void {
         force: t.arg.boolean({ defaultValue: false, description: 'Compact even below COMPACT_MIN_DELTA_FILES and COMPACT_MAX_DELTA_AGE_MS' }),
       },
       resolve: (_root, args, ctx) => ctx.services.admin.compact(ctx.services.catalog.entity(args.entity), args.force ?? false),
+    }),
+  );
+
+  const verifyResult = builder.objectRef<VerifyResult>('verify_result').implement({
+    description: 'The merge-on-read answer of an entity compared with the OLTP truth (every live row, its current time_slot and values)',
+    fields: (t) => ({
+      entity: t.exposeString('entity', { nullable: false }),
+      ok: t.exposeBoolean('ok', { nullable: false, description: 'true when the lake answers exactly the truth (changes committed meanwhile aside)' }),
+      truth_rows: t.exposeInt('truth_rows', { nullable: false, description: 'Live rows in the OLTP store' }),
+      lake_rows: t.exposeInt('lake_rows', { description: 'Rows the merge-on-read answers; null when the lake could not be read' }),
+      missing: t.exposeInt('missing', { nullable: false, description: 'Live rows the lake lacks' }),
+      extra: t.exposeInt('extra', { nullable: false, description: 'Rows the lake answers that are not live in the truth' }),
+      different: t.exposeInt('different', { nullable: false, description: 'Rows whose time_slot or values differ' }),
+      duplicated: t.exposeInt('duplicated', { nullable: false, description: 'row_ids the lake answers more than once' }),
+      concurrent: t.exposeInt('concurrent', { nullable: false, description: 'Mismatches of rows changed while verify ran (not drift)' }),
+      missing_examples: t.exposeStringList('missing_examples', { nullable: false }),
+      extra_examples: t.exposeStringList('extra_examples', { nullable: false }),
+      different_examples: t.exposeStringList('different_examples', { nullable: false }),
+      duplicated_examples: t.exposeStringList('duplicated_examples', { nullable: false }),
+      truth_hash: t.exposeString('truth_hash', { nullable: false, description: 'Order-independent hash of the truth rows' }),
+      lake_hash: t.exposeString('lake_hash', { description: 'The same hash of the lake rows' }),
+      truth_slot: t.field({ type: 'BigInt', nullable: false, description: 'The time_slot the truth was read at', resolve: (r) => r.truth_slot }),
+      error: t.exposeString('error', { description: 'Why the lake could not be read (e.g. a file missing from the store)' }),
+      duration_ms: t.exposeInt('duration_ms', { nullable: false }),
+    }),
+  });
+
+  const rebuildResult = builder.objectRef<RebuildResult>('rebuild_result').implement({
+    description: 'What a rebuild of an entity’s lake from the OLTP truth did',
+    fields: (t) => ({
+      entity: t.exposeString('entity', { nullable: false }),
+      rebuilt: t.exposeBoolean('rebuilt', { nullable: false, description: 'false when nothing was written; see reason' }),
+      reason: t.exposeString('reason', { nullable: false }),
+      rows: t.exposeInt('rows', { nullable: false, description: 'Live rows written to the new base files' }),
+      up_to_slot: t.field({ type: 'BigInt', description: 'The new files hold every change up to this time_slot', resolve: (r) => r.up_to_slot }),
+      buffered_absorbed: t.exposeInt('buffered_absorbed', { nullable: false, description: 'Buffered changes the new files now hold (deleted from change_log)' }),
+      removed: t.exposeStringList('removed', { nullable: false, description: 'Keys of the files retired; deleted after ORPHAN_GRACE_MS' }),
+      added: t.field({ type: [compactedFile], nullable: false, resolve: (r) => r.added }),
+      duration_ms: t.exposeInt('duration_ms', { nullable: false }),
+    }),
+  });
+
+  builder.mutationField('verify', (t) =>
+    t.field({
+      type: verifyResult,
+      nullable: false,
+      description: 'Compare an entity’s merge-on-read answer with the OLTP truth: counts, hashes and example row_ids of any drift',
+      authScopes: { admin: true },
+      args: { entity: t.arg.string({ required: true, description: 'Entity name, e.g. "orders"' }) },
+      resolve: (_root, args, ctx) => ctx.services.admin.verify(ctx.services.catalog.entity(args.entity)),
+    }),
+  );
+
+  builder.mutationField('rebuild', (t) =>
+    t.field({
+      type: rebuildResult,
+      nullable: false,
+      description: 'Write an entity’s lake afresh from the OLTP truth and swap it in for every live file in one manifest transaction (for a lost or damaged lake)',
+      authScopes: { admin: true },
+      args: { entity: t.arg.string({ required: true, description: 'Entity name, e.g. "orders"' }) },
+      resolve: (_root, args, ctx) => ctx.services.admin.rebuild(ctx.services.catalog.entity(args.entity)),
     }),
   );
 

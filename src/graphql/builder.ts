@@ -33,6 +33,39 @@ export interface CompactReport {
   duration_ms: number;
 }
 
+export interface VerifyResult {
+  entity: string;
+  ok: boolean;
+  truth_rows: number;
+  lake_rows: number | null;
+  missing: number;
+  extra: number;
+  different: number;
+  duplicated: number;
+  concurrent: number;
+  missing_examples: string[];
+  extra_examples: string[];
+  different_examples: string[];
+  duplicated_examples: string[];
+  truth_hash: string;
+  lake_hash: string | null;
+  truth_slot: bigint;
+  error: string | null;
+  duration_ms: number;
+}
+
+export interface RebuildResult {
+  entity: string;
+  rebuilt: boolean;
+  reason: string;
+  rows: number;
+  up_to_slot: bigint | null;
+  buffered_absorbed: number;
+  removed: string[];
+  added: CompactReport['added'];
+  duration_ms: number;
+}
+
 export interface EntityLakeStatus {
   entity: string;
   project: string;
@@ -69,6 +102,8 @@ export interface AdminOperations {
   compact(entity: EntitySchema, force: boolean): Promise<CompactReport>;
   lakeStatus(): Promise<EntityLakeStatus[]>;
   jobs(limit: number): Promise<JobReport[]>;
+  verify(entity: EntitySchema): Promise<VerifyResult>;
+  rebuild(entity: EntitySchema): Promise<RebuildResult>;
 }
 
 /** Long-lived resources the API works with, created once at start. */

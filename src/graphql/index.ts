@@ -7,6 +7,8 @@ export type {
   GatewayContext,
   GatewayServices,
   JobReport,
+  RebuildResult,
+  VerifyResult,
 } from './builder.js';
 export { buildSchema, printGatewaySchema } from './schema.js';
 export { createGatewayYoga, documentCacheOf, type GatewayYoga, type RequestBounds } from './server.js';

@@ -7,7 +7,7 @@
 // reads as NULL instead of failing every later read of the entity).
 import { BIGINT, DuckDBDataChunk, SMALLINT, UUID, VARCHAR, uuidValue, type DuckDBConnection } from '@duckdb/node-api';
 import { TYPE_MAPPING, quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
-import { readBufferChanges, type PgClient, type SlotRange } from '../oltp/index.js';
+import { readBufferChanges, type ChangeBatch, type PgClient, type SlotRange } from '../oltp/index.js';
 import { lakeColumnsOf } from './columns.js';
 
 const STAGING_TYPES = [BIGINT, SMALLINT, UUID, BIGINT, VARCHAR];
@@ -24,6 +24,18 @@ export async function loadBuffer(
   range: SlotRange,
   staging: { table: string; temporary?: boolean },
 ): Promise<number> {
+  return loadChanges(connection, readBufferChanges(client, entity, range), staging);
+}
+
+/**
+ * Creates (or replaces) `staging` and appends the change-shaped rows of `batches` to it (the buffer,
+ * or the OLTP truth for rebuild and verify: oltp readTruthRows). Returns the number of rows.
+ */
+export async function loadChanges(
+  connection: DuckDBConnection,
+  batches: AsyncIterable<ChangeBatch>,
+  staging: { table: string; temporary?: boolean },
+): Promise<number> {
   await connection.run(
     `CREATE OR REPLACE ${staging.temporary ? 'TEMP ' : ''}TABLE ${staging.table}
        (time_slot BIGINT, schema_id SMALLINT, row_id UUID, deleted_at BIGINT, snapshot VARCHAR)`,
@@ -33,7 +45,7 @@ export async function loadBuffer(
   const appender = await connection.createAppender(unquote(staging.table), staging.temporary ? 'main' : null, staging.temporary ? 'temp' : null);
   let rows = 0;
   try {
-    for await (const batch of readBufferChanges(client, entity, range)) {
+    for await (const batch of batches) {
       const chunk = DuckDBDataChunk.create(STAGING_TYPES);
       chunk.setColumns([batch.timeSlots, batch.schemaIds, batch.rowIds.map(uuidValue), batch.deletedAt, batch.snapshots]);
       appender.appendDataChunk(chunk);

@@ -2,7 +2,7 @@
 export { DuckDb, sqlString } from './duckdb.js';
 export { LakeReadCache, type PinnedFiles } from './cache.js';
 export { SYSTEM_COLUMNS, lakeColumns, lakeColumnsOf, type LakeColumn } from './columns.js';
-export { bufferRowsSql, loadBuffer } from './buffer.js';
+export { bufferRowsSql, loadBuffer, loadChanges } from './buffer.js';
 export { isPresentBaseKey, newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
 export { parquetScanSql, type ScannedFile } from './scan.js';
 export { writeParquet, type WrittenFile } from './parquet.js';

@@ -3,7 +3,7 @@ import type { EntitySchema } from '../catalog/index.js';
 import type { PgClient, PgPool } from '../oltp/index.js';
 import { LOCK_CLASS } from './lock.js';
 
-export type JobKind = 'flush' | 'compact' | 'gc';
+export type JobKind = 'flush' | 'compact' | 'gc' | 'rebuild';
 export type JobStatus = 'running' | 'done' | 'skipped' | 'failed';
 
 export interface Job {
@@ -40,7 +40,7 @@ export async function startJob(
 export const DEAD_JOB_ERROR = 'the process running this job ended (its Postgres session is gone or no longer holds the lock) before the job finished';
 
 /**
- * Marks failed every running flush or compaction whose holder session no longer holds the entity's
+ * Marks failed every running flush, compaction or rebuild (which holds the flush lock too) whose holder session no longer holds the entity's
  * lock in this database: its process died (or lost its connection), so it can never commit. A job
  * finishes before its lock is released, and a job finishing meanwhile is re-checked by the UPDATE
  * (its row is no longer 'running'), so a live job is never marked. Returns the jobs marked.
@@ -48,12 +48,12 @@ export const DEAD_JOB_ERROR = 'the process running this job ended (its Postgres 
 export async function failDeadJobs(pool: PgPool): Promise<{ jobId: bigint; kind: JobKind; project: string; schemaId: number }[]> {
   const { rows } = await pool.query<{ job_id: bigint; kind: JobKind; project: string; schema_id: number }>(
     `UPDATE lake_job j SET status = 'failed', finished_at = now(), error = $3
-      WHERE j.status = 'running' AND j.kind IN ('flush', 'compact') AND j.project IS NOT NULL
+      WHERE j.status = 'running' AND j.kind IN ('flush', 'compact', 'rebuild') AND j.project IS NOT NULL
         AND NOT EXISTS (
           SELECT 1 FROM pg_locks l
            WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-             AND l.classid = (CASE j.kind WHEN 'flush' THEN $1::int ELSE $2::int END)::oid
+             AND l.classid = (CASE j.kind WHEN 'compact' THEN $2::int ELSE $1::int END)::oid
              AND l.objid = hashtext(j.project || '/' || j.schema_id)::oid
              AND (j.holder_pid IS NULL OR l.pid = j.holder_pid))
       RETURNING j.job_id, j.kind, j.project, j.schema_id`,

@@ -18,6 +18,7 @@ export { DEFAULT_PG_RETRY, isTransientPgError, retryTransient, type PgRetrySetti
 export { allBufferStats, bufferStats, changedRowIds, changeLogColumnsSql, readBufferChanges, snapshotValueSql, type BufferStats, type SlotRange } from './buffer.js';
 export { BATCH_ROWS, type ChangeBatch } from './copy-binary.js';
 export { storedAttributes, type AttributeIds } from './registry.js';
+export { committedSlot, currentSlots, readTruthRows } from './truth.js';
 export type { EntityRow } from './rows.js';
 export type { AttributeInput, EavWriter } from './writer.js';
 

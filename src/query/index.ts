@@ -14,3 +14,4 @@ export {
   type PageArgs,
   type TimeBucket,
 } from './search.js';
+export { verifyEntity, type VerifyReport } from './verify.js';
