@@ -11,6 +11,7 @@ import type { EntitySchema } from '../../src/catalog/index.js';
 import { rebuildSchema } from '../../src/compaction/index.js';
 import { addFile, liveFiles, sqlString, writeParquet } from '../../src/lake/index.js';
 import { inTransaction } from '../../src/oltp/index.js';
+import { OWNERS_ENTITY, attributesOfEveryType } from '../support/definitions.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { changeLedger, lakeKeys, localCopy } from '../support/lake.js';
 import { answerList, readTruth } from '../support/oracle.js';
@@ -268,22 +269,8 @@ describe('verify and rebuild with every attribute type at its edges', () => {
   const THINGS = {
     project: 'typed',
     entities: [
-      { id: 1, name: 'owners', attributes: [{ name: 'label', type: 'string' }] },
-      {
-        id: 2,
-        name: 'things',
-        attributes: [
-          { name: 's', type: 'string' },
-          { name: 'i', type: 'int' },
-          { name: 'f', type: 'float' },
-          { name: 'b', type: 'boolean' },
-          { name: 't', type: 'timestamp' },
-          { name: 'd', type: 'date' },
-          { name: 'e', type: 'enum', values: ['A', 'B'] },
-          { name: 'r', type: 'ref', entity: 'owners' },
-          { name: 'j', type: 'json' },
-        ],
-      },
+      OWNERS_ENTITY,
+      { id: 2, name: 'things', attributes: attributesOfEveryType() },
     ],
   };
   let gw: TestGateway;

@@ -9,6 +9,7 @@ import { loadCatalog } from '../../src/catalog/index.js';
 import { liveFiles } from '../../src/lake/index.js';
 import { openOltpStore } from '../../src/oltp/index.js';
 import { parseWhere } from '../../src/query/index.js';
+import { OWNERS_ENTITY, attributesOfEveryType } from '../support/definitions.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { scratchDir } from '../support/scratch.js';
 import { answerList, readTruth } from '../support/oracle.js';
@@ -17,23 +18,8 @@ function shop(extra: object[] = []) {
   return {
     project: 'shop',
     entities: [
-      { id: 1, name: 'owners', attributes: [{ name: 'label', type: 'string' }] },
-      {
-        id: 2,
-        name: 'items',
-        attributes: [
-          { name: 's', type: 'string' },
-          { name: 'i', type: 'int' },
-          { name: 'f', type: 'float' },
-          { name: 'b', type: 'boolean' },
-          { name: 't', type: 'timestamp' },
-          { name: 'd', type: 'date' },
-          { name: 'e', type: 'enum', values: ['A', 'B', 'C'] },
-          { name: 'r', type: 'ref', entity: 'owners' },
-          { name: 'j', type: 'json' },
-          ...extra,
-        ],
-      },
+      OWNERS_ENTITY,
+      { id: 2, name: 'items', attributes: [...attributesOfEveryType({ enumValues: ['A', 'B', 'C'] }), ...extra] },
     ],
   };
 }

@@ -4,6 +4,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { OWNERS_ENTITY, attributesOfEveryType } from '../support/definitions.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { answerList, readTruth } from '../support/oracle.js';
 import { scratchDir } from '../support/scratch.js';
@@ -11,21 +12,8 @@ import { scratchDir } from '../support/scratch.js';
 const DEFINITION = {
   project: 'edges',
   entities: [
-    { id: 1, name: 'owners', attributes: [{ name: 'label', type: 'string' }] },
-    {
-      id: 2,
-      name: 'items',
-      attributes: [
-        { name: 's', type: 'string' },
-        { name: 'i', type: 'int' },
-        { name: 'f', type: 'float' },
-        { name: 'b', type: 'boolean' },
-        { name: 't', type: 'timestamp' },
-        { name: 'd', type: 'date' },
-        { name: 'e', type: 'enum', values: ['A', 'B'] },
-        { name: 'r', type: 'ref', entity: 'owners' },
-      ],
-    },
+    OWNERS_ENTITY,
+    { id: 2, name: 'items', attributes: attributesOfEveryType({ json: false }) },
   ],
 };
 
