@@ -7,7 +7,7 @@ import type { Catalog } from '../catalog/index.js';
 import { loadConfig } from '../config/index.js';
 import { GatewayError } from '../errors/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
-import type { Readiness } from '../oltp/index.js';
+import { isTransientPgError, type Readiness } from '../oltp/index.js';
 import { RowBudget, useResponseSizeLimit, useRowBudget } from './bounds.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
 import { boundedParserCache, type DocumentCache, type DocumentCacheSettings } from './document-cache.js';
@@ -77,6 +77,14 @@ function maskError(error: unknown, message: string): Error {
     }
     // Parse, validation and scalar errors describe the user's document: show them as they are.
     if (!original || original instanceof GraphQLError) return error;
+    // Postgres down, restarting or dropping connections: a retryable condition, not a bug. A write
+    // whose connection died at COMMIT may have been applied, so the message asks to check first.
+    if (isTransientPgError(original)) {
+      return new GraphQLError(
+        'the database is unavailable (a lost or refused connection); retry shortly — a write may or may not have been applied, so check it before repeating it',
+        { nodes: error.nodes, path: error.path, extensions: { code: 'UNAVAILABLE' } },
+      );
+    }
   }
   return new GraphQLError(message, { extensions: { code: 'INTERNAL_SERVER_ERROR' } });
 }

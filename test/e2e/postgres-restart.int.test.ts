@@ -153,6 +153,8 @@ describe('Postgres restarted under load', () => {
       expect(new Set(acknowledged).size).toBe(acknowledged.length);
       expect(expected).toEqual(expect.arrayContaining(acknowledged));
       expect(await searchCount(g)).toBe(expected.length);
+      // While it was down, clients were told to retry (UNAVAILABLE), never an internal error.
+      expect([...errorKinds.keys()].filter((k) => !/^(write|search): UNAVAILABLE /.test(k))).toEqual([]);
       console.log(
         `postgres restart: ${JSON.stringify({ ...outcomes, acknowledged: acknowledged.length, live: expected.length, recoveredInMs: recoveredIn })}\n${[...errorKinds].map(([k, n]) => `  ${n} x ${k}`).join('\n')}`,
       );
