@@ -1,7 +1,7 @@
 // The change_log buffer: its statistics and its bulk read (binary COPY) for the mirror and the flush.
 import { to as copyTo } from 'pg-copy-streams';
 import { TYPE_MAPPING, nameLiteral, quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
-import { readChangeBatches, type ChangeBatch } from './copy-binary.js';
+import { copyChangeBatches, type ChangeBatch } from './copy-binary.js';
 import type { PgClient, PgPool } from './pool.js';
 
 /** Postgres expression reading an attribute's typed value out of a change_log snapshot. */
@@ -84,22 +84,7 @@ export async function* readBufferChanges(client: PgClient, entity: EntitySchema,
          AND time_slot > current_setting('ltbase.above_slot')::bigint
     ) TO STDOUT (FORMAT binary)`),
   );
-  let finished = false;
-  try {
-    yield* readChangeBatches(copy);
-    finished = true;
-  } finally {
-    // A consumer that stopped early leaves the COPY running; read it out so the connection is usable.
-    if (!finished) await drain(copy);
-  }
-}
-
-async function drain(stream: NodeJS.ReadableStream): Promise<void> {
-  try {
-    for await (const _ of stream) void _;
-  } catch {
-    // the connection reports the error to its next user
-  }
+  yield* copyChangeBatches(copy);
 }
 
 /** The row_ids buffered at or below `upToSlot` whose change is an update or delete (for a flush's manifest). */

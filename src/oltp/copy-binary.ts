@@ -25,6 +25,28 @@ function emptyBatch(): ChangeBatch {
 }
 
 /**
+ * readChangeBatches over a running COPY, read out to its end even when the consumer stops early, so
+ * the connection is usable again afterwards.
+ */
+export async function* copyChangeBatches(copy: Readable): AsyncGenerator<ChangeBatch> {
+  let finished = false;
+  try {
+    yield* readChangeBatches(copy);
+    finished = true;
+  } finally {
+    if (!finished) await drain(copy);
+  }
+}
+
+async function drain(stream: Readable): Promise<void> {
+  try {
+    for await (const _ of stream) void _;
+  } catch {
+    // the connection reports the error to its next user
+  }
+}
+
+/**
  * Parses `COPY (SELECT time_slot, schema_id, row_id, deleted_at, snapshot …) TO STDOUT (FORMAT
  * binary)` from `stream`, yielding batches. Chunks are joined only once a whole tuple has arrived,
  * so a 16 MiB snapshot costs one copy, not one per network chunk.

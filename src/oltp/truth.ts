@@ -2,7 +2,7 @@
 // from the EAV tables (not the change_log) in the caller's snapshot, for rebuild and verify.
 import { to as copyTo } from 'pg-copy-streams';
 import type { EntitySchema } from '../catalog/index.js';
-import { readChangeBatches, type ChangeBatch } from './copy-binary.js';
+import { copyChangeBatches, type ChangeBatch } from './copy-binary.js';
 import type { PgClient } from './pool.js';
 
 // Each value in the change_log snapshot form the writer produces (catalog toSnapshotJson), so the
@@ -45,19 +45,7 @@ export async function* readTruthRows(client: PgClient, entity: Pick<EntitySchema
          AND e.deleted_at IS NULL
     ) TO STDOUT (FORMAT binary)`),
   );
-  let finished = false;
-  try {
-    yield* readChangeBatches(copy);
-    finished = true;
-  } finally {
-    if (!finished) {
-      try {
-        for await (const _ of copy) void _;
-      } catch {
-        // the connection reports the error to its next user
-      }
-    }
-  }
+  yield* copyChangeBatches(copy);
 }
 
 /**
