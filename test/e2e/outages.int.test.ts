@@ -7,6 +7,7 @@ import { demoOrder, seededRandom } from '../../src/cli/demo-data.js';
 import { failDeadJobs } from '../../src/lake/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { changeLedger } from '../support/lake.js';
+import { liveOrderVersions } from '../support/oracle.js';
 import { startS3Proxy, type S3Proxy } from '../support/s3-proxy.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
 
@@ -17,15 +18,6 @@ async function writeOrders(gw: TestGateway, count: number): Promise<string[]> {
   return rows.map((r) => `${r.row_id}@${r.time_slot}`);
 }
 
-/** The EAV truth: every live order's row_id@time_slot. */
-async function truth(gw: TestGateway): Promise<string[]> {
-  const orders = gw.catalog.entity('orders');
-  const { rows } = await gw.oltp.pool.query<{ change: string }>(
-    `SELECT row_id::text || '@' || time_slot::text AS change FROM eav_entity WHERE project = $1 AND schema_id = $2 AND deleted_at IS NULL`,
-    [orders.project, orders.id],
-  );
-  return rows.map((r) => r.change).sort();
-}
 
 async function searchCount(gw: TestGateway) {
   return gw.gql<{ orders_aggregate: { aggregate: { count: number } } }>('{ orders_aggregate { aggregate { count } } }');
@@ -112,7 +104,7 @@ describe('the object store answering 500s', () => {
     const ledger = await changeLedger(gw, gw.catalog.entity('orders'));
     expect(ledger.duplicates).toEqual([]);
     expect(ledger.all).toEqual(written.sort());
-    expect(await truth(gw)).toEqual(written.sort());
+    expect(await liveOrderVersions(gw)).toEqual(written.sort());
     expect((await searchCount(gw)).data?.orders_aggregate.aggregate.count).toBe(140);
     expect((await searchCount(reader)).data?.orders_aggregate.aggregate.count).toBe(140);
   });
@@ -191,7 +183,7 @@ describe('Postgres connections killed under load', () => {
       .toBe(0);
 
     // Nothing lost or doubled: lake + buffer hold exactly the EAV truth, and the search agrees.
-    const expected = await truth(gw);
+    const expected = await liveOrderVersions(gw);
     expect(expected).toEqual(expect.arrayContaining(acknowledged));
     await gw.lakehouse.admin.flush(gw.catalog.entity('orders'), true);
     const ledger = await changeLedger(gw, gw.catalog.entity('orders'));

@@ -9,6 +9,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../../src/oltp/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { liveOrderVersions } from '../support/oracle.js';
 import { freePort } from '../support/ports.js';
 
 const log = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
@@ -37,15 +38,6 @@ async function searchCount(gw: TestGateway): Promise<number | undefined> {
   return result.errors ? undefined : result.data?.orders_aggregate.aggregate.count;
 }
 
-/** The EAV truth, read through the gateway's own pool: every live order's row_id@time_slot. */
-async function truth(gw: TestGateway): Promise<string[]> {
-  const orders = gw.catalog.entity('orders');
-  const { rows } = await gw.oltp.pool.query<{ change: string }>(
-    `SELECT row_id::text || '@' || time_slot::text AS change FROM eav_entity WHERE project = $1 AND schema_id = $2 AND deleted_at IS NULL`,
-    [orders.project, orders.id],
-  );
-  return rows.map((r) => r.change).sort();
-}
 
 describe('Postgres restarted under load', () => {
   it('the gateway reconnects without a restart: writes, searches and flushes work again, nothing acknowledged is lost', async () => {
@@ -149,7 +141,7 @@ describe('Postgres restarted under load', () => {
       await g.lakehouse.admin.flush(g.catalog.entity('orders'), true);
 
       // Nothing acknowledged is lost, and the search (lake + buffer) agrees with the EAV truth.
-      const expected = await truth(g);
+      const expected = await liveOrderVersions(g);
       expect(new Set(acknowledged).size).toBe(acknowledged.length);
       expect(expected).toEqual(expect.arrayContaining(acknowledged));
       expect(await searchCount(g)).toBe(expected.length);

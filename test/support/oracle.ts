@@ -20,6 +20,16 @@ export async function readTruth(gw: TestGateway): Promise<Truth> {
   return truth;
 }
 
+/** Every live order in the EAV store as `row_id@time_slot`, sorted: what an outage test compares acknowledged writes with. */
+export async function liveOrderVersions(gw: TestGateway): Promise<string[]> {
+  const orders = gw.catalog.entity('orders');
+  const { rows } = await gw.oltp.pool.query<{ change: string }>(
+    `SELECT row_id::text || '@' || time_slot::text AS change FROM eav_entity WHERE project = $1 AND schema_id = $2 AND deleted_at IS NULL`,
+    [orders.project, orders.id],
+  );
+  return rows.map((r) => r.change).sort();
+}
+
 type Tri = boolean | null;
 const and3 = (a: Tri, b: Tri): Tri => (a === false || b === false ? false : a === null || b === null ? null : true);
 const or3 = (a: Tri, b: Tri): Tri => (a === true || b === true ? true : a === null || b === null ? null : false);
