@@ -1,133 +1,16 @@
-// Generated read-side input types (Hasura's names): <Scalar>_comparison_exp, <entity>_bool_exp,
-// order_by and <entity>_order_by.
-import { TYPE_MAPPING, type Attribute, type AttributeType, type Catalog } from '../catalog/index.js';
-import { operatorsOf, type OrderTerm } from '../query/index.js';
-import { dynamicInput, type GatewayBuilder } from './builder.js';
+// The read side's generated input types: filters (bool-exp.ts) and sorts (order-by.ts).
+import type { Catalog } from '../catalog/index.js';
+import type { GatewayBuilder } from './builder.js';
+import { defineBoolExpInputs, type InputRef } from './bool-exp.js';
 import type { EntityTypes } from './entities.js';
-
-type InputRef = ReturnType<GatewayBuilder['inputRef']>;
+import { defineOrderByInputs } from './order-by.js';
 
 export interface ReadInputs {
   boolExp: ReadonlyMap<string, InputRef>;
   orderBy: ReadonlyMap<string, InputRef>;
 }
 
-const TEXT_OPS = new Set(['_like', '_ilike', '_contains', '_starts_with']);
-
-const ORDER_VALUES = ['asc', 'asc_nulls_first', 'asc_nulls_last', 'desc', 'desc_nulls_first', 'desc_nulls_last'] as const;
-
-/** Postgres' defaults, as Hasura users expect: ascending puts NULLs last, descending first. */
-export function orderTerm(column: string, value: (typeof ORDER_VALUES)[number]): OrderTerm {
-  const direction = value.startsWith('asc') ? 'asc' : 'desc';
-  const nulls = value.endsWith('nulls_first') ? 'first' : value.endsWith('nulls_last') ? 'last' : direction === 'asc' ? 'last' : 'first';
-  return { column, direction, nulls };
-}
-
-function comparisonDescription(op: string): string {
-  const texts: Record<string, string> = {
-    _eq: 'equal to',
-    _neq: 'not equal to (NULL values never match)',
-    _gt: 'greater than',
-    _gte: 'greater than or equal to',
-    _lt: 'less than',
-    _lte: 'less than or equal to',
-    _in: 'one of the values (at most 10,000)',
-    _nin: 'none of the values (NULL values never match)',
-    _is_null: 'true: the value is NULL; false: it is not',
-    _like: 'SQL LIKE pattern (% any text, _ one character, \\ escapes)',
-    _ilike: 'case-insensitive LIKE',
-    _contains: 'contains the text (no wildcards)',
-    _starts_with: 'starts with the text (no wildcards)',
-  };
-  return texts[op] ?? op;
-}
-
 export function defineReadInputs(builder: GatewayBuilder, catalog: Catalog, entityTypes: ReadonlyMap<string, EntityTypes>): ReadInputs {
-  builder.enumType('order_by', {
-    description: 'Sort direction; without nulls_*, NULLs come last ascending and first descending',
-    values: ORDER_VALUES,
-  });
-
-  const comparisons = new Map<string, InputRef>();
-  const comparison = (name: string, type: AttributeType, valueType: unknown): InputRef => {
-    let ref = comparisons.get(name);
-    if (ref) return ref;
-    ref = builder.inputRef(name);
-    comparisons.set(name, ref);
-    ref.implement({
-      description: `Conditions on a ${name.replace(/_comparison_exp$/, '')} value; several are combined with AND`,
-      fields: (t) => {
-        const input = dynamicInput(t);
-        const fields: Record<string, unknown> = {};
-        for (const op of operatorsOf(type)) {
-          const list = op === '_in' || op === '_nin';
-          fields[op] = input({
-            type: op === '_is_null' ? 'Boolean' : list ? [valueType] : TEXT_OPS.has(op) ? 'String' : valueType,
-            required: list ? { list: false, items: true } : false,
-            description: comparisonDescription(op),
-          });
-        }
-        return fields as never;
-      },
-    });
-    return ref;
-  };
-  const scalarComparison = (type: AttributeType) => {
-    const scalar = TYPE_MAPPING[type].graphqlScalar;
-    return comparison(`${scalar}_comparison_exp`, type, scalar);
-  };
-
-  const boolExp = new Map<string, InputRef>(catalog.entities.map((e) => [e.name, builder.inputRef(`${e.name}_bool_exp`)]));
-  const orderBy = new Map<string, InputRef>(catalog.entities.map((e) => [e.name, builder.inputRef(`${e.name}_order_by`)]));
-
-  for (const entity of catalog.entities) {
-    const types = entityTypes.get(entity.name)!;
-    const self = boolExp.get(entity.name)!;
-    const attributeComparison = (attribute: Attribute): InputRef =>
-      attribute.type === 'enum'
-        ? comparison(`${entity.name}_${attribute.name}_enum_comparison_exp`, 'enum', types.enums.get(attribute.name)!)
-        : attribute.type === 'ref'
-          ? boolExp.get(attribute.refEntity!)!
-          : scalarComparison(attribute.type);
-    self.implement({
-      description: `Filter of ${entity.name} rows (Hasura's bool_exp); a ref field takes the referenced entity's filter`,
-      fields: (t) => {
-        const input = dynamicInput(t);
-        const fields: Record<string, unknown> = {
-          _and: input({ type: [self], required: { list: false, items: true } }),
-          _or: input({ type: [self], required: { list: false, items: true } }),
-          _not: input({ type: self }),
-          row_id: input({ type: scalarComparison('ref') }),
-          time_slot: input({ type: scalarComparison('int') }),
-        };
-        for (const attribute of entity.attributes) fields[attribute.name] = input({ type: attributeComparison(attribute) });
-        return fields as never;
-      },
-    });
-    orderBy.get(entity.name)!.implement({
-      description: `Sort of ${entity.name} rows: one field per object; row_id breaks ties`,
-      fields: (t) => {
-        const input = dynamicInput(t);
-        const fields: Record<string, unknown> = {
-          row_id: input({ type: 'order_by' }),
-          time_slot: input({ type: 'order_by' }),
-        };
-        for (const attribute of entity.attributes) {
-          if (attribute.type !== 'json') fields[attribute.name] = input({ type: 'order_by' });
-        }
-        return fields as never;
-      },
-    });
-  }
-  return { boolExp, orderBy };
-}
-
-/** `order_by: [{total: desc}, {placed_at: asc}]` (or one object) -> sort terms, in order. */
-export function parseOrderBy(orderBy: unknown): OrderTerm[] {
-  const items = Array.isArray(orderBy) ? orderBy : orderBy ? [orderBy] : [];
-  return items.flatMap((item: Record<string, (typeof ORDER_VALUES)[number] | null | undefined>) =>
-    Object.entries(item)
-      .filter((entry): entry is [string, (typeof ORDER_VALUES)[number]] => entry[1] != null)
-      .map(([column, value]) => orderTerm(column, value)),
-  );
+  const orderBy = defineOrderByInputs(builder, catalog);
+  return { boolExp: defineBoolExpInputs(builder, catalog, entityTypes), orderBy };
 }

@@ -14,7 +14,8 @@ import {
 } from '../query/index.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import { knownEnumValue, type EntityTypes } from './entities.js';
-import { parseOrderBy, type ReadInputs } from './inputs.js';
+import type { ReadInputs } from './inputs.js';
+import { parseOrderBy } from './order-by.js';
 
 interface RawPageArgs {
   where?: unknown;
