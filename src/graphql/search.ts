@@ -1,33 +1,21 @@
-// Read fields per entity over the lake (Hasura's shape): <name>(where, order_by, limit, offset),
-// <name>_aggregate(where, group_by) and reverse relations; scans go to DuckDB (the query room).
-import type { FieldNode, GraphQLResolveInfo, SelectionSetNode } from 'graphql';
-import { TYPE_MAPPING, groupKeyChoices, reverseRelationFieldName, type Attribute, type Catalog, type EntitySchema } from '../catalog/index.js';
+// Read fields per entity over the lake (Hasura's shape): <name>(where, order_by, limit, offset) and
+// reverse relations (aggregates: aggregates.ts); scans go to DuckDB (the query room).
+import type { GraphQLResolveInfo } from 'graphql';
+import { reverseRelationFieldName, type Catalog, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import {
-  parseWhere,
-  type AggregateGroup,
-  type AggregateRequest,
-  type AggregateValues,
-  type Filter,
-  type GroupKey,
-  type PageArgs,
-} from '../query/index.js';
+import { parseWhere, type PageArgs } from '../query/index.js';
+import { defineAggregates } from './aggregates.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
-import { knownEnumValue, type EntityTypes } from './entities.js';
+import type { EntityTypes } from './entities.js';
 import type { ReadInputs } from './inputs.js';
 import { parseOrderBy } from './order-by.js';
+import { childFields } from './selections.js';
 
 interface RawPageArgs {
   where?: unknown;
   order_by?: unknown;
   limit?: number | null;
   offset?: number | null;
-}
-
-interface AggregateParent {
-  entity: EntitySchema;
-  where: Filter | null;
-  groupBy: GroupKey[];
 }
 
 /** A stable key of a field's arguments (BigInt values included), to share one loader per question. */
@@ -44,47 +32,17 @@ function pageArgs(ctx: GatewayContext, entity: EntitySchema, raw: RawPageArgs): 
   return { where: parseWhere(ctx.services.catalog, entity, raw.where), orderBy: parseOrderBy(raw.order_by), limit, offset };
 }
 
-/** The names of the fields selected under `node` (fragments included), with their sub-selections. */
-function selections(info: GraphQLResolveInfo, set: SelectionSetNode | undefined, into = new Map<string, FieldNode[]>()): Map<string, FieldNode[]> {
-  for (const selection of set?.selections ?? []) {
-    if (selection.kind === 'Field') into.set(selection.name.value, [...(into.get(selection.name.value) ?? []), selection]);
-    else if (selection.kind === 'InlineFragment') selections(info, selection.selectionSet, into);
-    else selections(info, info.fragments[selection.name.value]?.selectionSet, into);
-  }
-  return into;
-}
-
-function childFields(info: GraphQLResolveInfo, nodes: readonly FieldNode[] | undefined): Map<string, FieldNode[]> {
-  const into = new Map<string, FieldNode[]>();
-  for (const node of nodes ?? []) selections(info, node.selectionSet, into);
-  return into;
-}
-
 /** The entity's columns a row selection reads: attributes (a ref's own column too), time_slot, deleted_at. */
 function selectedColumns(info: GraphQLResolveInfo, entity: EntitySchema): Set<string> {
   const readable = new Set(['time_slot', 'deleted_at', ...entity.attributes.map((a) => a.name)]);
   return new Set([...childFields(info, info.fieldNodes).keys()].filter((name) => readable.has(name)));
 }
 
-/** What an `aggregate { … }` selection asks for, so one statement computes exactly that. */
-function aggregateRequest(info: GraphQLResolveInfo, nodes: readonly FieldNode[] | undefined): AggregateRequest {
-  const fields = childFields(info, nodes);
-  const names = (key: string) => [...childFields(info, fields.get(key)).keys()].filter((n) => n !== '__typename');
-  return { count: fields.has('count'), sum: names('sum'), avg: names('avg'), min: names('min'), max: names('max'), countDistinct: names('count_distinct') };
-}
-
-/** Group-by choices (the catalog names them, so it can refuse names that collide). */
-export function groupKeys(entity: EntitySchema): GroupKey[] {
-  return groupKeyChoices(entity);
-}
-
-function groupKeyType(key: GroupKey): string {
-  if (key.bucket) return key.attribute.type === 'date' ? 'Date' : 'DateTime';
-  return TYPE_MAPPING[key.attribute.type].graphqlScalar;
-}
-
 export function defineSearch(builder: GatewayBuilder, catalog: Catalog, all: ReadonlyMap<string, EntityTypes>, inputs: ReadInputs): void {
-  for (const types of all.values()) defineEntitySearch(builder, catalog, types, all, inputs);
+  for (const types of all.values()) {
+    defineEntitySearch(builder, catalog, types, all, inputs);
+    defineAggregates(builder, types, inputs);
+  }
 }
 
 function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: EntityTypes, all: ReadonlyMap<string, EntityTypes>, inputs: ReadInputs): void {
@@ -110,106 +68,6 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
         const args = { ...pageArgs(ctx, entity, raw), columns: selectedColumns(info, entity) };
         return ctx.search.list(entity, args, name);
       },
-    }),
-  );
-
-  // Aggregates: <name>_aggregate { aggregate { count sum {…} … } groups { key {…} aggregate {…} } }.
-  const numeric = entity.attributes.filter((a) => TYPE_MAPPING[a.type].numeric);
-  const ordered = entity.attributes.filter((a) => TYPE_MAPPING[a.type].ordered && a.type !== 'enum');
-  const distinctable = entity.attributes.filter((a) => a.type !== 'json');
-  const valueType = (a: Attribute) => TYPE_MAPPING[a.type].graphqlScalar;
-  const fieldsObject = (typeName: string, attributes: Attribute[], type: (a: Attribute) => string, description: string) =>
-    attributes.length === 0
-      ? null
-      : builder.objectRef<Record<string, unknown>>(typeName).implement({
-          description,
-          fields: (t) =>
-            Object.fromEntries(
-              attributes.map((a) => [a.name, dynamicField<Record<string, unknown>>(t)({ type: type(a), resolve: (values) => values[a.name] ?? null })]),
-            ) as never,
-        });
-  const sum = fieldsObject(`${name}_sum_fields`, numeric, valueType, 'Sums (NULL values are skipped)');
-  const avg = fieldsObject(`${name}_avg_fields`, numeric, () => 'Float', 'Averages (NULL values are skipped)');
-  const min = fieldsObject(`${name}_min_fields`, ordered, valueType, 'Smallest values');
-  const max = fieldsObject(`${name}_max_fields`, ordered, valueType, 'Largest values');
-  const countDistinct = fieldsObject(`${name}_count_distinct_fields`, distinctable, () => 'Int', 'Numbers of distinct non-NULL values');
-
-  const aggregateFields = builder.objectRef<AggregateValues>(`${name}_aggregate_fields`).implement({
-    description: `Aggregates of ${name} rows`,
-    fields: (t) => {
-      const field = dynamicField<AggregateValues>(t);
-      const fields: Record<string, unknown> = { count: field({ type: 'Int', nullable: false, resolve: (a) => a.count }) };
-      for (const [key, ref] of Object.entries({ sum, avg, min, max, count_distinct: countDistinct })) {
-        if (ref) fields[key] = field({ type: ref, resolve: (a) => a[key as keyof AggregateValues] });
-      }
-      return fields as never;
-    },
-  });
-
-  const keys = groupKeys(entity);
-  const groupByEnum = builder.enumType(`${name}_group_by`, {
-    description: 'Group by a field, or by a time bucket of a timestamp or date field (<field>_<hour|day|week|month|year>, UTC)',
-    values: keys.map((k) => k.name),
-  });
-  const groupKey = builder.objectRef<Record<string, unknown>>(`${name}_group_key`).implement({
-    description: `The values that define a group of ${name} rows (fields not grouped by are null)`,
-    fields: (t) =>
-      Object.fromEntries(
-        keys.map((k) => {
-          const enumKey = k.attribute.type === 'enum' && !k.bucket;
-          return [
-            k.name,
-            dynamicField<Record<string, unknown>>(t)({
-              type: enumKey ? types.enums.get(k.attribute.name)! : groupKeyType(k),
-              resolve: (key) => (enumKey ? knownEnumValue(entity, k.attribute, key[k.name]) : (key[k.name] ?? null)),
-            }),
-          ];
-        }),
-      ) as never,
-  });
-  const group = builder.objectRef<AggregateGroup>(`${name}_group`).implement({
-    description: `One group of ${name} rows and its aggregates`,
-    fields: (t) => ({
-      key: t.field({ type: groupKey, nullable: false, resolve: (g) => g.key }),
-      aggregate: t.field({ type: aggregateFields, nullable: false, resolve: (g) => g.aggregate }),
-    }),
-  });
-  const aggregate = builder.objectRef<AggregateParent>(`${name}_aggregate`).implement({
-    description: `Aggregates of the ${name} rows matching the filter`,
-    fields: (t) => ({
-      aggregate: t.field({
-        type: aggregateFields,
-        nullable: false,
-        resolve: async (parent, _args, ctx, info) => {
-          return ctx.search.totals(entity, parent.where, aggregateRequest(info, info.fieldNodes));
-        },
-      }),
-      groups: t.field({
-        type: [group],
-        nullable: false,
-        description: 'One entry per group of group_by, in key order (NULL keys last)',
-        resolve: (parent, _args, ctx, info) => {
-          if (parent.groupBy.length === 0) throw new ValidationError(`${name}_aggregate.groups needs group_by`);
-          const request = aggregateRequest(info, childFields(info, info.fieldNodes).get('aggregate'));
-          return ctx.search.groups(entity, parent.where, request, parent.groupBy, `${name}_aggregate.groups`);
-        },
-      }),
-    }),
-  });
-  builder.queryField(`${name}_aggregate`, (t) =>
-    dynamicField<unknown>(t)({
-      type: aggregate,
-      nullable: false,
-      description: `Aggregates of current ${name} rows, optionally per group`,
-      args: {
-        where: dynamicInput(t)({ type: inputs.boolExp.get(name)!, description: 'Filter (Hasura bool_exp)' }),
-        group_by: dynamicInput(t)({ type: [groupByEnum], required: { list: false, items: true }, description: 'Group keys, outermost first' }),
-      },
-      resolve: (_root, raw: { where?: unknown; group_by?: string[] | null }, ctx): AggregateParent => ({
-        entity,
-        where: parseWhere(ctx.services.catalog, entity, raw.where),
-        groupBy: (raw.group_by ?? []).map((key) => keys.find((k) => k.name === key)!),
-      }),
     }),
   );
 

@@ -2,16 +2,8 @@
 export { Admission, type AdmissionSettings } from './admission.js';
 export { QueryEngine, type QueryEngineDeps, type QueryFaults, type Statement } from './engine.js';
 export { MAX_IN_VALUES, SYSTEM_COLUMNS, escapeLike, operatorsOf, parseWhere, referencedEntities, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue } from './filter.js';
-export {
-  SearchService,
-  TIME_BUCKETS,
-  toEntityRow,
-  type AggregateGroup,
-  type AggregateRequest,
-  type AggregateValues,
-  type GroupKey,
-  type OrderTerm,
-  type PageArgs,
-  type TimeBucket,
-} from './search.js';
+export { SearchService } from './search.js';
+export { TIME_BUCKETS, type AggregateGroup, type AggregateRequest, type AggregateValues, type GroupKey, type TimeBucket } from './aggregates.js';
+export { type OrderTerm, type PageArgs } from './pages.js';
+export { toEntityRow } from './rows.js';
 export { verifyEntity, type VerifyReport } from './verify.js';
