@@ -68,9 +68,10 @@ export function measureSql(measure: Measure, column: (attribute: Attribute) => s
  * In another zone: truncate the wall-clock time there, and turn the bucket's start back into an
  * instant (a day across a DST change is 23 or 25 hours). Dates have no zone: truncated as they are.
  */
-export function keySql(key: GroupKey, column: string, timeZone: string | null): string {
+export function keySql(key: GroupKey, column: string, zone: () => string | null): string {
   if (!key.bucket) return column;
   if (key.attribute.type === 'timestamp') {
+    const timeZone = zone();
     if (timeZone === null) return `date_trunc('${key.bucket}', make_timestamp(epoch_us(${column})))`;
     return `timezone(${timeZone}, date_trunc('${key.bucket}', timezone(${timeZone}, ${column})))`;
   }
@@ -125,7 +126,9 @@ export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = fa
     }
     return `${join.alias}.${quoteIdent(key.attribute.name)}`;
   };
-  const zone = plan.timeZone === null ? null : params.add('string', plan.timeZone);
+  // Bound once, and only when a bucket reads it: DuckDB refuses a parameter the statement lacks.
+  let zoneParam: string | null = null;
+  const zone = () => (plan.timeZone === null ? null : (zoneParam ??= params.add('string', plan.timeZone)));
 
   const keys = plan.groupBy.map((key) => `${keySql(key, keyColumnSql(key), zone)} AS ${quoteIdent(keyColumn(key))}`);
   if (plan.parents) keys.unshift(`o.${quoteIdent(plan.parents.via.name)} AS ${quoteIdent(PARENT_COLUMN)}`);

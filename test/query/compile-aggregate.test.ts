@@ -39,6 +39,12 @@ describe('compileAggregate', () => {
       ['Europe/Berlin'],
     ],
     [
+      'a zone without a bucket of a timestamp binds no parameter (DuckDB refuses one the statement lacks)',
+      question({ groupBy: [key('note')], timeZone: 'Europe/Berlin' }),
+      'SELECT o."note" AS "key__note", count(*) AS "count" FROM <orders> AS o WHERE true GROUP BY 1 ORDER BY "key__note" ASC NULLS LAST',
+      [],
+    ],
+    [
       "keys of the referenced row: one LEFT JOIN per ref over the live rows",
       question({ groupBy: [key('customer__tier'), key('customer__signup_at_month'), key('paid')] }),
       `SELECT j1."tier" AS "key__customer__tier", date_trunc('month', make_timestamp(epoch_us(j1."signup_at"))) AS "key__customer__signup_at_month", o."paid" AS "key__paid", count(*) AS "count" FROM <orders> AS o LEFT JOIN <customers> AS j1 ON j1.row_id = o."customer" WHERE true GROUP BY 1, 2, 3 ORDER BY "key__customer__tier" ASC NULLS LAST, "key__customer__signup_at_month" ASC NULLS LAST, "key__paid" ASC NULLS LAST`,
