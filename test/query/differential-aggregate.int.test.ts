@@ -10,7 +10,7 @@ import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { readTruth, type Truth } from '../support/oracle.js';
 import { answerGroups, answerPerParent, roundFloats, type AggregateAsk, type GroupArgs } from '../support/oracle-aggregate.js';
 
-const STEPS = Number(process.env.DIFF_AGG_STEPS ?? 16);
+const STEPS = Number(process.env.DIFF_AGG_STEPS ?? 12);
 const SEED = Number(process.env.DIFF_AGG_SEED ?? 20261130);
 const QUESTIONS_PER_STEP = 4;
 
