@@ -1,6 +1,6 @@
 // The inputs of `groups(having, order_by, limit, offset)` (this gateway's own form, shaped like
 // Hasura's aggregate fields): their types per entity, and their binding into the aggregate plan.
-import { TYPE_MAPPING, type Attribute, type AttributeType, type EntitySchema } from '../catalog/index.js';
+import { TYPE_MAPPING, type Attribute, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import {
   AGGREGATE_FUNCTIONS,
@@ -143,7 +143,7 @@ function comparisonOf(measure: Measure, spec: unknown, at: string): Having[] {
       items.push({ kind: 'is_null', measure, isNull: value });
     } else if (op in HAVING_OPS) {
       if (value === null) throw new ValidationError(`${path}: null is not a value to compare with; use _is_null`);
-      items.push({ kind: 'compare', measure, op: HAVING_OPS[op]!, value: havingValue(measureType(measure) as AttributeType, value, path) });
+      items.push({ kind: 'compare', measure, op: HAVING_OPS[op]!, value: havingValue(measureType(measure), value, path) });
     } else {
       throw new ValidationError(`${path}: unknown operator for a ${figureScalar(measure)} figure; expected one of ${[...Object.keys(HAVING_OPS), '_is_null'].join(', ')}`);
     }

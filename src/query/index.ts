@@ -3,7 +3,7 @@ export { Admission, type AdmissionSettings } from './admission.js';
 export { QueryEngine, type QueryEngineDeps, type QueryFaults, type Statement } from './engine.js';
 export { MAX_IN_VALUES, SYSTEM_COLUMNS, escapeLike, operatorsOf, parseWhere, referencedEntities, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue } from './filter.js';
 export { SearchService } from './search.js';
-export { TIME_BUCKETS, emptyAggregate, type AggregateGroup, type AggregateValues, type TimeBucket } from './aggregates.js';
+export { TIME_BUCKETS, type AggregateGroup, type AggregateValues, type TimeBucket } from './aggregates.js';
 export {
   AGGREGATE_FUNCTIONS,
   SPREAD_FUNCTIONS,
