@@ -4,7 +4,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Logger } from 'pino';
 import type { Attribute, Catalog, EntitySchema, JsonValue } from '../catalog/index.js';
-import type { PageArgs, SearchService } from '../query/index.js';
+import type { AggregatePlan, AggregateRequest, AggregateValues, PageArgs, SearchService } from '../query/index.js';
 import type { EntityRow, OltpStore } from '../oltp/index.js';
 import { AuthError } from '../errors/index.js';
 import type { RowBudget } from './bounds.js';
@@ -126,6 +126,8 @@ export interface RequestLoaders {
   rowByPk(entity: EntitySchema): RowLoader<EntityRow | null>;
   /** Rows of `entity` whose ref `via` names a parent, batched per request and `argsKey`. */
   children(entity: EntitySchema, via: Attribute, args: PageArgs, argsKey: string): RowLoader<EntityRow[]>;
+  /** Figures of `plan`'s rows per parent their ref `via` names (nested `<rel>_aggregate`), one statement per batch and `argsKey`. */
+  childAggregates(plan: AggregatePlan, via: Attribute, request: AggregateRequest, argsKey: string): RowLoader<AggregateValues>;
 }
 
 export interface GatewayContext {

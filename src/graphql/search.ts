@@ -4,7 +4,6 @@ import type { GraphQLResolveInfo } from 'graphql';
 import { reverseRelationFieldName, type Catalog, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import { parseWhere, type PageArgs } from '../query/index.js';
-import { defineAggregates } from './aggregates.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import type { EntityTypes } from './entities.js';
 import type { ReadInputs } from './inputs.js';
@@ -41,7 +40,6 @@ function selectedColumns(info: GraphQLResolveInfo, entity: EntitySchema): Set<st
 export function defineSearch(builder: GatewayBuilder, catalog: Catalog, all: ReadonlyMap<string, EntityTypes>, inputs: ReadInputs): void {
   for (const types of all.values()) {
     defineEntitySearch(builder, catalog, types, all, inputs);
-    defineAggregates(builder, types, inputs);
   }
 }
 

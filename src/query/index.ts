@@ -3,7 +3,25 @@ export { Admission, type AdmissionSettings } from './admission.js';
 export { QueryEngine, type QueryEngineDeps, type QueryFaults, type Statement } from './engine.js';
 export { MAX_IN_VALUES, SYSTEM_COLUMNS, escapeLike, operatorsOf, parseWhere, referencedEntities, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue } from './filter.js';
 export { SearchService } from './search.js';
-export { TIME_BUCKETS, type AggregateGroup, type AggregateRequest, type AggregateValues, type GroupKey, type TimeBucket } from './aggregates.js';
+export { TIME_BUCKETS, type AggregateGroup, type AggregateValues, type TimeBucket } from './aggregates.js';
+export {
+  AGGREGATE_FUNCTIONS,
+  SPREAD_FUNCTIONS,
+  attributesFor,
+  havingValue,
+  measureType,
+  parseTimeZone,
+  planAggregate,
+  type AggregateFunction,
+  type AggregatePlan,
+  type AggregateQuestion,
+  type AggregateRequest,
+  type GroupKey,
+  type GroupOrder,
+  type Having,
+  type HavingOp,
+  type Measure,
+} from './aggregate-plan.js';
 export { type OrderTerm, type PageArgs } from './pages.js';
 export { toEntityRow } from './rows.js';
 export { verifyEntity, type VerifyReport } from './verify.js';
