@@ -35,6 +35,12 @@ describe('entities a request snapshot covers', () => {
     expect(of(`{ customers { ...withOrders } } fragment withOrders on customers { row_id orders { row_id } }`)).toEqual(['customers', 'orders']);
   });
 
+  it('a ref read from the OLTP store adds nothing, a reverse relation under it does', () => {
+    expect(of(`{ orders { customer { name } } }`)).toEqual(['orders']);
+    expect(of(`{ orders_by_pk(row_id: "00000000-0000-7000-8000-000000000000") { customer { orders { row_id } } } }`)).toEqual(['orders']);
+    expect(of(`{ orders { customer { orders_aggregate: orders { row_id } } } customers_aggregate { aggregate { count } } }`)).toEqual(['customers', 'orders']);
+  });
+
   it('only the operation that runs counts', () => {
     const document = `query A { customers { row_id } } query B { orders { row_id } }`;
     expect(of(document, undefined, 'B')).toEqual(['orders']);
