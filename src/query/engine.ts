@@ -169,6 +169,7 @@ class HeldSnapshot implements SnapshotHandle {
   private changed: ChangedRowSets | null = null;
   private deadline = Number.POSITIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
+  /** Admitted statements in progress; the snapshot is freed once none is left after a release. */
   private running = 0;
   private state: 'open' | 'released' | 'expired' = 'open';
   private freed = false;
@@ -212,22 +213,24 @@ class HeldSnapshot implements SnapshotHandle {
     const entities = typeof first === 'function' ? [...this.wanted.values()] : first;
     const build = typeof first === 'function' ? first : second!;
     if (!this.cover(entities)) throw new Error(`query snapshot: ${[...this.missing].join(', ')} not part of it`);
-    this.running++;
-    try {
-      // Admitted before the snapshot: a search waiting here holds no Postgres connection and no lease.
-      return await this.parts.admission.run(async () => {
+    // Admitted before the snapshot: a search waiting here holds no Postgres connection and no lease.
+    return this.parts.admission.run(async () => {
+      // Only admitted statements hold the snapshot past a release: one still waiting for a slot
+      // finds it gone when admitted, so it never outlives its request or its bound by a queue wait.
+      this.running++;
+      try {
         this.checkOpen();
         const snapshot = await this.take();
         await snapshot.prepare(entities);
         for (const entity of entities) this.readKeys.add(keyOf(entity));
         await this.deps.faults?.beforeStatement?.();
         // Past the bound, `run` refuses the statement before any DuckDB reader sees it.
-        return this.run(build((entity, rowIds) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null)));
-      });
-    } finally {
-      this.running--;
-      if (this.state !== 'open' && this.running === 0) this.free();
-    }
+        return await this.run(build((entity, rowIds) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null)));
+      } finally {
+        this.running--;
+        if (this.state !== 'open' && this.running === 0) this.free();
+      }
+    });
   }
 
   release(): void {
