@@ -9,6 +9,7 @@ import type { EntityRow, OltpStore } from '../oltp/index.js';
 import { AuthError } from '../errors/index.js';
 import type { RowBudget } from './bounds.js';
 import type { RequestSearch } from './request-search.js';
+import type { RequestSnapshot } from './request-snapshot.js';
 import { SCALARS } from './scalars.js';
 
 export interface FlushReport {
@@ -140,6 +141,8 @@ export interface GatewayContext {
   budget: RowBudget;
   /** Searches of this request, one at a time (services.search is the process's, unqueued). */
   search: RequestSearch;
+  /** The one snapshot a query operation's searches read, and its time_slot (request-snapshot.ts). */
+  snapshot: RequestSnapshot;
 }
 
 export interface GatewaySchemaTypes {

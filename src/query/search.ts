@@ -5,11 +5,16 @@ import { sqlString } from '../lake/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import type { AggregatePlan, AggregateRequest } from './aggregate-plan.js';
 import { aggregatePerParent, runAggregate, type AggregateGroup, type AggregateValues } from './aggregates.js';
-import type { QueryEngine } from './engine.js';
+import type { QueryEngine, SnapshotHandle } from './engine.js';
 import { childRows, listRows, type PageArgs } from './pages.js';
 
 export class SearchService {
-  constructor(private readonly engine: QueryEngine) {}
+  constructor(readonly engine: QueryEngine) {}
+
+  /** The same questions, read through `current()`'s snapshot while it has one (one snapshot per request, engine.ts). */
+  scoped(current: () => SnapshotHandle | null): SearchService {
+    return new SearchService(this.engine.scoped(current));
+  }
 
   /** Writes the entity's current rows, sorted by row_id, to one ZSTD Parquet file (benchmarks, compaction). */
   async exportCurrent(entity: EntitySchema, file: string): Promise<void> {
