@@ -83,6 +83,12 @@ export const ENTITY_TYPE_SUFFIXES = [
   'group_key',
   'group',
   'aggregate',
+  'select_column',
+  'aggregate_order_by',
+  'sum_order_by',
+  'avg_order_by',
+  'max_order_by',
+  'min_order_by',
 ] as const;
 
 /** Where a generated name lives: the one namespace of types, or the fields or values of one type. */

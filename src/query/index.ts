@@ -4,6 +4,22 @@ export { QueryEngine, type QueryEngineDeps, type QueryFaults, type Statement } f
 export { MAX_IN_VALUES, SYSTEM_COLUMNS, escapeLike, operatorsOf, parseWhere, referencedEntities, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue } from './filter.js';
 export { SearchService } from './search.js';
 export { TIME_BUCKETS, type AggregateGroup, type AggregateRequest, type AggregateValues, type GroupKey, type TimeBucket } from './aggregates.js';
-export { type OrderTerm, type PageArgs } from './pages.js';
+export { pagePlan, type PageArgs } from './pages.js';
+export { compilePage, type ViewOf } from './compile-page.js';
+export {
+  CHILD_AGGREGATES,
+  DISTINCT_ON_MISMATCH,
+  checkDistinctOn,
+  planEntities,
+  type ChildAggregate,
+  type ChildAggregateOrder,
+  type ColumnOrder,
+  type NullsOrder,
+  type OrderTerm,
+  type PagePlan,
+  type ParentBatch,
+  type RelatedOrder,
+  type SortDirection,
+} from './plan.js';
 export { toEntityRow } from './rows.js';
 export { verifyEntity, type VerifyReport } from './verify.js';
