@@ -86,14 +86,17 @@ class Compilation {
       join = { alias: `g${++this.joins}`, child: term.child, via: term.via.name, parentAlias: alias, restrict: alias === MAIN ? this.candidates() : null, outputs: new Map() };
       this.aggregates.set(key, join);
     }
-    const value = term.aggregate === 'count' ? 'count(*)' : `${term.aggregate}(c.${quoteIdent(term.column!)})`;
-    let output = join.outputs.get(value);
+    const aggregate = term.aggregate === 'count' ? 'count(*)' : `${term.aggregate}(c.${quoteIdent(term.column!)})`;
+    let output = join.outputs.get(aggregate);
     if (!output) {
       output = `a${join.outputs.size + 1}`;
-      join.outputs.set(value, output);
+      join.outputs.set(aggregate, output);
     }
-    // No children: no group, so count is NULL after the LEFT JOIN and means 0 (Hasura's count).
-    return term.aggregate === 'count' ? `coalesce(${join.alias}.${output}, 0)` : `${join.alias}.${output}`;
+    const value = `${join.alias}.${output}`;
+    if (term.aggregate !== 'count') return value;
+    // No children: no group, so count is NULL after the LEFT JOIN and means 0 (Hasura's count);
+    // but of a related row that is missing, the count is NULL like its other values.
+    return alias === MAIN ? `coalesce(${value}, 0)` : `CASE WHEN ${alias}.row_id IS NULL THEN NULL ELSE coalesce(${value}, 0) END`;
   }
 
   /**

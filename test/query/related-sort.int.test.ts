@@ -145,6 +145,8 @@ describe('order_by an aggregate of a reverse relation', () => {
   it('through a ref: orders by the order count of their customer', async () => {
     // Ada's 2 orders first; then the 1-order customers' (Zed 5, Dan 30, Cyd null) by total; no current customer last.
     expect(await totals(`[{customer: {orders_aggregate: {count: desc_nulls_last}}}, {total: asc}]`)).toEqual([10, 20, 5, 30, null, 1, 7]);
+    // Of a missing customer the count is NULL (last ascending), not 0.
+    expect(await totals(`[{customer: {orders_aggregate: {count: asc}}}, {total: asc}]`)).toEqual([5, 30, null, 10, 20, 1, 7]);
   });
 
   it('sorts batched children: each region’s customers by their order count, one page each', async () => {
