@@ -122,10 +122,12 @@ export interface SortedPageArgs {
  */
 export function sortedPage(catalog: Catalog, truth: Truth, entity: EntitySchema, rows: Iterable<EntityRow>, args: SortedPageArgs): EntityRow[] {
   const distinctOn = args.distinct_on ?? [];
-  const orderBy = args.order_by?.length ? args.order_by : distinctOn.map((c) => ({ [c]: 'asc' }));
-  const keyed = [...rows]
-    .filter((row) => evaluate(catalog, truth, entity, row, args.where) === true)
-    .map((row) => ({ row, keys: orderBy.flatMap((item) => keysOf(catalog, truth, entity, row, item)) }));
+  // Without order_by, distinct_on's own column values ascending (a ref's value, not its row).
+  const keysOfRow = (row: EntityRow): Key[] =>
+    args.order_by?.length
+      ? args.order_by.flatMap((item) => keysOf(catalog, truth, entity, row, item))
+      : distinctOn.map((c) => ({ value: columnValue(row, c), desc: false, nullsFirst: false }));
+  const keyed = [...rows].filter((row) => evaluate(catalog, truth, entity, row, args.where) === true).map((row) => ({ row, keys: keysOfRow(row) }));
   keyed.sort((a, b) => compareKeys(a.keys, b.keys) || (a.row.row_id < b.row.row_id ? -1 : a.row.row_id > b.row.row_id ? 1 : 0));
   let sorted = keyed.map((k) => k.row);
   if (distinctOn.length) {
