@@ -84,6 +84,7 @@ const QUESTIONS: Record<string, [string, ((o: string, c: string) => string) | nu
   ],
   'PRO customers by order count': [`{ customers(where: {tier: {_eq: PRO}}, order_by: [{orders_aggregate: {count: desc}}], limit: 50) { row_id name } }`, null],
   'customers distinct_on country': [`{ customers(distinct_on: [country], order_by: [{country: asc}, {lifetime_value: desc}]) { row_id name } }`, null],
+  '50 customers, each with its 3 orders by total (batched, baseline)': [`{ customers(order_by: {name: asc}, limit: 50) { row_id orders(order_by: [{total: desc}], limit: 3) { row_id } } }`, null],
   '50 customers, each with its 3 orders by customer tier then total (batched)': [
     `{ customers(order_by: {name: asc}, limit: 50) { row_id orders(order_by: [{customer: {tier: asc}}, {total: desc}], limit: 3) { row_id } } }`,
     null,

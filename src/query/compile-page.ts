@@ -66,7 +66,9 @@ class Compilation {
           joined = `j${++this.joins}`;
           this.related.set(key, joined);
           // LEFT: a NULL ref, or one naming no current row, sorts as NULL instead of dropping the row.
-          this.joinSql.push(`LEFT JOIN ${this.source(term.target)} AS ${joined} ON ${joined}.row_id = ${alias}.${quoteIdent(term.ref.name)}`);
+          // Children sorted through their ref to the parent read only the batch's parents' files.
+          const pinned = alias === MAIN && this.plan.parents?.via.name === term.ref.name ? this.plan.parents.ids : null;
+          this.joinSql.push(`LEFT JOIN ${this.source(term.target, pinned)} AS ${joined} ON ${joined}.row_id = ${alias}.${quoteIdent(term.ref.name)}`);
         }
         return this.termSql(term.term, joined, key);
       }

@@ -86,6 +86,12 @@ describe('compilePage', () => {
       ['EXCLUDE'],
     ],
     [
+      'children sorted through their ref to the parent join only the batch’s parents',
+      plan({ entity: orders, parents: { via: ref(orders, 'customer'), ids: [ID] }, orderBy: [byCustomer(col('name'))] }),
+      ['LEFT JOIN V_customers_PINNED AS j1 ON j1.row_id = o."customer"'],
+      [],
+    ],
+    [
       'distinct_on keeps the first row per value in the page order',
       plan({ entity: customers, distinctOn: ['country'], orderBy: [col('country'), col('name', 'desc')] }),
       ['QUALIFY row_number() OVER (PARTITION BY o."country" ORDER BY o."country" ASC NULLS LAST, o."name" DESC NULLS FIRST, o.row_id ASC) = 1', 'LIMIT'],
