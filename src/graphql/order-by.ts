@@ -23,12 +23,14 @@ export function orderTerm(column: string, value: OrderValue): OrderTerm {
 
 /** Attributes an aggregate of the `<entity>_<fn>_order_by` types applies to (as in the aggregate output types). */
 function aggregateColumns(entity: EntitySchema, fn: Exclude<ChildAggregate, 'count'>): Attribute[] {
-  return fn === 'sum' || fn === 'avg'
-    ? entity.attributes.filter((a) => TYPE_MAPPING[a.type].numeric)
-    : entity.attributes.filter((a) => TYPE_MAPPING[a.type].ordered && a.type !== 'enum');
+  return fn === 'max' || fn === 'min'
+    ? entity.attributes.filter((a) => TYPE_MAPPING[a.type].ordered && a.type !== 'enum')
+    : entity.attributes.filter((a) => TYPE_MAPPING[a.type].numeric);
 }
 
-const COLUMN_AGGREGATES = ['avg', 'max', 'min', 'sum'] as const;
+/** The fields of Hasura's `<entity>_aggregate_order_by`, in its (alphabetical) order; count takes order_by itself. */
+const AGGREGATE_ORDER_FIELDS = ['avg', 'count', 'max', 'min', 'stddev', 'stddev_pop', 'stddev_samp', 'sum', 'var_pop', 'var_samp', 'variance'] as const;
+const COLUMN_AGGREGATES = AGGREGATE_ORDER_FIELDS.filter((fn): fn is Exclude<ChildAggregate, 'count'> => fn !== 'count');
 
 /** The reverse relations of `entity` by the field name they have on its object and inputs. */
 export function reverseRelations(catalog: Catalog, entity: EntitySchema): { name: string; from: EntitySchema; attribute: Attribute }[] {
@@ -66,7 +68,7 @@ export function defineOrderByInputs(builder: GatewayBuilder, catalog: Catalog): 
         fields: (t) => {
           const input = dynamicInput(t);
           const fields: Record<string, unknown> = {};
-          for (const fn of ['avg', 'count', 'max', 'min', 'sum'] as const) {
+          for (const fn of AGGREGATE_ORDER_FIELDS) {
             if (fn === 'count') fields.count = input({ type: 'order_by' });
             else if (perColumn[fn]) fields[fn] = input({ type: perColumn[fn] });
           }

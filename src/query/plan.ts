@@ -28,7 +28,7 @@ export interface RelatedOrder {
   term: OrderTerm;
 }
 
-export const CHILD_AGGREGATES = ['count', 'sum', 'avg', 'max', 'min'] as const;
+export const CHILD_AGGREGATES = ['count', 'sum', 'avg', 'max', 'min', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp'] as const;
 export type ChildAggregate = (typeof CHILD_AGGREGATES)[number];
 
 /**

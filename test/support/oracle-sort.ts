@@ -58,6 +58,14 @@ function aggregate(fn: string, values: unknown[]): unknown {
     const total = present.reduce((a, b) => (typeof a === 'bigint' ? a + BigInt(b as bigint) : (a as number) + (b as number)));
     return Number(total) / present.length;
   }
+  if (['stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp'].includes(fn)) {
+    const xs = present.map(Number);
+    const sample = !fn.endsWith('_pop');
+    if (xs.length < (sample ? 2 : 1)) return null;
+    const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+    const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - (sample ? 1 : 0));
+    return fn.startsWith('stddev') ? Math.sqrt(variance) : variance;
+  }
   const sorted = [...present].sort(compareValues);
   return fn === 'min' ? sorted[0] : sorted[sorted.length - 1];
 }
