@@ -122,6 +122,18 @@ export const ENTITY_TYPE_SUFFIXES = [
   'group_numeric_order_by',
   'group_min_max_order_by',
   'group_count_distinct_order_by',
+  'select_column',
+  'aggregate_order_by',
+  'sum_order_by',
+  'avg_order_by',
+  'max_order_by',
+  'min_order_by',
+  'stddev_order_by',
+  'stddev_pop_order_by',
+  'stddev_samp_order_by',
+  'variance_order_by',
+  'var_pop_order_by',
+  'var_samp_order_by',
 ] as const;
 
 /** Where a generated name lives: the one namespace of types, or the fields or values of one type. */

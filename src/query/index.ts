@@ -22,6 +22,22 @@ export {
   type HavingOp,
   type Measure,
 } from './aggregate-plan.js';
-export { type OrderTerm, type PageArgs } from './pages.js';
+export { pagePlan, type PageArgs } from './pages.js';
+export { compilePage } from './compile-page.js';
+export {
+  CHILD_AGGREGATES,
+  DISTINCT_ON_MISMATCH,
+  checkDistinctOn,
+  planEntities,
+  type ChildAggregate,
+  type ChildAggregateOrder,
+  type ColumnOrder,
+  type NullsOrder,
+  type OrderTerm,
+  type PagePlan,
+  type ParentBatch,
+  type RelatedOrder,
+  type SortDirection,
+} from './plan.js';
 export { toEntityRow } from './rows.js';
 export { verifyEntity, type VerifyReport } from './verify.js';
