@@ -1,8 +1,8 @@
 // The write path: EAV rows and their change_log rows in one transaction, set-based for bulk inserts.
 import { uuidv7 } from 'uuidv7';
-import { DEFAULT_VALUE_POLICY, type Catalog, type EntitySchema, type ValuePolicy } from '../catalog/index.js';
+import { DEFAULT_VALUE_POLICY, type AttributeValue, type Catalog, type EntitySchema, type ValuePolicy } from '../catalog/index.js';
 import { ConflictError, ValidationError } from '../errors/index.js';
-import type { AttributeInput } from './eav-write.js';
+import { coerceObject, type AttributeInput } from './eav-write.js';
 import { inTransaction, type PgPool } from './pool.js';
 import type { AttributeIds } from './registry.js';
 import type { EntityRow } from './rows.js';
@@ -41,6 +41,11 @@ export class EavWriter {
   /** Runs `work` in one READ COMMITTED transaction; rolls back on any error. */
   transaction<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
     return inTransaction(this.pool, (client) => work(new WriteTransaction(client, this.catalog, this.ids, this.policy)));
+  }
+
+  /** Checks an input object against the entity (unknown attributes, types, required values); `at` names it. */
+  coerce(entity: EntitySchema, input: AttributeInput, partial: boolean, at?: string): Record<string, AttributeValue> {
+    return coerceObject(entity, input, partial, this.policy, at);
   }
 
   /** Headers of the given row_ids (any entity, live or deleted), without locks. */
