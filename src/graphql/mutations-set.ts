@@ -7,7 +7,7 @@ import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } 
 import type { EntityTypes } from './entities.js';
 import { givenFields, setWriteServices, type MutationTypes } from './mutations.js';
 import { checkChange, parseInc, type RowChange } from './set-changes.js';
-import { writeMatching, type SetStatement } from './set-writes.js';
+import { pathIn, writeMatching, type SetStatement } from './set-writes.js';
 
 interface RawUpdate {
   where?: unknown;
@@ -17,15 +17,13 @@ interface RawUpdate {
 
 /** Binds one update's where, _set and _inc; `at` prefixes the paths in errors. */
 function updateStatement(ctx: GatewayContext, entity: EntitySchema, raw: RawUpdate, at: string): SetStatement {
-  const prefix = at ? `${at}.` : '';
-  if (raw.where === undefined || raw.where === null) {
-    throw new ValidationError(`${prefix}where: required; {} means every row`);
-  }
-  const where = parseWhere(ctx.services.catalog, entity, raw.where, `${prefix}where`);
-  const set = ctx.services.oltp.writer.coerce(entity, givenFields(raw._set), true, `${prefix}_set`);
-  const change: RowChange = { set, inc: parseInc(entity, raw._inc, `${prefix}_inc`) };
+  const path = (sub: string) => pathIn({ at }, sub);
+  if (raw.where === undefined || raw.where === null) throw new ValidationError(`${path('where')}: required; {} means every row`);
+  const where = parseWhere(ctx.services.catalog, entity, raw.where, path('where'));
+  const set = ctx.services.oltp.writer.coerce(entity, givenFields(raw._set), true, path('_set'));
+  const change: RowChange = { set, inc: parseInc(entity, raw._inc, path('_inc')) };
   checkChange(change, at || 'update');
-  return { where, change, at: at || 'update' };
+  return { where, change, at };
 }
 
 export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, inputs: MutationTypes): void {
@@ -88,7 +86,7 @@ export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, 
       resolve: async (_root, args: { where?: unknown }, ctx) => {
         if (args.where === undefined || args.where === null) throw new ValidationError('where: required; {} means every row');
         const where = parseWhere(ctx.services.catalog, entity, args.where, 'where');
-        return (await writeMatching(setWriteServices(ctx), entity, `delete_${name}`, [{ where, at: 'where' }]))[0];
+        return (await writeMatching(setWriteServices(ctx), entity, `delete_${name}`, [{ where, at: '' }]))[0];
       },
     }),
   );

@@ -41,8 +41,13 @@ export interface SetStatement {
   where: Filter | null;
   /** Absent: the statement soft-deletes the rows it matches. */
   change?: RowChange;
-  /** The statement's path in errors (`where`, `updates[2]`). */
+  /** The statement's path in errors: '' for the only one, `updates[2]` in update_many. */
   at: string;
+}
+
+/** A path inside a statement's input, for errors: `where`, `updates[2]._inc`. */
+export function pathIn(statement: Pick<SetStatement, 'at'>, sub: string): string {
+  return statement.at ? `${statement.at}.${sub}` : sub;
 }
 
 export interface SetWriteServices {
@@ -95,7 +100,7 @@ async function attempt(services: SetWriteServices, entity: EntitySchema, field: 
       offset: 0,
       columns: new Set(['time_slot']),
     });
-    if (rows.length > maxRows) throw tooMany(`${statement.at} matches`);
+    if (rows.length > maxRows) throw tooMany(`${pathIn(statement, 'where')} matches`);
     for (const row of rows) {
       const earlier = seen.get(row.row_id);
       // Two searches of one call saw different versions: a write came between them.
@@ -120,7 +125,7 @@ async function attempt(services: SetWriteServices, entity: EntitySchema, field: 
         let entry = state.get(rowId);
         if (!entry) state.set(rowId, (entry = { values: row.values, changed: new Set(), deleted: false }));
         if (statement.change) {
-          entry.values = applyChange(entity, rowId, entry.values, statement.change, statement.at);
+          entry.values = applyChange(entity, rowId, entry.values, statement.change, pathIn(statement, '_inc'));
           for (const name of [...Object.keys(statement.change.set), ...Object.keys(statement.change.inc)]) entry.changed.add(name);
         } else entry.deleted = true;
         return { rowId, values: entry.values };
