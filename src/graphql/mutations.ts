@@ -45,9 +45,10 @@ interface RawOnConflict {
   where?: unknown;
 }
 
-function insertObjects(raw: readonly RawInsertObject[], single: boolean): InsertObject[] {
+function insertObjects(raw: readonly RawInsertObject[]): InsertObject[] {
   return raw.map((object, i) => {
-    const at = single ? undefined : `objects[${i}]`;
+    // As the writer names them: a lone object is `object`, one of several `objects[i]`.
+    const at = raw.length === 1 ? undefined : `objects[${i}]`;
     const { row_id: rowId, ...input } = givenFields(object) as RawInsertObject;
     return {
       rowId: rowId === undefined || rowId === null ? undefined : checkRowId(rowId, `${at ?? 'object'}.row_id`),
@@ -145,7 +146,7 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
       description: `Insert one ${name} row; null when on_conflict skipped it`,
       args: { object: dynamicInput(t)({ type: insertInput, required: true }), on_conflict: onConflictArg(t as never) },
       resolve: async (_root, args: { object: RawInsertObject; on_conflict?: RawOnConflict | null }, ctx) => {
-        const rows = await insertRows(setWriteServices(ctx), ctx.services.catalog, entity, `insert_${name}_one`, insertObjects([args.object], true), onConflictOf(ctx, entity, args.on_conflict));
+        const rows = await insertRows(setWriteServices(ctx), ctx.services.catalog, entity, `insert_${name}_one`, insertObjects([args.object]), onConflictOf(ctx, entity, args.on_conflict));
         return rows[0] ?? null;
       },
     }),
@@ -161,7 +162,7 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
         if (args.objects.length > max) {
           throw new ValidationError(`insert_${name}: ${args.objects.length} objects exceed the maximum of ${max} per call`);
         }
-        const rows = await insertRows(setWriteServices(ctx), ctx.services.catalog, entity, `insert_${name}`, insertObjects(args.objects, false), onConflictOf(ctx, entity, args.on_conflict));
+        const rows = await insertRows(setWriteServices(ctx), ctx.services.catalog, entity, `insert_${name}`, insertObjects(args.objects), onConflictOf(ctx, entity, args.on_conflict));
         return { affected_rows: rows.length, returning: rows };
       },
     }),

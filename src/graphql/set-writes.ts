@@ -29,7 +29,7 @@ import type { Filter, SearchService } from '../query/index.js';
 import { applyChange, type RowChange } from './set-changes.js';
 
 /** Runs of a call before its ConflictError; each waits a little longer, with jitter. */
-export const ATTEMPTS = 5;
+export const ATTEMPTS = 6;
 const BASE_WAIT_MS = 10;
 
 export interface MutationResponse {
