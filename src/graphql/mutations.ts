@@ -8,7 +8,7 @@ import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } 
 import { attributeInputType, type EntityTypes } from './entities.js';
 import { defineSetMutations } from './mutations-set.js';
 import type { MutationResponse, SetWriteServices } from './set-writes.js';
-import { incrementable } from './set-changes.js';
+import { applyChange, checkChange, incrementable, parseInc } from './set-changes.js';
 import { insertRows, type InsertObject, type OnConflict } from './upsert.js';
 
 // Refs passed on only as field types: their generic parameters do not matter here.
@@ -174,9 +174,23 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
       description: `Change attributes of one ${name} row; null when no live row has that row_id`,
       args: {
         row_id: dynamicInput(t)({ type: 'UUID', required: true }),
-        _set: dynamicInput(t)({ type: setInput, required: true }),
+        _set: dynamicInput(t)({ type: setInput, description: 'sets the columns of the row to the given values' }),
+        ...(incInput ? { _inc: dynamicInput(t)({ type: incInput, description: 'increments the numeric columns with given value' }) } : {}),
       },
-      resolve: (_root, args, ctx) => ctx.services.oltp.writer.update(entity, args.row_id.toLowerCase(), givenFields(args._set)),
+      resolve: (_root, args: { row_id: string; _set?: Record<string, unknown> | null; _inc?: Record<string, unknown> | null }, ctx) => {
+        const writer = ctx.services.oltp.writer;
+        const change = { set: writer.coerce(entity, givenFields(args._set), true), inc: parseInc(entity, args._inc, '_inc') };
+        // An empty _set alone stays allowed here (it writes a new version, as before _inc existed).
+        if (Object.keys(change.inc).length > 0) checkChange(change, 'update');
+        const rowId = args.row_id.toLowerCase();
+        return writer.transaction(async (tx) => {
+          const before = (await tx.lockLive(entity, [rowId])).get(rowId);
+          if (!before) return null;
+          const values = applyChange(entity, rowId, before.values, change, '_inc');
+          const changed = new Set([...Object.keys(change.set), ...Object.keys(change.inc)]);
+          return (await tx.write(entity, { updates: [{ before, values, changed }] })).updated[0];
+        });
+      },
     }),
   );
 

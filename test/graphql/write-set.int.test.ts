@@ -101,6 +101,15 @@ describe('update_<name>(where, _set, _inc)', () => {
     expect(read.get(rows[2]!.row_id)).toMatchObject({ quantity: '9007199254740995', total: -1.75 });
   });
 
+  it('update_<name>_by_pk takes _inc as well', async () => {
+    const [row, empty] = await insertOrders([{ note: 'pk-inc', quantity: 1, total: 2 }, { note: 'pk-inc' }]);
+    const inc = `mutation($id: UUID!) { update_orders_by_pk(row_id: $id, _inc: {quantity: 2, total: 0.5}, _set: {paid: true}) { quantity total paid } }`;
+    expect((await gw.gql(inc, { id: row!.row_id })).data.update_orders_by_pk).toEqual({ quantity: 3, total: 2.5, paid: true });
+    expect((await gw.gql(inc, { id: empty!.row_id })).data.update_orders_by_pk).toEqual({ quantity: null, total: null, paid: true });
+    const both = await gw.gql(`mutation($id: UUID!) { update_orders_by_pk(row_id: $id, _inc: {quantity: 2}, _set: {quantity: 1}) { quantity } }`, { id: row!.row_id });
+    expect(both.errors?.[0]?.message).toBe('update: "quantity" is in both _set and _inc; change it with one of them');
+  });
+
   it('writes one change_log row per changed row, in one transaction and one consecutive slot range', async () => {
     const rows = await insertOrders(Array.from({ length: 5 }, (_, i) => ({ note: 'capture', quantity: i })));
     const res = await gw.gql(`mutation { update_orders(where: {note: {_eq: "capture"}}, _inc: {quantity: 1}) { affected_rows returning { row_id time_slot } } }`);
