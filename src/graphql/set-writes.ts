@@ -16,16 +16,17 @@
 // a second compiler would have to agree with it on every operator, and disagree silently when it
 // did not. Reusing it costs one search per statement and, under contention, a retry.
 //
-// update_<name>_many: every update's `where` is judged on the rows as they were before the call
-// (its snapshot), and the updates apply in order to the rows each matched, in one transaction. Where
-// Hasura differs: there, a later update's `where` sees the rows as earlier updates of the same call
-// left them; here the search cannot see the call's uncommitted writes. One row matched by several
-// updates gets all of them in order (a later _set wins, _inc amounts add up) and one change_log row.
+// update_<name>_many: the updates apply in order in one transaction, and, as in Hasura, a later
+// update's `where` sees what earlier ones of the call changed. The search cannot see those
+// uncommitted changes, so the rows an earlier update changed are judged again in memory on their
+// new values (row-filter.ts); every other row keeps the search's verdict. A row matched by several
+// updates gets all of them in order and one change_log row.
 import type { AttributeValue, EntitySchema } from '../catalog/index.js';
 import { ConflictError, LimitError } from '../errors/index.js';
 import type { EntityRow, EavWriter } from '../oltp/index.js';
 import { StaleReadError } from '../oltp/index.js';
 import type { Filter, SearchService } from '../query/index.js';
+import { judge, type RowLookup } from './row-filter.js';
 import { applyChange, type RowChange } from './set-changes.js';
 
 /** Runs of a call before its ConflictError; each waits a little longer, with jitter. */
@@ -118,19 +119,39 @@ async function attempt(services: SetWriteServices, entity: EntitySchema, field: 
       if (live.get(rowId)?.time_slot !== slot) throw new StaleReadError(`${entity.name} row ${rowId} changed after ${field} chose it`);
     }
     const state = new Map<string, { values: Record<string, AttributeValue>; changed: Set<string>; deleted: boolean }>();
+    const now = (rowId: string): EntityRow => ({ ...live.get(rowId)!, values: state.get(rowId)?.values ?? live.get(rowId)!.values });
+    const looked = new Map<string, EntityRow | null>();
+    const lookup: RowLookup = async (target, rowId) => {
+      if (target.name === entity.name && state.has(rowId)) return now(rowId);
+      const key = `${target.name}\u0000${rowId}`;
+      if (!looked.has(key)) looked.set(key, (await tx.read(target, [rowId])).get(rowId) ?? null);
+      return looked.get(key)!;
+    };
     // Per statement: each matched row's values right after that statement.
-    const after = statements.map((statement, i) =>
-      matched[i]!.map((rowId) => {
-        const row = live.get(rowId)!;
-        let entry = state.get(rowId);
-        if (!entry) state.set(rowId, (entry = { values: row.values, changed: new Set(), deleted: false }));
-        if (statement.change) {
-          entry.values = applyChange(entity, rowId, entry.values, statement.change, pathIn(statement, '_inc'));
-          for (const name of [...Object.keys(statement.change.set), ...Object.keys(statement.change.inc)]) entry.changed.add(name);
-        } else entry.deleted = true;
-        return { rowId, values: entry.values };
-      }),
-    );
+    const after: { rowId: string; values: Record<string, AttributeValue> }[][] = [];
+    for (const [i, statement] of statements.entries()) {
+      // As in Hasura, a later update's where sees what earlier ones changed: those rows are judged
+      // again here, on their new values; the search's verdict stands for every other row.
+      let rowIds = matched[i]!;
+      if (state.size > 0) {
+        const rejudged: string[] = [];
+        for (const rowId of state.keys()) {
+          if (!statement.where || (await judge(statement.where, now(rowId), lookup, pathIn(statement, 'where'))) === true) rejudged.push(rowId);
+        }
+        rowIds = [...rowIds.filter((id) => !state.has(id)), ...rejudged].sort();
+      }
+      after.push(
+        rowIds.map((rowId) => {
+          let entry = state.get(rowId);
+          if (!entry) state.set(rowId, (entry = { values: live.get(rowId)!.values, changed: new Set(), deleted: false }));
+          if (statement.change) {
+            entry.values = applyChange(entity, rowId, entry.values, statement.change, pathIn(statement, '_inc'));
+            for (const name of [...Object.keys(statement.change.set), ...Object.keys(statement.change.inc)]) entry.changed.add(name);
+          } else entry.deleted = true;
+          return { rowId, values: entry.values };
+        }),
+      );
+    }
     const ids = [...state.keys()];
     const written = await tx.write(entity, {
       updates: ids.filter((id) => !state.get(id)!.deleted).map((id) => ({ before: live.get(id)!, ...state.get(id)! })),

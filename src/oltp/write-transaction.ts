@@ -93,6 +93,11 @@ export class WriteTransaction {
     return readEntityRows(this.client, this.ids, entity, rowIds, { forUpdate: true });
   }
 
+  /** The live rows among `rowIds` as this transaction sees them, without locks. */
+  read(entity: EntitySchema, rowIds: readonly string[]): Promise<Map<string, EntityRow>> {
+    return readEntityRows(this.client, this.ids, entity, rowIds);
+  }
+
   /**
    * Writes inserts, updates and soft deletes of `entity`. Everything that does not need a slot goes
    * first: the clock row stays locked from takeTimeSlots to commit, and every writer of this schema

@@ -251,6 +251,27 @@ describe('update_<name>_many(updates)', () => {
     expect(new Set(updates.map((c) => c.tx)).size).toBe(1);
   });
 
+  it('a later update’s where sees what earlier ones of the call changed (Hasura), also through a ref', async () => {
+    const customer = (await gw.gql(`mutation { insert_customers_one(object: {name: "Chain", country: "DE"}) { row_id } }`)).data.insert_customers_one.row_id;
+    const [a, b] = await insertOrders([
+      { note: 'chain-a', quantity: 1, customer },
+      { note: 'chain-b', quantity: 2 },
+    ]);
+    await flush('orders');
+    const res = await gw.gql(`mutation { update_orders_many(updates: [
+        {where: {note: {_eq: "chain-a"}}, _set: {note: "chain-b"}},
+        {where: {note: {_eq: "chain-b"}}, _inc: {quantity: 10}},
+        {where: {note: {_eq: "chain-b"}, quantity: {_eq: 2}}, _set: {paid: true}},
+        {where: {note: {_eq: "chain-b"}, customer: {country: {_eq: "DE"}}}, _set: {paid: false}}
+      ]) { affected_rows returning { row_id } } }`);
+    expect(res.errors).toBeUndefined();
+    expect(res.data.update_orders_many.map((r: { affected_rows: number }) => r.affected_rows)).toEqual([1, 2, 0, 1]);
+    expect(res.data.update_orders_many[3].returning).toEqual([{ row_id: a!.row_id }]);
+    const read = new Map((await search({ row_id: { _in: [a!.row_id, b!.row_id] } })).map((r) => [r.row_id, r]));
+    expect(read.get(a!.row_id)).toMatchObject({ note: 'chain-b', quantity: 11, paid: false });
+    expect(read.get(b!.row_id)).toMatchObject({ note: 'chain-b', quantity: 12, paid: null });
+  });
+
   it('writes nothing when a later update is bad', async () => {
     await insertOrders([{ note: 'many-bad', quantity: 1 }]);
     const before = await counts();
