@@ -95,7 +95,12 @@ export const ENTITY_TYPE_SUFFIXES = [
   'order_by',
   'insert_input',
   'set_input',
+  'inc_input',
   'mutation_response',
+  'on_conflict',
+  'constraint',
+  'update_column',
+  'updates',
   'sum_fields',
   'avg_fields',
   'min_fields',
@@ -169,6 +174,10 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
       field('Mutation', `insert_${n}`, origin);
       field('Mutation', `update_${n}_by_pk`, origin);
       field('Mutation', `delete_${n}_by_pk`, origin);
+      field('Mutation', `update_${n}`, origin);
+      field('Mutation', `update_${n}_many`, origin);
+      field('Mutation', `delete_${n}`, origin);
+      value(`${n}_constraint`, `${n}_pkey`, origin);
 
       for (const system of ['row_id', 'time_slot', 'deleted_at']) field(n, system, origin);
       for (const system of ['_and', '_or', '_not', 'row_id', 'time_slot']) field(`${n}_bool_exp`, system, origin);
@@ -176,6 +185,7 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
         const attributeOrigin = `attribute "${n}.${attribute.name}" in ${project.source}`;
         field(n, attribute.name, attributeOrigin);
         field(`${n}_bool_exp`, attribute.name, attributeOrigin);
+        value(`${n}_update_column`, attribute.name, attributeOrigin);
         if (attribute.type === 'enum') {
           const enumType = enumTypeName(entity, attribute);
           type(enumType, attributeOrigin);
@@ -223,12 +233,13 @@ function describe(generated: GeneratedName): string {
  * and per name GraphQL forbids; empty when all are distinct and allowed.
  */
 export function graphqlNameProblems(projects: readonly ProjectDefinition[]): string[] {
-  const forbidden: string[] = [];
+  // By origin: one attribute named null is one problem, whatever number of enums list it.
+  const forbidden = new Map<string, string[]>();
   const clashes = new Map<string, { first: string; second: string; names: string[] }>();
   const seen = new Map<string, GeneratedName>();
   for (const generated of generatedGraphqlNames(projects)) {
     if (generated.scope.kind === 'enum value' && FORBIDDEN_ENUM_VALUES.has(generated.name)) {
-      forbidden.push(`${generated.origin}: generates the GraphQL ${describe(generated)}, which GraphQL forbids (true, false, null); rename it`);
+      forbidden.set(generated.origin, [...(forbidden.get(generated.origin) ?? []), describe(generated)]);
     }
     const key = `${scopeLabel(generated.scope)}\u0000${generated.name}`;
     const earlier = seen.get(key);
@@ -248,6 +259,6 @@ export function graphqlNameProblems(projects: readonly ProjectDefinition[]): str
     ...[...clashes.values()].map(
       (c) => `${c.second}: generates the same GraphQL name${c.names.length > 1 ? 's' : ''} as ${c.first} (${c.names.join(', ')}); rename one of them`,
     ),
-    ...forbidden,
+    ...[...forbidden].map(([origin, names]) => `${origin}: generates the GraphQL ${names.join(', ')}, which GraphQL forbids (true, false, null); rename it`),
   ];
 }
