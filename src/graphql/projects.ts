@@ -52,7 +52,7 @@ export function createProjectEndpoints(options: ProjectEndpointsOptions): Projec
         services: { ...options.services, catalog: catalog.project(project) },
         project,
         // Project names match ^[a-z][a-z0-9_]*$: a literal in a URLPattern.
-        endpoint: { pattern: single ? `/graphql{/${project}}?` : endpointOf(project), graphiql: endpointOf(project) },
+        endpoint: { pattern: single ? `/graphql{/${project}}?{/}?` : endpointOf(project), graphiql: endpointOf(project) },
         parserCache,
       }),
     ]),

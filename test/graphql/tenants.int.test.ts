@@ -312,3 +312,27 @@ describe.each([
     expect(text).toMatch(/ltbase_lake_job_rows_total\{kind="flush",project="globex",entity="customers"\} \d+/);
   });
 });
+
+describe('a gateway with one project', () => {
+  let gw: ProjectsGateway;
+  beforeAll(async () => {
+    gw = await startProjectsGateway({ definitions: [ACME] });
+  }, 60_000);
+  afterAll(async () => {
+    await gw?.close();
+  });
+
+  it('answers at plain /graphql and at /graphql/<project>, and at no other project’s endpoint', async () => {
+    const inserted = await gw.gqlAt('/graphql', `mutation { insert_customers_one(object: { name: "Solo" }) { row_id } }`);
+    expect(inserted.body.errors).toBeUndefined();
+    for (const at of ['/graphql', '/graphql/', '/graphql/acme']) {
+      const read = await gw.gqlAt(at, `{ customers { name } }`);
+      expect(read.status, at).toBe(200);
+      expect(read.body.data).toEqual({ customers: [{ name: 'Solo' }] });
+    }
+    expect((await gw.gqlAt('/graphql/globex', `{ __typename }`)).status).toBe(404);
+    const page = await gw.endpoints.fetch('http://test/graphql', { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toContain('/graphql/acme');
+  });
+});
