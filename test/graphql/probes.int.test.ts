@@ -74,7 +74,7 @@ describe('/metrics', () => {
     } finally {
       await gw.oltp.pool.query(`ALTER TABLE lake_file DROP CONSTRAINT probe_refuses`);
     }
-    expect(sample((await get('/metrics')).text, 'ltbase_lake_jobs_failed_total{kind="flush",entity="orders"}')).toBe(1);
+    expect(sample((await get('/metrics')).text, 'ltbase_lake_jobs_failed_total{kind="flush",project="demo",entity="orders"}')).toBe(1);
   });
 
   it('counts read-cache misses (downloads) and hits of an S3 lake', async () => {
