@@ -114,7 +114,7 @@ try {
   const rawRun = (sql: string) => () => lakehouse.duck.use(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
   let exports = 0;
   const measureState = async (label: string) => {
-    const lake = (await lakehouse.admin.lakeStatus()).find((s) => s.entity === 'orders')!;
+    const lake = (await lakehouse.admin.lakeStatus(orders.project)).find((s) => s.entity === 'orders')!;
     console.log(
       `\nstate ${label}: ${lake.base_files} base files (${(lake.base_bytes / 1e6).toFixed(1)} MB), ${lake.delta_files} delta files (${(lake.delta_bytes / 1e6).toFixed(1)} MB), ${lake.buffered_rows} buffered changes`,
     );

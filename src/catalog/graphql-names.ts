@@ -151,7 +151,10 @@ export interface GeneratedName {
   origin: string;
 }
 
-/** Every GraphQL name the gateway generates for these projects (names are global across projects). */
+/**
+ * Every GraphQL name the gateway generates for these projects, as if they shared one schema; each
+ * project has its own (graphqlNameProblems checks them one project at a time).
+ */
 export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): GeneratedName[] {
   const names: GeneratedName[] = [];
   const type = (name: string, origin: string) => names.push({ scope: { kind: 'type' }, name, origin });
@@ -233,11 +236,16 @@ function describe(generated: GeneratedName): string {
  * and per name GraphQL forbids; empty when all are distinct and allowed.
  */
 export function graphqlNameProblems(projects: readonly ProjectDefinition[]): string[] {
+  // Each project is served by a schema of its own (its endpoint), so names clash only within one.
+  return projects.flatMap((project) => projectNameProblems(project));
+}
+
+function projectNameProblems(project: ProjectDefinition): string[] {
   // By origin: one attribute named null is one problem, whatever number of enums list it.
   const forbidden = new Map<string, string[]>();
   const clashes = new Map<string, { first: string; second: string; names: string[] }>();
   const seen = new Map<string, GeneratedName>();
-  for (const generated of generatedGraphqlNames(projects)) {
+  for (const generated of generatedGraphqlNames([project])) {
     if (generated.scope.kind === 'enum value' && FORBIDDEN_ENUM_VALUES.has(generated.name)) {
       forbidden.set(generated.origin, [...(forbidden.get(generated.origin) ?? []), describe(generated)]);
     }
