@@ -54,6 +54,8 @@ const FIXED_TYPES = [
   'ID',
   ...new Set(Object.values(TYPE_MAPPING).map((m) => m.graphqlScalar)),
   ...[...new Set(Object.values(TYPE_MAPPING).map((m) => m.graphqlScalar))].map((s) => `${s}_comparison_exp`),
+  // The count predicate of <entity>_aggregate_bool_exp_count (Hasura's).
+  'Int_comparison_exp',
   'order_by',
   'flush_result',
   'compacted_file',
@@ -83,6 +85,14 @@ export const ENTITY_TYPE_SUFFIXES = [
   'group_key',
   'group',
   'aggregate',
+  'aggregate_bool_exp',
+  'aggregate_bool_exp_count',
+  'aggregate_bool_exp_sum',
+  'aggregate_bool_exp_avg',
+  'aggregate_bool_exp_min',
+  'aggregate_bool_exp_max',
+  'select_column',
+  'numeric_column',
 ] as const;
 
 /** Where a generated name lives: the one namespace of types, or the fields or values of one type. */
@@ -121,10 +131,12 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
 
       for (const system of ['row_id', 'time_slot', 'deleted_at']) field(n, system, origin);
       for (const system of ['_and', '_or', '_not', 'row_id', 'time_slot']) field(`${n}_bool_exp`, system, origin);
+      for (const system of ['row_id', 'time_slot']) value(`${n}_select_column`, system, origin);
       for (const attribute of entity.attributes) {
         const attributeOrigin = `attribute "${n}.${attribute.name}" in ${project.source}`;
         field(n, attribute.name, attributeOrigin);
         field(`${n}_bool_exp`, attribute.name, attributeOrigin);
+        value(`${n}_select_column`, attribute.name, attributeOrigin);
         if (attribute.type === 'enum') {
           const enumType = enumTypeName(entity, attribute);
           type(enumType, attributeOrigin);
@@ -143,7 +155,12 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
       );
       for (const { from, attribute } of refs) {
         const count = refs.filter((r) => r.from === from).length;
-        field(n, reverseRelationFieldName(from, attribute, count), `the reverse relation of ref "${from.name}.${attribute.name}" in ${project.source}`);
+        const relation = reverseRelationFieldName(from, attribute, count);
+        const relationOrigin = `the reverse relation of ref "${from.name}.${attribute.name}" in ${project.source}`;
+        field(n, relation, relationOrigin);
+        // Filters through it: `customers_bool_exp.orders` and `.orders_aggregate` beside the attributes.
+        field(`${n}_bool_exp`, relation, relationOrigin);
+        field(`${n}_bool_exp`, `${relation}_aggregate`, relationOrigin);
       }
     }
   }
@@ -166,12 +183,16 @@ function describe(generated: GeneratedName): string {
  * and per name GraphQL forbids; empty when all are distinct and allowed.
  */
 export function graphqlNameProblems(projects: readonly ProjectDefinition[]): string[] {
-  const forbidden: string[] = [];
+  // One line per forbidden name of one origin, however many enums list it.
+  const forbidden = new Map<string, { origin: string; names: string[] }>();
   const clashes = new Map<string, { first: string; second: string; names: string[] }>();
   const seen = new Map<string, GeneratedName>();
   for (const generated of generatedGraphqlNames(projects)) {
     if (generated.scope.kind === 'enum value' && FORBIDDEN_ENUM_VALUES.has(generated.name)) {
-      forbidden.push(`${generated.origin}: generates the GraphQL ${describe(generated)}, which GraphQL forbids (true, false, null); rename it`);
+      const key = `${generated.origin}\u0000${generated.name}`;
+      const entry = forbidden.get(key) ?? { origin: generated.origin, names: [] };
+      entry.names.push(describe(generated));
+      forbidden.set(key, entry);
     }
     const key = `${scopeLabel(generated.scope)}\u0000${generated.name}`;
     const earlier = seen.get(key);
@@ -191,6 +212,6 @@ export function graphqlNameProblems(projects: readonly ProjectDefinition[]): str
     ...[...clashes.values()].map(
       (c) => `${c.second}: generates the same GraphQL name${c.names.length > 1 ? 's' : ''} as ${c.first} (${c.names.join(', ')}); rename one of them`,
     ),
-    ...forbidden,
+    ...[...forbidden.values()].map((f) => `${f.origin}: generates the GraphQL ${f.names.join(', ')}, which GraphQL forbids (true, false, null); rename it`),
   ];
 }

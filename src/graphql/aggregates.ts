@@ -3,7 +3,8 @@
 import type { GraphQLResolveInfo, FieldNode } from 'graphql';
 import { TYPE_MAPPING, groupKeyChoices, type Attribute, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import { parseWhere, type AggregateGroup, type AggregateRequest, type AggregateValues, type Filter, type GroupKey } from '../query/index.js';
+import { type AggregateGroup, type AggregateRequest, type AggregateValues, type Filter, type GroupKey } from '../query/index.js';
+import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder } from './builder.js';
 import { knownEnumValue, type EntityTypes } from './entities.js';
 import type { ReadInputs } from './inputs.js';

@@ -8,7 +8,7 @@ import { openLakehouse } from '../../src/cli/lakehouse.js';
 import { loadCatalog } from '../../src/catalog/index.js';
 import { liveFiles } from '../../src/lake/index.js';
 import { openOltpStore } from '../../src/oltp/index.js';
-import { parseWhere } from '../../src/query/index.js';
+import { parseWhere } from '../../src/graphql/bind-filter.js';
 import { OWNERS_ENTITY, attributesOfEveryType } from '../support/definitions.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { scratchDir } from '../support/scratch.js';
