@@ -7,7 +7,7 @@ import type { EntityTypes } from './entities.js';
 export type InputRef = ReturnType<GatewayBuilder['inputRef']>;
 
 /** Operators whose operand is text whatever the column type. */
-const TEXT_OPERAND = new Set(['_like', '_ilike', '_nlike', '_nilike', '_similar', '_nsimilar', '_regex', '_nregex', '_iregex', '_niregex', '_contains', '_starts_with', '_has_key']);
+const TEXT_OPERAND = new Set(['_like', '_ilike', '_nlike', '_nilike', '_similar', '_nsimilar', '_regex', '_nregex', '_iregex', '_niregex', '_contains', '_starts_with']);
 
 function comparisonDescription(op: string): string {
   const texts: Record<string, string> = {
@@ -65,7 +65,8 @@ export function defineBoolExpInputs(builder: GatewayBuilder, catalog: Catalog, e
         const fields: Record<string, unknown> = {};
         for (const op of operatorsOf(type)) {
           const list = op === '_in' || op === '_nin' || op === '_has_keys_any' || op === '_has_keys_all';
-          const operand = op === '_is_null' ? 'Boolean' : TEXT_OPERAND.has(op) || op.startsWith('_has_keys') ? 'String' : valueType;
+          const text = type === 'json' ? op.startsWith('_has_key') : TEXT_OPERAND.has(op);
+          const operand = op === '_is_null' ? 'Boolean' : text ? 'String' : valueType;
           fields[op] = input({
             type: list ? [operand] : operand,
             required: list ? { list: false, items: true } : false,
