@@ -164,6 +164,38 @@ function relatedParents(ctx: CompileContext, target: EntitySchema, via: ColumnRe
   return `${ctx.alias}.row_id IN (SELECT ${parent} FROM ${ctx.refRelation(target)} AS ${inner} WHERE ${parent} IS NOT NULL AND ${nested}${group})`;
 }
 
+/** A related-aggregate predicate (comparisons of AGGREGATE_VALUE) of a constant, in three-valued logic. */
+export function predicateOfConstant(filter: Filter, value: number | null): boolean | null {
+  const and = (items: (boolean | null)[]) => (items.includes(false) ? false : items.includes(null) ? null : true);
+  const or = (items: (boolean | null)[]) => (items.includes(true) ? true : items.includes(null) ? null : false);
+  switch (filter.kind) {
+    case 'and':
+      return and(filter.items.map((f) => predicateOfConstant(f, value)));
+    case 'or':
+      return or(filter.items.map((f) => predicateOfConstant(f, value)));
+    case 'not': {
+      const inner = predicateOfConstant(filter.item, value);
+      return inner === null ? null : !inner;
+    }
+    case 'is_null':
+      return (value === null) === filter.isNull;
+    case 'in': {
+      if (filter.values.length === 0) return filter.negated;
+      if (value === null) return null;
+      const found = filter.values.some((v) => Number(v) === value);
+      return filter.negated ? !found : found;
+    }
+    case 'compare': {
+      if (value === null) return null;
+      const other = Number(filter.value);
+      const ops: Record<CompareOp, boolean> = { eq: value === other, neq: value !== other, gt: value > other, gte: value >= other, lt: value < other, lte: value <= other };
+      return ops[filter.op];
+    }
+    default:
+      throw new Error(`no constant answer for a ${filter.kind} predicate`);
+  }
+}
+
 export function compileFilter(filter: Filter, ctx: CompileContext): string {
   switch (filter.kind) {
     case 'and':
@@ -217,15 +249,15 @@ export function compileFilter(filter: Filter, ctx: CompileContext): string {
     case 'related_aggregate': {
       const { target, via, aggregate } = filter;
       const predicate = (value: string) => compileFilter(filter.predicate, { ...ctx, aggregateValue: value });
-      const holds = relatedParents(ctx, target, via, filter.filter, (a) => predicate(aggregateSql(a, aggregate)));
-      const children = relatedParents(ctx, target, via, filter.filter);
-      // Over no related rows count is 0 and the others NULL: a parent without children gets the
-      // predicate of that value (count {_eq: 0} matches it), as Postgres' correlated subquery does.
-      const empty = predicate(aggregate.fn === 'count' ? '0::BIGINT' : 'CAST(NULL AS DOUBLE)');
-      if (aggregate.fn === 'count') return `(CASE WHEN ${holds} THEN true WHEN ${children} THEN false ELSE ${empty} END)`;
-      // sum/avg/min/max of only NULLs is NULL, so the predicate may be unknown for a parent with children.
-      const fails = relatedParents(ctx, target, via, filter.filter, (a) => `NOT ${predicate(aggregateSql(a, aggregate))}`);
-      return `(CASE WHEN ${holds} THEN true WHEN ${fails} THEN false WHEN ${children} THEN CAST(NULL AS BOOLEAN) ELSE ${empty} END)`;
+      // A parent whose aggregate the predicate neither holds nor fails for has no related rows, or
+      // (sum/avg/min/max) only NULLs: its aggregate is count's 0 or NULL, so the answer is the
+      // predicate of that constant, known here. Then one semi-join answers the common cases.
+      const otherwise = predicateOfConstant(filter.predicate, aggregate.fn === 'count' ? 0 : null);
+      const holds = () => relatedParents(ctx, target, via, filter.filter, (a) => predicate(aggregateSql(a, aggregate)));
+      const fails = () => relatedParents(ctx, target, via, filter.filter, (a) => `NOT ${predicate(aggregateSql(a, aggregate))}`);
+      if (otherwise === false) return `(${holds()})`;
+      if (otherwise === true) return `(NOT ${fails()})`;
+      return `(CASE WHEN ${holds()} THEN true WHEN ${fails()} THEN false ELSE CAST(NULL AS BOOLEAN) END)`;
     }
     default: {
       const unknown: never = filter;
