@@ -108,12 +108,35 @@ export function checkRegex(pattern: string, at: string): void {
   for (const [form, name] of unsupported) {
     if (form.test(pattern)) throw new ValidationError(`${at}: invalid regular expression: RE2 (DuckDB) has no ${name}`);
   }
-  // RE2's inline flags and Python-style named groups are not JS syntax: shape them for the check.
-  const shaped = pattern.replace(/\(\?[imsU-]+\)/g, '').replace(/\(\?[imsU-]+:/g, '(?:').replace(/\(\?P</g, '(?<');
+  for (const match of pattern.matchAll(/\{(\d+)(?:,(\d*))?\}/g)) {
+    if (Number(match[1]) > 1000 || Number(match[2] || 0) > 1000) throw new ValidationError(`${at}: invalid regular expression: RE2 (DuckDB) repeats at most 1000 times, got ${match[0]}`);
+  }
+  // JS's parser in its strict (unicode) mode refuses unknown escapes as RE2 does; RE2's own forms
+  // (inline flags, (?P<name>…), \A \z \C \Q…\E, \pL, escaped punctuation) are shaped into JS first.
+  const shaped = pattern
+    .replace(/\\Q[\s\S]*?(\\E|$)/g, 'x')
+    .replace(/\\([^A-Za-z0-9])/g, '\\.')
+    .replace(/\\[Az]/g, '^')
+    .replace(/\\[aC]/g, '.')
+    .replace(/\\([pP])(\{[^}]*\}|[A-Za-z])/g, '\\$1{L}')
+    .replace(/\(\?[imsU-]+\)/g, '')
+    .replace(/\(\?[imsU-]+:/g, '(?:')
+    .replace(/\(\?P</g, '(?<');
   try {
-    new RegExp(shaped);
+    new RegExp(shaped, 'u');
   } catch (error) {
-    throw new ValidationError(`${at}: invalid regular expression: ${(error as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    // A `{` or `}` that is no repetition is literal in RE2, an error in JS's strict mode.
+    if (/quantifier/i.test((error as Error).message) && canCompileLoosely(shaped)) return;
+    throw new ValidationError(`${at}: invalid regular expression: ${(error as Error).message.replace(/^Invalid regular expression: \/.*\/u?: /, '')}`);
+  }
+}
+
+function canCompileLoosely(pattern: string): boolean {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
   }
 }
 

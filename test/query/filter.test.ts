@@ -198,11 +198,14 @@ describe('patterns', () => {
     ['(a)\\1', 'RE2 (DuckDB) has no backreferences'],
     ['a(?!b)', 'RE2 (DuckDB) has no lookaround'],
     ['(?<=a)b', 'RE2 (DuckDB) has no lookaround'],
+    ['a{1001}', 'RE2 (DuckDB) repeats at most 1000 times'],
+    ['\\Z', 'where.s._regex: invalid regular expression'],
+    ['[b-a]', 'where.s._regex: invalid regular expression'],
   ])('refuses %s', (pattern, message) => {
     expect(() => checkRegex(pattern, 'where.s._regex')).toThrow(message);
   });
 
-  it.each(['(?i)abc', '(?P<x>a)', '[[:alpha:]]+', '\\d{2,3}', 'a\\\\1'])('accepts the RE2 pattern %s', (pattern) => {
+  it.each(['(?i)abc', '(?P<x>a)', '[[:alpha:]]+', '\\d{2,3}', 'a\\\\1', 'a{', '\\Qa.b\\E', '\\pL+', '\\AHello\\z', 'a\\-b', '(?s:a.b)', 'x{2}y{1000}'])('accepts the RE2 pattern %s', (pattern) => {
     expect(() => checkRegex(pattern, 'p')).not.toThrow();
   });
 });
