@@ -431,6 +431,23 @@ describe("Hasura's boolexp tests, translated", () => {
     await check(c);
   });
 
+  it('beyond the cases: a self reference through two hops, none of the children, and counts of them', async () => {
+    const ids = async (where: unknown) =>
+      ((await gw.gql(`query($w: message_bool_exp) { message(where: $w) { id } }`, { w: where })).data.message as { id: number }[]).map((m) => m.id);
+    // Grandchildren: no message here has any, so the two-hop question finds none, its _not all six.
+    expect(await ids({ message: { message: {} } })).toEqual([]);
+    expect(await ids({ _not: { message: { message: {} } } })).toEqual([1, 2, 3, 4, 5, 6]);
+    // A child's parent: messages with a child whose parent says "ahoy" (that is, message 4).
+    expect(await ids({ message: { parent: { content: { _eq: 'ahoy' } } } })).toEqual([4]);
+    // None of whose children says hello; and leaves (no children: count 0).
+    expect(await ids({ _not: { message: { content: { _ilike: '%hello%' } } } })).toEqual([1, 2, 3, 5, 6]);
+    expect(await ids({ message_aggregate: { count: { predicate: { _eq: 0 } } } })).toEqual([2, 3, 5, 6]);
+    expect(await ids({ message_aggregate: { count: { predicate: { _eq: 1 }, filter: { content: { _like: 'content%' } } } } })).toEqual([4]);
+    expect(await ids({ message_aggregate: { max: { arguments: 'id', predicate: { _gt: 5 } } } })).toEqual([4]);
+    // `{parent: {}}`: the parent exists.
+    expect(await ids({ parent: {} })).toEqual([2, 3, 5, 6]);
+  });
+
   it('every case again with every row in lake files', async () => {
     for (const entity of gw.catalog.entities) await gw.lakehouse.admin.flush(entity, true);
     for (const c of CASES) await check(c);
