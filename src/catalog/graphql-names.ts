@@ -91,6 +91,8 @@ export const ENTITY_TYPE_SUFFIXES = [
   'aggregate_bool_exp_avg',
   'aggregate_bool_exp_min',
   'aggregate_bool_exp_max',
+  'aggregate_bool_exp_bool_and',
+  'aggregate_bool_exp_bool_or',
   'select_column',
   'numeric_column',
 ] as const;
@@ -132,6 +134,8 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
       for (const system of ['row_id', 'time_slot', 'deleted_at']) field(n, system, origin);
       for (const system of ['_and', '_or', '_not', 'row_id', 'time_slot']) field(`${n}_bool_exp`, system, origin);
       for (const system of ['row_id', 'time_slot']) value(`${n}_select_column`, system, origin);
+      // Hasura's enums of the boolean columns bool_and/bool_or take.
+      for (const fn of ['bool_and', 'bool_or']) type(`${n}_select_column_${n}_aggregate_bool_exp_${fn}_arguments_columns`, origin);
       for (const attribute of entity.attributes) {
         const attributeOrigin = `attribute "${n}.${attribute.name}" in ${project.source}`;
         field(n, attribute.name, attributeOrigin);

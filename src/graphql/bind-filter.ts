@@ -279,15 +279,16 @@ class Binder {
     throw new ValidationError(`${path}: ${entity.name} has no field "${key}"`);
   }
 
-  /** `<rel>_aggregate: {count: {predicate, filter, arguments, distinct}, sum: {arguments, predicate, …}}`. */
+  /** `<rel>_aggregate: {count: {predicate, filter, arguments, distinct}, bool_and: {arguments, predicate, …}, sum: {…}}`. */
   private aggregatePredicates(target: EntitySchema, via: ColumnRef, spec: unknown, at: string): Filter {
     if (!isPlainObject(spec)) throw new ValidationError(`${at}: expected an object such as {count: {predicate: {_gt: 0}}}`);
     const items: Filter[] = [];
     for (const [fn, value] of Object.entries(spec)) {
       const path = `${at}.${fn}`;
       if (value === undefined || value === null) continue;
-      if (fn !== 'count' && !(NUMERIC_AGGREGATES as readonly string[]).includes(fn)) {
-        throw new ValidationError(`${path}: unknown aggregate; expected one of count, ${NUMERIC_AGGREGATES.join(', ')}`);
+      const logical = fn === 'bool_and' || fn === 'bool_or';
+      if (fn !== 'count' && !logical && !(NUMERIC_AGGREGATES as readonly string[]).includes(fn)) {
+        throw new ValidationError(`${path}: unknown aggregate; expected one of count, bool_and, bool_or, ${NUMERIC_AGGREGATES.join(', ')}`);
       }
       if (!isPlainObject(value)) throw new ValidationError(`${path}: expected an object {predicate, filter, arguments, distinct}`);
       for (const field of Object.keys(value)) {
@@ -306,13 +307,15 @@ class Binder {
         columns = list.map((name, i) => column(name, `${path}.arguments[${i}]`));
       } else {
         const c = column(value.arguments, `${path}.arguments`);
-        if (!TYPE_MAPPING[c.type].numeric) throw new ValidationError(`${path}.arguments: ${target.name}.${c.name} is not numeric`);
+        if (logical && c.type !== 'boolean') throw new ValidationError(`${path}.arguments: ${target.name}.${c.name} is not boolean`);
+        if (!logical && !TYPE_MAPPING[c.type].numeric) throw new ValidationError(`${path}.arguments: ${target.name}.${c.name} is not numeric`);
         columns = [c];
       }
       if (value.predicate === undefined || value.predicate === null) throw new ValidationError(`${path}.predicate: required`);
       if (value.distinct !== undefined && value.distinct !== null && typeof value.distinct !== 'boolean') throw new ValidationError(`${path}.distinct: expected true or false`);
-      const valueColumn: ColumnRef = { name: AGGREGATE_VALUE, type: fn === 'count' ? 'int' : 'float' };
-      const predicate = this.comparison(valueColumn, value.predicate, `${path}.predicate`, undefined, ['_eq', '_neq', '_gt', '_gte', '_lt', '_lte', '_in', '_nin', '_is_null']);
+      const valueColumn: ColumnRef = { name: AGGREGATE_VALUE, type: fn === 'count' ? 'int' : logical ? 'boolean' : 'float' };
+      const allowed = logical ? operatorsOf('boolean') : ['_eq', '_neq', '_gt', '_gte', '_lt', '_lte', '_in', '_nin', '_is_null'];
+      const predicate = this.comparison(valueColumn, value.predicate, `${path}.predicate`, undefined, allowed);
       const filter = value.filter === undefined || value.filter === null ? TRUE : this.where(target, value.filter, `${path}.filter`);
       items.push({
         kind: 'related_aggregate',

@@ -133,6 +133,30 @@ export function defineBoolExpInputs(builder: GatewayBuilder, catalog: Catalog, e
         );
       }
     }
+    const booleans = entity.attributes.filter((a) => a.type === 'boolean');
+    if (booleans.length) {
+      for (const fn of ['bool_and', 'bool_or'] as const) {
+        const argumentColumns = builder.enumType(`${n}_select_column_${n}_aggregate_bool_exp_${fn}_arguments_columns`, {
+          description: `Boolean columns of ${n}`,
+          values: booleans.map((a) => a.name),
+        });
+        numericInputs.set(
+          fn,
+          builder.inputRef(`${n}_aggregate_bool_exp_${fn}`).implement({
+            description: `A condition on the ${fn === 'bool_and' ? 'AND' : 'OR'} of a boolean column over related ${n} rows (Hasura's); over none it is NULL`,
+            fields: (t) => {
+              const input = dynamicInput(t);
+              return {
+                arguments: input({ type: argumentColumns, required: true, description: 'The boolean column' }),
+                distinct: input({ type: 'Boolean', description: 'Of distinct values (the same answer)' }),
+                filter: input({ type: self, description: `Only the ${n} rows matching this` }),
+                predicate: input({ type: scalarComparison('boolean'), required: true, description: `The condition on the ${fn}` }),
+              } as never;
+            },
+          }),
+        );
+      }
+    }
     ref.implement({
       description: `Conditions on aggregates of related ${n} rows; several are combined with AND`,
       fields: (t) => {

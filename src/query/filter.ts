@@ -14,12 +14,12 @@ export interface ColumnRef {
 
 export type CompareOp = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte';
 
-export type AggregateFunction = 'count' | 'sum' | 'avg' | 'min' | 'max';
+export type AggregateFunction = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'bool_and' | 'bool_or';
 
 /** An aggregate over the rows related to the filtered row. */
 export interface RelatedAggregate {
   fn: AggregateFunction;
-  /** count: the counted columns (none: rows); sum/avg/min/max: exactly one numeric column. */
+  /** count: the counted columns (none: rows); sum/avg/min/max: one numeric column; bool_and/bool_or: one boolean column. */
   columns: ColumnRef[];
   distinct: boolean;
 }
@@ -73,13 +73,6 @@ export function allOf(items: Filter[]): Filter {
 
 export function isTrue(filter: Filter): boolean {
   return filter.kind === 'and' && filter.items.length === 0;
-}
-
-/** The column type an aggregate's value has: count is int, avg float, sum/min/max their column's. */
-export function aggregateValueType(aggregate: RelatedAggregate): AttributeType {
-  if (aggregate.fn === 'count') return 'int';
-  if (aggregate.fn === 'avg') return 'float';
-  return aggregate.columns[0]!.type;
 }
 
 const INT64_MIN = -(2n ** 63n);

@@ -110,6 +110,7 @@ function randomCustomerCondition(): Record<string, unknown> {
     // min/max of floats and sums/averages of ints are exact, whatever the order rows are summed in.
     () => ({ orders_aggregate: { [pick(['min', 'max'])]: { arguments: 'total', predicate: chance(0.2) ? { _is_null: pick([true, false]) } : predicate(100), filter: orderCondition() } } }),
     () => ({ orders_aggregate: { [pick(['sum', 'avg'])]: { arguments: 'quantity', predicate: predicate(12), distinct: chance(0.3) } } }),
+    () => ({ orders_aggregate: { [pick(['bool_and', 'bool_or'])]: { arguments: 'paid', predicate: chance(0.2) ? { _is_null: true } : { _eq: pick([true, false]) } } } }),
     () => ({ tier: { _eq: pick(['FREE', 'PRO']) } }),
   ];
   const leaf = () => pick(conditions)();

@@ -142,6 +142,9 @@ describe('every operator on every type', () => {
       { items_aggregate: { sum: { arguments: 'f', predicate: { _gt: 10 } } } },
       { items_aggregate: { max: { arguments: 'i', predicate: { _is_null: true } } } },
       { _not: { items_aggregate: { avg: { arguments: 'f', predicate: { _lt: 5 }, filter: { b: { _eq: true } } } } } },
+      { items_aggregate: { bool_and: { arguments: 'b', predicate: { _eq: true } } } },
+      { _not: { items_aggregate: { bool_or: { arguments: 'b', predicate: { _eq: false }, distinct: true } } } },
+      { items_aggregate: { bool_or: { arguments: 'b', predicate: { _is_null: true } } } },
     ];
     for (const where of wheres) {
       const res = await gw.gql(`query($w: owners_bool_exp) { owners(where: $w) { row_id } }`, { w: where });

@@ -201,8 +201,11 @@ function related(catalog: Catalog, truth: Truth, entity: EntitySchema, row: Enti
   for (const [fn, args] of Object.entries(spec) as [string, { predicate: Record<string, unknown>; filter?: Record<string, unknown>; arguments?: string | string[]; distinct?: boolean }][]) {
     const rows = referencing(truth, aggregated.from, aggregated.attribute, row).filter((r) => evaluate(catalog, truth, aggregated.from, r, args.filter) === true);
     const columns = args.arguments === undefined ? [] : Array.isArray(args.arguments) ? args.arguments : [args.arguments];
-    let value: number | null;
-    if (fn === 'count') {
+    let value: number | boolean | null;
+    if (fn === 'bool_and' || fn === 'bool_or') {
+      const values = rows.map((r) => columnValue(r, columns[0]!)).filter((v) => v !== null) as boolean[];
+      value = values.length === 0 ? null : fn === 'bool_and' ? values.every(Boolean) : values.some(Boolean);
+    } else if (fn === 'count') {
       const counted =
         columns.length === 0 ? rows.map((r) => r.row_id)
         : columns.length === 1 ? rows.map((r) => columnValue(r, columns[0]!)).filter((v) => v !== null)
