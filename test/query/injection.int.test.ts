@@ -74,7 +74,7 @@ describe('SQL injection attempts are plain text', () => {
       expect(reverse.errors).toBeUndefined();
       expect(reverse.data.customers).toEqual([]);
       const flush = await gw.gql(`mutation($e: String!) { flush(entity: $e, force: true) { rows } }`, { e: attack }, { admin: true });
-      expect(flush.errors?.[0]?.message).toBe(`unknown entity "${attack}" (known: customers, orders)`);
+      expect(flush.errors?.[0]?.message).toBe(`unknown entity "${attack}" in project "demo" (known: customers, orders)`);
     }
     expect(await tableCounts()).toEqual(before);
   });
