@@ -7,6 +7,7 @@ import type { Attribute, Catalog, EntitySchema, JsonValue } from '../catalog/ind
 import type { PageArgs, SearchService } from '../query/index.js';
 import type { EntityRow, OltpStore } from '../oltp/index.js';
 import { AuthError } from '../errors/index.js';
+import type { Session } from './auth.js';
 import type { RowBudget } from './bounds.js';
 import type { RequestSearch } from './request-search.js';
 import { SCALARS } from './scalars.js';
@@ -131,7 +132,10 @@ export interface RequestLoaders {
 export interface GatewayContext {
   services: GatewayServices;
   requestId: string;
+  /** session.admin: the admin credential (the `admin` auth scope). */
   isAdmin: boolean;
+  /** Who is calling, as role and Hasura session variables (permissions read it). */
+  session: Session;
   log: Logger;
   loaders: RequestLoaders;
   /** Rows this request may still materialize (MAX_ROWS_PER_REQUEST); lists charge it. */

@@ -10,5 +10,7 @@ export type {
   RebuildResult,
   VerifyResult,
 } from './builder.js';
+export { createAuthenticator, type AuthSettings, type Session } from './auth.js';
+export { loadPersistedOperations, operationHash, type WebSafetySettings } from './web-safety.js';
 export { buildSchema, printGatewaySchema } from './schema.js';
 export { createGatewayYoga, documentCacheOf, type GatewayYoga, type RequestBounds } from './server.js';

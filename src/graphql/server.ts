@@ -1,5 +1,5 @@
 // The Yoga server: schema, per-request context, error mapping and request ids, each a small plugin.
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
@@ -8,12 +8,22 @@ import { loadConfig } from '../config/index.js';
 import { GatewayError } from '../errors/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
 import { isTransientPgError, type Readiness } from '../oltp/index.js';
+import { createAuthenticator, useAuthentication, type AuthSettings, type Session } from './auth.js';
 import { RowBudget, useResponseSizeLimit, useRowBudget } from './bounds.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
 import { boundedParserCache, type DocumentCache, type DocumentCacheSettings } from './document-cache.js';
 import { createLoaders } from './loaders.js';
 import { useMetricsEndpoint, useReadiness, useRequestMetrics } from './probes.js';
 import { requestSearch } from './request-search.js';
+import {
+  corsFor,
+  useCsrfPrevention,
+  useIntrospectionSwitch,
+  useOperationLimits,
+  usePersistedOperationsOnly,
+  useRequestBodyLimit,
+  type WebSafetySettings,
+} from './web-safety.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 const requestIds = new WeakMap<Request, string>();
@@ -27,13 +37,6 @@ function requestIdOf(request: Request): string {
     requestIds.set(request, id);
   }
   return id;
-}
-
-function bearerMatches(header: string | null, token: string | undefined): boolean {
-  if (!token || !header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice('Bearer '.length).trim());
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** Echoes the request id, so a user can quote it when reporting an internal error. */
@@ -112,6 +115,7 @@ const DEFAULT_BOUNDS: RequestBounds = {
   maxResponseBytes: defaults.request.maxResponseBytes,
   documentCache: defaults.documentCache,
 };
+const { statementTimeoutMs: _pg, persistedOperationsFile: _file, ...DEFAULT_WEB_SAFETY } = defaults.webSafety;
 
 export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayContext>;
 
@@ -125,7 +129,10 @@ export interface RequestBounds {
 export function createGatewayYoga(options: {
   schema: GraphQLSchema;
   services: GatewayServices;
-  adminToken?: string;
+  /** Who may call: the admin token, JWT verification, the anonymous role (none: every request is refused). */
+  auth: AuthSettings;
+  /** API limits, allow-list, introspection, GraphiQL, CORS (default: the configuration's defaults). */
+  webSafety?: WebSafetySettings;
   /** Serves /metrics and times requests. */
   metrics?: GatewayMetrics;
   /** Serves /readyz (200 when ready, else 503 with the reason). */
@@ -135,7 +142,10 @@ export function createGatewayYoga(options: {
 }): GatewayYoga {
   const { services } = options;
   const bounds = options.bounds ?? DEFAULT_BOUNDS;
+  const safety: WebSafetySettings = options.webSafety ?? DEFAULT_WEB_SAFETY;
   const parserCache = boundedParserCache(bounds.documentCache);
+  const authenticator = createAuthenticator(options.auth);
+  const sessions = new WeakMap<Request, Session>();
   const yoga = createYoga<Record<string, never>, GatewayContext>({
     schema: options.schema,
     graphqlEndpoint: '/graphql',
@@ -143,7 +153,9 @@ export function createGatewayYoga(options: {
     landingPage: false,
     // The bundled GraphiQL works offline, unlike the default that loads from a CDN.
     renderGraphiQL,
-    graphiql: { title: 'LTBase Analytics Gateway', defaultQuery: exampleQuery(services.catalog) },
+    graphiql: safety.graphiql ? { title: 'LTBase Analytics Gateway', defaultQuery: exampleQuery(services.catalog) } : false,
+    cors: corsFor(safety.corsOrigins),
+    maxRequestBodySize: safety.maxRequestBytes,
     logging: {
       debug: (...args) => services.log.debug(args.map(String).join(' ')),
       info: (...args) => services.log.info(args.map(String).join(' ')),
@@ -157,6 +169,12 @@ export function createGatewayYoga(options: {
     plugins: [
       useRequestIdHeader(),
       useInternalErrorLog(),
+      useCsrfPrevention(),
+      useRequestBodyLimit(safety.maxRequestBytes),
+      useAuthentication(authenticator, sessions),
+      ...(safety.persistedOperations ? [usePersistedOperationsOnly(safety.persistedOperations, (r) => authenticator.isAdmin(r.headers))] : []),
+      useOperationLimits(safety),
+      useIntrospectionSwitch(safety.introspection),
       ...(options.readiness ? [useReadiness(options.readiness)] : []),
       ...(options.metrics ? [useMetricsEndpoint(options.metrics), useRequestMetrics(options.metrics)] : []),
       useRowBudget(),
@@ -164,12 +182,16 @@ export function createGatewayYoga(options: {
     ],
     context: ({ request }) => {
       const requestId = requestIdOf(request);
+      const session = sessions.get(request);
+      // useAuthentication runs before any document is parsed; no session here is a wiring bug.
+      if (!session) throw new Error('no session: the authentication plugin did not run');
       const budget = new RowBudget(bounds.maxRows);
       const search = requestSearch(services.search, budget);
       return {
         services,
         requestId,
-        isAdmin: bearerMatches(request.headers.get('authorization'), options.adminToken),
+        isAdmin: session.admin,
+        session,
         log: services.log.child({ requestId }),
         loaders: createLoaders(services, search, budget),
         budget,

@@ -5,13 +5,18 @@ import path from 'node:path';
 import pino from 'pino';
 import { openLakehouse, type Lakehouse, type LakehouseSettings } from '../../src/cli/lakehouse.js';
 import { loadCatalog, type Catalog } from '../../src/catalog/index.js';
-import { buildSchema, createGatewayYoga, type GatewayYoga, type RequestBounds } from '../../src/graphql/index.js';
+import { buildSchema, createGatewayYoga, type AuthSettings, type GatewayYoga, type RequestBounds, type WebSafetySettings } from '../../src/graphql/index.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics/index.js';
 import { checkReadiness, openOltpStore, type OltpStore } from '../../src/oltp/index.js';
 import { createTestDatabase } from './postgres.js';
 
 export const DEMO_SCHEMA_DIR = path.resolve('schema');
 export const TEST_ADMIN_TOKEN = 'test-admin-token';
+/**
+ * The test gateway's credentials, in this one place: the admin token, and a role for requests
+ * without a credential so tests written before authentication (issue 12) call it as they did.
+ */
+export const TEST_AUTH: AuthSettings = { adminToken: TEST_ADMIN_TOKEN, anonymousRole: 'anonymous' };
 
 export interface GraphQLResponse<T = any> {
   data?: T;
@@ -28,7 +33,11 @@ export interface TestGateway {
   /** The registry behind /metrics (the yoga serves /metrics and /readyz as `npm start` does). */
   metrics: GatewayMetrics;
   databaseUrl: string;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { admin?: boolean }): Promise<GraphQLResponse<T>>;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { admin?: boolean; headers?: Record<string, string> },
+  ): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -47,6 +56,10 @@ export interface TestGatewayOptions {
   maxValueBytes?: number;
   /** Request bounds (rows, response bytes, document cache); default the gateway's. */
   bounds?: RequestBounds;
+  /** Authentication (default TEST_AUTH: the admin token and an anonymous role); replaces TEST_AUTH whole. */
+  auth?: AuthSettings;
+  /** API limits and web safety; default the gateway's. */
+  webSafety?: WebSafetySettings;
   /** Runs on the fresh database before any connection opens (e.g. ALTER DATABASE … SET …). */
   prepareDatabase?(databaseUrl: string, databaseName: string): Promise<void>;
 }
@@ -79,7 +92,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   if (options.workers) lakehouse.startWorkers();
   const yoga = createGatewayYoga({
     schema: buildSchema(catalog),
-    adminToken: TEST_ADMIN_TOKEN,
+    auth: options.auth ?? TEST_AUTH,
+    webSafety: options.webSafety,
     metrics,
     readiness: () => checkReadiness(oltp.pool, 2_000),
     bounds: options.bounds,
@@ -93,12 +107,13 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     yoga,
     metrics,
     databaseUrl: database.url,
-    async gql(query, variables, { admin = false } = {}) {
+    async gql(query, variables, { admin = false, headers = {} } = {}) {
       const response = await yoga.fetch('http://test/graphql', {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           ...(admin ? { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : {}),
+          ...headers,
         },
         body: JSON.stringify({ query, variables }),
       });

@@ -1,0 +1,180 @@
+// API limits and web safety as Yoga plugins: body size, depth/aliases/tokens/cost, allow-list, introspection, CSRF, CORS.
+import { createHash } from 'node:crypto';
+import fs from 'node:fs/promises';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
+import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
+import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
+import { createGraphQLError, type CORSOptions, type Plugin } from 'graphql-yoga';
+import { ConfigError } from '../errors/index.js';
+
+export interface WebSafetySettings {
+  /** Bytes of a request body (MAX_REQUEST_BYTES); refused before it is parsed. */
+  maxRequestBytes: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  introspection: boolean;
+  graphiql: boolean;
+  corsOrigins: string[];
+  /** Operations by the SHA-256 of their text; when set, only these run (the admin may send any). */
+  persistedOperations?: ReadonlyMap<string, string>;
+}
+
+/** Headers a browser only sends after a CORS preflight, so a cross-site form cannot carry them. */
+export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'authorization', 'x-hasura-admin-secret', 'x-hasura-role'];
+
+const limitError = (message: string, status = 400) =>
+  createGraphQLError(message, { extensions: { code: 'LIMIT_EXCEEDED', http: { status } } });
+
+/**
+ * MAX_REQUEST_BYTES: a declared Content-Length over it is refused before a byte is read; a body
+ * without one (chunked) is cut off as it streams past it. Yoga's own cap stays as a backstop.
+ */
+export function useRequestBodyLimit(maxBytes: number): Plugin {
+  const tooLarge = (size: string) => limitError(`the request body is ${size}, over the limit of ${maxBytes} bytes (MAX_REQUEST_BYTES)`, 413);
+  return {
+    onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
+      const declared = request.headers.get('content-length');
+      if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge(`${declared} bytes`);
+      if (!requestParser || !request.body) return;
+      const parse = requestParser;
+      setRequestParser(async (req) => {
+        let read = 0;
+        const limited = req.body!.pipeThrough(
+          new TransformStream<Uint8Array, Uint8Array>({
+            transform(chunk, controller) {
+              read += chunk.byteLength;
+              if (read > maxBytes) controller.error(tooLarge('longer'));
+              else controller.enqueue(chunk);
+            },
+          }),
+        );
+        const copy = new fetchAPI.Request(req.url, { method: req.method, headers: req.headers, body: limited, duplex: 'half' } as RequestInit);
+        try {
+          return await parse(copy);
+        } catch (error) {
+          if (error instanceof GraphQLError && error.extensions?.code === 'LIMIT_EXCEEDED') throw error;
+          // The parser wraps a stream error in its own; the cut-off is what the user needs to hear.
+          if (read > maxBytes) throw tooLarge('longer');
+          throw error;
+        }
+      });
+    },
+  };
+}
+
+/** A graphql-armor rejection as our error: the message names the setting; code LIMIT_EXCEEDED. */
+function reportLimit(variable: string, limit: number) {
+  return [
+    (context: ValidationContext | null, error: GraphQLError) => {
+      const message = `${error.message.replace(/^Syntax Error: /, '').replace(/\.$/, '')}: the limit is ${variable}=${limit}`;
+      context?.reportError(new GraphQLError(message, { nodes: error.nodes, extensions: { code: 'LIMIT_EXCEEDED' } }));
+    },
+  ];
+}
+
+/** MAX_DEPTH, MAX_ALIASES, MAX_TOKENS, MAX_QUERY_COST (graphql-armor); field suggestions hidden when introspection is off. */
+export function useOperationLimits(settings: Pick<WebSafetySettings, 'maxDepth' | 'maxAliases' | 'maxTokens' | 'maxCost' | 'introspection'>): Plugin {
+  return EnvelopArmorPlugin({
+    maxDepth: { n: settings.maxDepth, ignoreIntrospection: true, propagateOnRejection: false, onReject: reportLimit('MAX_DEPTH', settings.maxDepth) },
+    maxAliases: { n: settings.maxAliases, propagateOnRejection: false, onReject: reportLimit('MAX_ALIASES', settings.maxAliases) },
+    // The token count is checked while parsing (no validation context): its message is set here.
+    maxTokens: {
+      n: settings.maxTokens,
+      exposeLimits: false,
+      errorMessage: `the document has more than ${settings.maxTokens} tokens: the limit is MAX_TOKENS=${settings.maxTokens}`,
+    },
+    costLimit: { maxCost: settings.maxCost, ignoreIntrospection: true, propagateOnRejection: false, onReject: reportLimit('MAX_QUERY_COST', settings.maxCost) },
+    maxDirectives: { n: 50 },
+    blockFieldSuggestion: { enabled: !settings.introspection },
+  }) as Plugin;
+}
+
+/** INTROSPECTION=false: `__schema` and `__type` are refused for every caller (the validation cache is shared). */
+export function useIntrospectionSwitch(enabled: boolean): Plugin {
+  if (enabled) return {};
+  return {
+    onValidate({ addValidationRule }) {
+      addValidationRule(NoSchemaIntrospectionCustomRule);
+    },
+  };
+}
+
+/** CORS_ORIGINS: only listed origins get CORS headers (with credentials); others get none, so a browser refuses them. */
+export function corsFor(origins: readonly string[]): (request: Request) => CORSOptions {
+  const allowed = new Set(origins);
+  return (request) => {
+    const origin = request.headers.get('origin');
+    if (origin === null || !allowed.has(origin)) return false as unknown as CORSOptions;
+    return {
+      origin: [origin],
+      credentials: true,
+      methods: ['GET', 'POST', 'OPTIONS'],
+      allowedHeaders: ['content-type', 'authorization', 'x-hasura-role', 'x-request-id', 'x-graphql-yoga-csrf'],
+      exposedHeaders: ['x-request-id'],
+      maxAge: 600,
+    };
+  };
+}
+
+/** Yoga's CSRF prevention: a form post, or a GET without a preflighted header, is refused with 403. */
+export function useCsrfPrevention(): Plugin {
+  return useCSRFPrevention({ requestHeaders: CSRF_HEADERS }) as Plugin;
+}
+
+/**
+ * PERSISTED_OPERATIONS_FILE: only operations of the allow-list run, named by the SHA-256 of their
+ * text (`extensions.persistedQuery.sha256Hash`, Apollo's form); the admin may send any operation.
+ */
+export function usePersistedOperationsOnly(operations: ReadonlyMap<string, string>, isAdmin: (request: Request) => boolean): Plugin {
+  return usePersistedOperations({
+    getPersistedOperation: (hash) => operations.get(hash) ?? null,
+    allowArbitraryOperations: (request) => isAdmin(request),
+    customErrors: {
+      notFound: { message: 'the operation is not in the allow-list (PERSISTED_OPERATIONS_FILE)', extensions: { code: 'PERSISTED_QUERY_NOT_FOUND', http: { status: 400 } } },
+      persistedQueryOnly: {
+        message: 'only persisted operations run here: send extensions.persistedQuery.sha256Hash of an operation in PERSISTED_OPERATIONS_FILE',
+        extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } },
+      },
+      keyNotFound: { message: 'send extensions.persistedQuery.sha256Hash (PERSISTED_OPERATIONS_FILE is set)', extensions: { code: 'PERSISTED_QUERY_ONLY', http: { status: 400 } } },
+    },
+  }) as Plugin;
+}
+
+export function operationHash(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** The allow-list file: `{ "<sha256 hex of the text>": "<operation text>" }`; a key that is not its text's hash is refused. */
+export function parsePersistedOperations(text: string, file: string): Map<string, string> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`${file}: not JSON (${(error as Error).message})`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(`${file}: must be an object of "<sha256>": "<operation text>"`);
+  }
+  const operations = new Map<string, string>();
+  for (const [hash, operation] of Object.entries(parsed)) {
+    if (typeof operation !== 'string') throw new ConfigError(`${file}: "${hash}" must be the operation's text`);
+    if (operationHash(operation) !== hash.toLowerCase()) {
+      throw new ConfigError(`${file}: "${hash}" is not the SHA-256 of its operation's text (${operationHash(operation)})`);
+    }
+    operations.set(hash.toLowerCase(), operation);
+  }
+  return operations;
+}
+
+export async function loadPersistedOperations(file: string): Promise<Map<string, string>> {
+  let text: string;
+  try {
+    text = await fs.readFile(file, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`PERSISTED_OPERATIONS_FILE=${JSON.stringify(file)}: cannot be read (${(error as Error).message})`);
+  }
+  return parsePersistedOperations(text, file);
+}
