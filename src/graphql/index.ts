@@ -13,4 +13,4 @@ export type {
 export { createAuthenticator, type AuthSettings, type Session } from './auth.js';
 export { loadPersistedOperations, operationHash, type WebSafetySettings } from './web-safety.js';
 export { buildSchema, printGatewaySchema } from './schema.js';
-export { createGatewayYoga, documentCacheOf, type GatewayYoga, type RequestBounds } from './server.js';
+export { createGatewayYoga, DEFAULT_WEB_SAFETY, documentCacheOf, type GatewayYoga, type RequestBounds } from './server.js';

@@ -80,6 +80,14 @@ function maskError(error: unknown, message: string): Error {
     }
     // Parse, validation and scalar errors describe the user's document: show them as they are.
     if (!original || original instanceof GraphQLError) return error;
+    // 57014 query_canceled: the request pool's statement_timeout (STATEMENT_TIMEOUT_MS) stopped a statement.
+    if ((original as { code?: unknown }).code === '57014') {
+      return new GraphQLError('a database statement ran past its time bound (STATEMENT_TIMEOUT_MS) and was stopped; narrow the request', {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: 'TIMEOUT' },
+      });
+    }
     // Postgres down, restarting or dropping connections: a retryable condition, not a bug. A write
     // whose connection died at COMMIT may have been applied, so the message asks to check first.
     if (isTransientPgError(original)) {
@@ -115,7 +123,9 @@ const DEFAULT_BOUNDS: RequestBounds = {
   maxResponseBytes: defaults.request.maxResponseBytes,
   documentCache: defaults.documentCache,
 };
-const { statementTimeoutMs: _pg, persistedOperationsFile: _file, ...DEFAULT_WEB_SAFETY } = defaults.webSafety;
+const { statementTimeoutMs: _pg, persistedOperationsFile: _file, ...webSafetyDefaults } = defaults.webSafety;
+/** The configuration's defaults of MAX_DEPTH, MAX_ALIASES, …, CORS_ORIGINS (no allow-list). */
+export const DEFAULT_WEB_SAFETY: WebSafetySettings = webSafetyDefaults;
 
 export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayContext>;
 

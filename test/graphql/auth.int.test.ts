@@ -3,9 +3,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { GraphQLObjectType, GraphQLSchema, GraphQLString } from 'graphql';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildSchema, createGatewayYoga, type AuthSettings, type GatewayYoga } from '../../src/graphql/index.js';
+import { buildSchema, type AuthSettings, type GatewayYoga } from '../../src/graphql/index.js';
 import type { GatewayContext } from '../../src/graphql/index.js';
 import { startTestGateway, TEST_ADMIN_TOKEN, type GraphQLResponse, type TestGateway } from '../support/gateway.js';
 
@@ -14,7 +13,6 @@ const ISSUER = 'https://issuer.test/';
 const AUDIENCE = 'ltbase-gateway';
 const NS = 'https://hasura.io/jwt/claims';
 
-const silentLog = pino({ level: 'silent' });
 let gw: TestGateway;
 let jwks: { server: Server; url: string; keys: JWK[]; fetches: number };
 
@@ -27,12 +25,7 @@ const whoamiSchema = new GraphQLSchema({
 });
 
 function yogaWith(auth: AuthSettings, schema: GraphQLSchema = whoamiSchema): GatewayYoga {
-  const { catalog, oltp, lakehouse } = gw;
-  return createGatewayYoga({
-    schema,
-    auth,
-    services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log: silentLog, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 1_000 } },
-  });
+  return gw.yogaWith({ auth, schema });
 }
 
 interface Answer extends GraphQLResponse {

@@ -2,6 +2,7 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { GraphQLSchema } from 'graphql';
 import pino from 'pino';
 import { openLakehouse, type Lakehouse, type LakehouseSettings } from '../../src/cli/lakehouse.js';
 import { loadCatalog, type Catalog } from '../../src/catalog/index.js';
@@ -33,6 +34,8 @@ export interface TestGateway {
   /** The registry behind /metrics (the yoga serves /metrics and /readyz as `npm start` does). */
   metrics: GatewayMetrics;
   databaseUrl: string;
+  /** Another server over the same services, with its own authentication, limits or schema. */
+  yogaWith(options: { auth?: AuthSettings; webSafety?: WebSafetySettings; schema?: GraphQLSchema }): GatewayYoga;
   gql<T = any>(
     query: string,
     variables?: Record<string, unknown>,
@@ -90,14 +93,16 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const metrics = createMetrics({ processMetrics: false });
   const lakehouse = await openLakehouse(lakeSettings, catalog, oltp, log, metrics);
   if (options.workers) lakehouse.startWorkers();
+  const services = { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 20_000 } };
+  const schema = buildSchema(catalog);
   const yoga = createGatewayYoga({
-    schema: buildSchema(catalog),
+    schema,
     auth: options.auth ?? TEST_AUTH,
     webSafety: options.webSafety,
     metrics,
     readiness: () => checkReadiness(oltp.pool, 2_000),
     bounds: options.bounds,
-    services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 20_000 } },
+    services,
   });
   return {
     catalog,
@@ -107,6 +112,8 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     yoga,
     metrics,
     databaseUrl: database.url,
+    yogaWith: (other) =>
+      createGatewayYoga({ schema: other.schema ?? schema, auth: other.auth ?? TEST_AUTH, webSafety: other.webSafety, bounds: options.bounds, services }),
     async gql(query, variables, { admin = false, headers = {} } = {}) {
       const response = await yoga.fetch('http://test/graphql', {
         method: 'POST',
