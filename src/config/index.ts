@@ -142,6 +142,7 @@ const EnvSchema = z.object({
   MAX_ALIASES: intFrom(1).default(50),
   MAX_TOKENS: intFrom(100).default(20_000),
   MAX_QUERY_COST: intFrom(1).default(20_000),
+  MAX_INPUT_DEPTH: intFrom(2, 1_000).default(64),
   STATEMENT_TIMEOUT_MS: intFrom(0).default(60_000),
   PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
   INTROSPECTION: booleanFrom.default(true),
@@ -229,6 +230,8 @@ export interface WebSafetyConfig {
   maxAliases: number;
   maxTokens: number;
   maxCost: number;
+  /** Nesting of objects and lists in one argument or variable. */
+  maxInputDepth: number;
   /** Postgres statement_timeout of the connections that serve requests; 0: none. */
   statementTimeoutMs: number;
   /** A JSON file `{ "<sha256 of the text>": "<operation text>" }`: only these operations run (admin exempt). */
@@ -341,6 +344,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxAliases: e.MAX_ALIASES,
       maxTokens: e.MAX_TOKENS,
       maxCost: e.MAX_QUERY_COST,
+      maxInputDepth: e.MAX_INPUT_DEPTH,
       statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
       persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE ? path.resolve(e.PERSISTED_OPERATIONS_FILE) : undefined,
       introspection: e.INTROSPECTION,

@@ -4,7 +4,7 @@ import fs from 'node:fs/promises';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
-import { GraphQLError, NoSchemaIntrospectionCustomRule, type ValidationContext } from 'graphql';
+import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ASTVisitor, type ValidationContext } from 'graphql';
 import { createGraphQLError, type CORSOptions, type Plugin } from 'graphql-yoga';
 import { ConfigError } from '../errors/index.js';
 
@@ -15,6 +15,8 @@ export interface WebSafetySettings {
   maxAliases: number;
   maxTokens: number;
   maxCost: number;
+  /** Nesting of objects and lists in one argument or variable (MAX_INPUT_DEPTH): deep `_and` chains. */
+  maxInputDepth: number;
   introspection: boolean;
   graphiql: boolean;
   corsOrigins: string[];
@@ -58,6 +60,119 @@ export function useRequestBodyLimit(maxBytes: number): Plugin {
           if (error instanceof GraphQLError && error.extensions?.code === 'LIMIT_EXCEEDED') throw error;
           // The parser wraps a stream error in its own; the cut-off is what the user needs to hear.
           if (read > maxBytes) throw tooLarge('longer');
+          throw error;
+        }
+      });
+    },
+  };
+}
+
+/** The deepest nesting of objects and lists in a JSON value, counted without recursion. Pure. */
+export function jsonDepth(value: unknown): number {
+  let deepest = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (item === null || typeof item !== 'object') continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+    }
+  }
+  return deepest;
+}
+
+/**
+ * The deepest nesting of `{` and `[` in a GraphQL document, outside strings and comments, in one
+ * pass without recursion: graphql-js parses recursively, so a document nested thousands deep must
+ * be refused before it is parsed. Pure.
+ */
+export function documentNesting(source: string): number {
+  let depth = 0;
+  let deepest = 0;
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i];
+    if (c === '#') {
+      while (i < source.length && source[i] !== '\n' && source[i] !== '\r') i++;
+    } else if (c === '"') {
+      if (source.startsWith('"""', i)) {
+        const end = source.indexOf('"""', i + 3);
+        i = end < 0 ? source.length : end + 2;
+      } else {
+        for (i++; i < source.length && source[i] !== '"' && source[i] !== '\n'; i++) if (source[i] === '\\') i++;
+      }
+    } else if (c === '{' || c === '[') {
+      deepest = Math.max(deepest, ++depth);
+    } else if (c === '}' || c === ']') {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+const inputDepthError = (where: string, depth: number, max: number) =>
+  createGraphQLError(`${where} nests objects and lists ${depth} deep, over the limit of ${max} (MAX_INPUT_DEPTH)`, {
+    extensions: { code: 'LIMIT_EXCEEDED', http: { status: 400 } },
+  });
+
+/**
+ * MAX_INPUT_DEPTH: variables and inline arguments nested deeper are refused before execution —
+ * graphql-js coerces input values recursively, so a 1,000-level `_and` chain would exhaust the stack.
+ */
+export function useInputDepthLimit(maxDepth: number, maxSelectionDepth: number): Plugin {
+  const rule = (context: ValidationContext): ASTVisitor => {
+    let depth = 0;
+    let reported = false;
+    const enter = () => {
+      depth++;
+      if (depth > maxDepth && !reported) {
+        reported = true;
+        context.reportError(new GraphQLError(`an argument nests objects and lists over ${maxDepth} deep (MAX_INPUT_DEPTH)`, { extensions: { code: 'LIMIT_EXCEEDED' } }));
+      }
+    };
+    const leave = () => {
+      depth--;
+    };
+    return { [Kind.OBJECT]: { enter, leave }, [Kind.LIST]: { enter, leave } };
+  };
+  // Selection sets and argument values nest in the same brackets: the document may nest both.
+  const maxNesting = maxSelectionDepth + maxDepth;
+  return {
+    onParse({ params }) {
+      const nesting = documentNesting(typeof params.source === 'string' ? params.source : params.source.body);
+      if (nesting > maxNesting) {
+        throw createGraphQLError(
+          `the document nests braces and brackets ${nesting} deep, over the limit of ${maxNesting} (MAX_DEPTH + MAX_INPUT_DEPTH)`,
+          { extensions: { code: 'LIMIT_EXCEEDED', http: { status: 400 } } },
+        );
+      }
+    },
+    onParams({ params }) {
+      if (params.variables == null || typeof params.variables !== 'object') return;
+      for (const [name, value] of Object.entries(params.variables)) {
+        const depth = jsonDepth(value);
+        if (depth > maxDepth) throw inputDepthError(`variable $${name}`, depth, maxDepth);
+      }
+    },
+    onValidate({ addValidationRule }) {
+      addValidationRule(rule);
+    },
+  };
+}
+
+/** A request whose JSON cannot be read (a GET's `variables=%7B`, say) is the caller's error: 400, not an internal one. */
+export function useMalformedRequestError(): Plugin {
+  return {
+    onRequestParse({ requestParser, setRequestParser }) {
+      if (!requestParser) return;
+      const parse = requestParser;
+      setRequestParser(async (request) => {
+        try {
+          return await parse(request);
+        } catch (error) {
+          if (error instanceof SyntaxError) {
+            throw createGraphQLError(`the request's JSON is malformed: ${error.message}`, { extensions: { code: 'BAD_REQUEST', http: { status: 400 } } });
+          }
           throw error;
         }
       });
