@@ -80,6 +80,25 @@ describe('operation limits (graphql-armor), each error naming its variable', () 
   });
 });
 
+describe('input nesting (MAX_INPUT_DEPTH)', () => {
+  it('refuses a variable or a document nested deeper, naming the limit, and answers one within it', async () => {
+    const yoga = yogaWith({ maxInputDepth: 8 });
+    const nest = (levels: number) => {
+      let where: unknown = { total: { _eq: 1 } };
+      for (let i = 0; i < levels; i++) where = { _and: [where] };
+      return where;
+    };
+    const query = 'query($w: orders_bool_exp) { orders(where: $w) { total } }';
+    expect((await post(yoga, query, {}, { w: nest(3) })).errors).toBeUndefined();
+    const deep = await post(yoga, query, {}, { w: nest(5) });
+    expect(deep.errors?.[0]?.message).toContain('variable $w nests objects and lists 12 deep');
+    expect(deep.errors?.[0]?.message).toContain('MAX_INPUT_DEPTH');
+    const inline = await post(yoga, `{ orders(where: ${'{_and: ['.repeat(5)}{total: {_eq: 1}}${']}'.repeat(5)}) { total } }`);
+    expect(inline.errors?.[0]?.message).toContain('MAX_INPUT_DEPTH');
+    expect(inline.errors?.[0]?.extensions?.code).toBe('LIMIT_EXCEEDED');
+  });
+});
+
 describe('request body size (MAX_REQUEST_BYTES)', () => {
   const body = (bytes: number) => JSON.stringify({ query: `{ orders(limit: 1) { total } }`, variables: { pad: 'x'.repeat(bytes) } });
 
