@@ -221,7 +221,11 @@ export function createAuthenticator(settings: AuthSettings): Authenticator {
       const requestedRole = headers.get('x-hasura-role');
       if (authorization === null) {
         if (!settings.anonymousRole) {
-          throw new AuthenticationError('this API needs a credential: send "Authorization: Bearer <JWT>" (or the admin token)');
+          throw new AuthenticationError(
+            jwt
+              ? 'this API needs a credential: send "Authorization: Bearer <JWT>" (or the admin token)'
+              : 'this API needs a credential: send "Authorization: Bearer <ADMIN_TOKEN>" (no JWT verification is configured)',
+          );
         }
         if (requestedRole !== null && requestedRole !== settings.anonymousRole) {
           throw new AuthError(`role "${requestedRole}" (the X-Hasura-Role header) needs a credential; without one the role is "${settings.anonymousRole}"`);
