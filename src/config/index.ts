@@ -137,7 +137,8 @@ const EnvSchema = z.object({
   JWT_JWKS_COOLDOWN_MS: intFrom(0).default(30_000),
   ANONYMOUS_ROLE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a role name (letters, digits, _ and -)').optional(),
   // API limits and web safety (issue 12).
-  MAX_REQUEST_BYTES: intFrom(1_024).default(16 * 1024 * 1024),
+  // Above MAX_VALUE_BYTES' default: a value at that bound, with its JSON quoting, must fit in a request.
+  MAX_REQUEST_BYTES: intFrom(1_024).default(32 * 1024 * 1024),
   MAX_DEPTH: intFrom(1, 1_000).default(12),
   MAX_ALIASES: intFrom(1).default(50),
   MAX_TOKENS: intFrom(100).default(20_000),
@@ -278,6 +279,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (e.WORKER_BACKOFF_MAX_MS < e.WORKER_BACKOFF_BASE_MS) {
     throw new ConfigError(
       `invalid environment:\n  WORKER_BACKOFF_MAX_MS=${e.WORKER_BACKOFF_MAX_MS}: must be at least WORKER_BACKOFF_BASE_MS=${e.WORKER_BACKOFF_BASE_MS}`,
+    );
+  }
+  if (e.MAX_REQUEST_BYTES <= e.MAX_VALUE_BYTES) {
+    throw new ConfigError(
+      `invalid environment:\n  MAX_REQUEST_BYTES=${e.MAX_REQUEST_BYTES}: must exceed MAX_VALUE_BYTES=${e.MAX_VALUE_BYTES}, or a value the writes accept cannot be sent`,
     );
   }
   if (e.JWT_SECRET && e.JWT_JWKS_URL) {

@@ -6,7 +6,7 @@ import type { GraphQLSchema } from 'graphql';
 import pino from 'pino';
 import { openLakehouse, type Lakehouse, type LakehouseSettings } from '../../src/cli/lakehouse.js';
 import { loadCatalog, type Catalog } from '../../src/catalog/index.js';
-import { buildSchema, createGatewayYoga, type AuthSettings, type GatewayYoga, type RequestBounds, type WebSafetySettings } from '../../src/graphql/index.js';
+import { buildSchema, createGatewayYoga, DEFAULT_WEB_SAFETY, type AuthSettings, type GatewayYoga, type RequestBounds, type WebSafetySettings } from '../../src/graphql/index.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics/index.js';
 import { checkReadiness, openOltpStore, type OltpStore } from '../../src/oltp/index.js';
 import { createTestDatabase } from './postgres.js';
@@ -18,6 +18,12 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token';
  * without a credential so tests written before authentication (issue 12) call it as they did.
  */
 export const TEST_AUTH: AuthSettings = { adminToken: TEST_ADMIN_TOKEN, anonymousRole: 'anonymous' };
+/**
+ * The test gateway's limits: the gateway's defaults, but with the document shape (depth, aliases,
+ * tokens, cost) out of the way of tests that prove other bounds with 200 aliases or 21 levels;
+ * tests of the limits themselves pass their own (test/graphql/web-safety*.int.test.ts).
+ */
+export const TEST_WEB_SAFETY: WebSafetySettings = { ...DEFAULT_WEB_SAFETY, maxDepth: 1_000, maxAliases: 100_000, maxTokens: 10_000_000, maxCost: 1_000_000_000 };
 
 export interface GraphQLResponse<T = any> {
   data?: T;
@@ -61,7 +67,7 @@ export interface TestGatewayOptions {
   bounds?: RequestBounds;
   /** Authentication (default TEST_AUTH: the admin token and an anonymous role); replaces TEST_AUTH whole. */
   auth?: AuthSettings;
-  /** API limits and web safety; default the gateway's. */
+  /** API limits and web safety; default TEST_WEB_SAFETY. */
   webSafety?: WebSafetySettings;
   /** Runs on the fresh database before any connection opens (e.g. ALTER DATABASE … SET …). */
   prepareDatabase?(databaseUrl: string, databaseName: string): Promise<void>;
@@ -98,7 +104,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const yoga = createGatewayYoga({
     schema,
     auth: options.auth ?? TEST_AUTH,
-    webSafety: options.webSafety,
+    webSafety: options.webSafety ?? TEST_WEB_SAFETY,
     metrics,
     readiness: () => checkReadiness(oltp.pool, 2_000),
     bounds: options.bounds,
