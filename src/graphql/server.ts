@@ -15,17 +15,7 @@ import { boundedParserCache, type DocumentCache, type DocumentCacheSettings } fr
 import { createLoaders } from './loaders.js';
 import { useMetricsEndpoint, useReadiness, useRequestMetrics } from './probes.js';
 import { requestSearch } from './request-search.js';
-import {
-  corsFor,
-  useCsrfPrevention,
-  useInputDepthLimit,
-  useIntrospectionSwitch,
-  useMalformedRequestError,
-  useOperationLimits,
-  usePersistedOperationsOnly,
-  useRequestBodyLimit,
-  type WebSafetySettings,
-} from './web-safety.js';
+import { corsFor, operationSafetyPlugins, requestSafetyPlugins, type WebSafetySettings } from './web-safety.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 const requestIds = new WeakMap<Request, string>();
@@ -181,14 +171,9 @@ export function createGatewayYoga(options: {
     plugins: [
       useRequestIdHeader(),
       useInternalErrorLog(),
-      useCsrfPrevention(),
-      useRequestBodyLimit(safety.maxRequestBytes),
-      useMalformedRequestError(),
+      ...requestSafetyPlugins(safety),
       useAuthentication(authenticator, sessions),
-      ...(safety.persistedOperations ? [usePersistedOperationsOnly(safety.persistedOperations, (r) => authenticator.isAdmin(r.headers))] : []),
-      useOperationLimits(safety),
-      useInputDepthLimit(safety.maxInputDepth, safety.maxDepth),
-      useIntrospectionSwitch(safety.introspection),
+      ...operationSafetyPlugins(safety, (request) => authenticator.isAdmin(request.headers)),
       ...(options.readiness ? [useReadiness(options.readiness)] : []),
       ...(options.metrics ? [useMetricsEndpoint(options.metrics), useRequestMetrics(options.metrics)] : []),
       useRowBudget(),

@@ -293,3 +293,18 @@ export async function loadPersistedOperations(file: string): Promise<Map<string,
   }
   return parsePersistedOperations(text, file);
 }
+
+/** What runs before authentication: CSRF prevention and the body's size and JSON (MAX_REQUEST_BYTES). */
+export function requestSafetyPlugins(settings: WebSafetySettings): Plugin[] {
+  return [useCsrfPrevention(), useRequestBodyLimit(settings.maxRequestBytes), useMalformedRequestError()];
+}
+
+/** What runs after authentication: allow-list, document limits, input nesting, introspection. */
+export function operationSafetyPlugins(settings: WebSafetySettings, isAdmin: (request: Request) => boolean): Plugin[] {
+  return [
+    ...(settings.persistedOperations ? [usePersistedOperationsOnly(settings.persistedOperations, isAdmin)] : []),
+    useOperationLimits(settings),
+    useInputDepthLimit(settings.maxInputDepth, settings.maxDepth),
+    useIntrospectionSwitch(settings.introspection),
+  ];
+}
