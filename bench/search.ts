@@ -45,6 +45,7 @@ const lakehouse = await openLakehouse(
 );
 const yoga = createGatewayYoga({
   schema: buildSchema(catalog),
+  auth: { anonymousRole: 'bench' },
   services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } },
 });
 const customers = catalog.entity('customers');

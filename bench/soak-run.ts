@@ -93,7 +93,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
   lakehouse.startWorkers();
   const yoga = createGatewayYoga({
     schema: buildSchema(catalog),
-    adminToken: 'soak-admin-token',
+    auth: { adminToken: 'soak-admin-token', anonymousRole: 'soak' },
     services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 1_000 } },
   });
   const gql = graphqlCaller((url, init) => yoga.fetch(url, init), 'http://soak/graphql');

@@ -46,6 +46,7 @@ async function insertOrders(customerIds: string[], rows: number): Promise<void> 
 function caller(lakehouse: Lakehouse) {
   const yoga = createGatewayYoga({
     schema: buildSchema(catalog),
+    auth: { anonymousRole: 'bench' },
     services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } },
   });
   return graphqlCaller((url, init) => yoga.fetch(url, init), 'http://bench/graphql');

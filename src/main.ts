@@ -1,4 +1,4 @@
-// Command line entry: serve (default), schema print, seed, flush, compact, verify, rebuild.
+// Command line entry: serve (default), schema print, seed, flush, compact, verify, rebuild, token.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -8,6 +8,7 @@ import { createLogger } from './cli/logger.js';
 import { runMaintenance, withOltpStore } from './cli/maintain.js';
 import { seedDemo } from './cli/seed.js';
 import { serve } from './cli/serve.js';
+import { mintDevelopmentToken, sessionVariables } from './cli/token.js';
 import { loadConfig, type Config } from './config/index.js';
 import { GatewayError } from './errors/index.js';
 import { printGatewaySchema } from './graphql/index.js';
@@ -127,6 +128,29 @@ program
   .option('--project <name>', PROJECT_OPTION)
   .action((entity: string | undefined, options: { project?: string }) =>
     run((config, log) => runMaintenance(config, log, { entity, project: options.project }, (admin, schema) => admin.rebuild(schema)), 2),
+  );
+
+program
+  .command('token')
+  .description('print a development JWT with Hasura claims, signed with JWT_SECRET (HS256)')
+  .requiredOption('--role <role>', 'the default role (x-hasura-default-role)')
+  .option('--roles <roles>', 'more allowed roles, comma-separated (x-hasura-allowed-roles)', '')
+  .option('--user-id <id>', 'x-hasura-user-id (and sub)')
+  .option('--project <project>', 'x-hasura-project, the project the token is for')
+  .option('--claim <name=value>', 'another session variable, e.g. x-hasura-region=eu (repeatable)', (v: string, all: string[]) => [...all, v], [] as string[])
+  .option('--expires-in <span>', 'lifetime, e.g. 30m, 1h, 7d', '1h')
+  .action((options: { role: string; roles: string; userId?: string; project?: string; claim: string[]; expiresIn: string }) =>
+    run(async (config) => {
+      const token = await mintDevelopmentToken(config, {
+        role: options.role,
+        roles: options.roles.split(',').map((r) => r.trim()).filter((r) => r !== ''),
+        userId: options.userId,
+        project: options.project,
+        variables: sessionVariables(options.claim),
+        expiresIn: options.expiresIn,
+      });
+      process.stdout.write(`${token}\n`);
+    }, 2),
   );
 
 await program.parseAsync();

@@ -31,7 +31,7 @@ import {
   type ObjectStoreSettings,
 } from '../lake/index.js';
 import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
-import { allBufferStats, DEFAULT_PG_RETRY, retryTransient, type OltpStore, type PgRetrySettings } from '../oltp/index.js';
+import { allBufferStats, DEFAULT_PG_RETRY, retryTransient, type OltpStore, type PgPool, type PgRetrySettings } from '../oltp/index.js';
 import { QueryEngine, SearchService, verifyEntity, type Admission, type QueryFaults } from '../query/index.js';
 import { createScheduler, EntityWork, type BackoffSettings, type Scheduler } from '../workers/index.js';
 
@@ -54,6 +54,8 @@ export interface LakehouseSettings extends ObjectStoreSettings {
   jobCheckIntervalMs?: number;
   /** DuckDB's memory and threads, and the searches it runs at once (default: the configuration's defaults). */
   duckdb?: Partial<DuckDbSettings>;
+  /** The pool searches read Postgres through (its statements bounded by STATEMENT_TIMEOUT_MS); default: oltp's. */
+  requestPool?: PgPool;
   faults?: FlushFaults;
   compactFaults?: CompactFaults;
   queryFaults?: QueryFaults;
@@ -145,7 +147,7 @@ export async function openLakehouse(
     }
   };
   const engine = new QueryEngine({
-    pool: oltp.pool,
+    pool: settings.requestPool ?? oltp.pool,
     duck,
     workDir: path.join(workDir, 'query'),
     cache,

@@ -27,6 +27,12 @@ export const REDACTED_PATHS = [
   '*.headers.authorization',
   'headers.cookie',
   '*.headers.cookie',
+  'jwtSecret',
+  '*.jwtSecret',
+  'auth.jwtSecret',
+  '*.auth.jwtSecret',
+  'headers["x-hasura-admin-secret"]',
+  '*.headers["x-hasura-admin-secret"]',
   // Node's URL errors carry the text they could not parse, a connection string included.
   'err.input',
 ];

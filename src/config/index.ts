@@ -37,7 +37,7 @@ export function maskUrlPasswords(text: string): string {
 }
 
 /** Variables whose value a message never shows: only its length. */
-const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'AWS_SECRET_ACCESS_KEY']);
+const SECRET_VARIABLES = new Set(['ADMIN_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'JWT_SECRET']);
 
 /** A variable's value as an error message may show it. */
 function shownValue(name: string, value: string | undefined): string {
@@ -63,7 +63,8 @@ const booleanFrom = z
 
 const EnvSchema = z.object({
   PORT: intFrom(0, 65535).default(4000),
-  HOST: z.string().min(1).default('0.0.0.0'),
+  // Unset: 0.0.0.0, or loopback only when no credential is configured (src/cli/serve.ts).
+  HOST: z.string().min(1).optional(),
   DATABASE_URL: z
     .string()
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// URL')
@@ -125,6 +126,33 @@ const EnvSchema = z.object({
   DUCKDB_MAX_QUERIES: intFrom(1, 64).default(2),
   DUCKDB_QUEUE_LENGTH: intFrom(0).default(16),
   DUCKDB_QUEUE_WAIT_MS: intFrom(0).default(10_000),
+  // Authentication (issue 12): Hasura-style JWTs, the admin credential, an optional anonymous role.
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters (an HS256 key of 256 bits)').optional(),
+  JWT_JWKS_URL: z.url('must be a URL such as https://issuer.example/.well-known/jwks.json').optional(),
+  JWT_ISSUER: z.string().min(1).optional(),
+  JWT_AUDIENCE: z.string().min(1).optional(),
+  JWT_CLAIMS_NAMESPACE: z.string().min(1).default('https://hasura.io/jwt/claims'),
+  JWT_CLOCK_TOLERANCE_S: intFrom(0, 300).default(5),
+  JWT_MAX_BYTES: intFrom(256, 1024 * 1024).default(8_192),
+  JWT_JWKS_COOLDOWN_MS: intFrom(0).default(30_000),
+  ANONYMOUS_ROLE: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be a role name (letters, digits, _ and -)').optional(),
+  // API limits and web safety (issue 12).
+  // Above MAX_VALUE_BYTES' default: a value at that bound, with its JSON quoting, must fit in a request.
+  MAX_REQUEST_BYTES: intFrom(1_024).default(32 * 1024 * 1024),
+  MAX_DEPTH: intFrom(1, 1_000).default(12),
+  MAX_ALIASES: intFrom(1).default(50),
+  MAX_TOKENS: intFrom(100).default(20_000),
+  MAX_QUERY_COST: intFrom(1).default(20_000),
+  MAX_INPUT_DEPTH: intFrom(2, 1_000).default(64),
+  STATEMENT_TIMEOUT_MS: intFrom(0).default(60_000),
+  PERSISTED_OPERATIONS_FILE: z.string().min(1).optional(),
+  INTROSPECTION: booleanFrom.default(true),
+  GRAPHIQL: booleanFrom.default(true),
+  CORS_ORIGINS: z
+    .string()
+    .transform((v) => v.split(',').map((o) => o.trim()).filter((o) => o !== ''))
+    .pipe(z.array(z.url('must be a comma-separated list of origins such as https://app.example.com').refine((o) => new URL(o).origin === o, 'must be an origin (scheme://host[:port], no path or trailing slash)')))
+    .default([]),
 });
 
 export interface S3Config {
@@ -137,7 +165,8 @@ export interface S3Config {
 
 export interface Config {
   port: number;
-  host: string;
+  /** Absent: 0.0.0.0, or 127.0.0.1 when no credential is configured. */
+  host?: string;
   /** Absent: the gateway runs an embedded Postgres under dataDir. */
   databaseUrl?: string;
   dataDir: string;
@@ -173,6 +202,45 @@ export interface Config {
   documentCache: { maxBytes: number; maxDocumentBytes: number };
   /** DuckDB's own bounds, and how many searches run in it at once (more wait in a short queue, then BUSY). */
   duckdb: DuckDbSettings;
+  auth: AuthConfig;
+  webSafety: WebSafetyConfig;
+}
+
+/** How requests prove who they are (src/graphql/auth.ts). */
+export interface AuthConfig {
+  /** HS256 key; exclusive with jwksUrl. */
+  jwtSecret?: string;
+  /** RS256/ES256/EdDSA keys, fetched and cached; a new kid fetches again (rotation). */
+  jwksUrl?: string;
+  issuer?: string;
+  audience?: string;
+  claimsNamespace: string;
+  clockToleranceS: number;
+  /** A longer Authorization header is refused before it is parsed. */
+  maxTokenBytes: number;
+  /** The JWKS is fetched at most this often when an unknown kid arrives. */
+  jwksCooldownMs: number;
+  /** Role of a request without credentials; absent: such requests are refused. */
+  anonymousRole?: string;
+}
+
+/** API limits and web safety (src/graphql/web-safety.ts). */
+export interface WebSafetyConfig {
+  maxRequestBytes: number;
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  /** Nesting of objects and lists in one argument or variable. */
+  maxInputDepth: number;
+  /** Postgres statement_timeout of the connections that serve requests; 0: none. */
+  statementTimeoutMs: number;
+  /** A JSON file `{ "<sha256 of the text>": "<operation text>" }`: only these operations run (admin exempt). */
+  persistedOperationsFile?: string;
+  introspection: boolean;
+  graphiql: boolean;
+  /** Origins whose browser pages may call the API (with credentials); empty: none besides the gateway's own. */
+  corsOrigins: string[];
 }
 
 export interface DuckDbSettings {
@@ -212,6 +280,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(
       `invalid environment:\n  WORKER_BACKOFF_MAX_MS=${e.WORKER_BACKOFF_MAX_MS}: must be at least WORKER_BACKOFF_BASE_MS=${e.WORKER_BACKOFF_BASE_MS}`,
     );
+  }
+  if (e.MAX_REQUEST_BYTES <= e.MAX_VALUE_BYTES) {
+    throw new ConfigError(
+      `invalid environment:\n  MAX_REQUEST_BYTES=${e.MAX_REQUEST_BYTES}: must exceed MAX_VALUE_BYTES=${e.MAX_VALUE_BYTES}, or a value the writes accept cannot be sent`,
+    );
+  }
+  if (e.JWT_SECRET && e.JWT_JWKS_URL) {
+    throw new ConfigError('invalid environment:\n  JWT_SECRET and JWT_JWKS_URL: set one of them (an HS256 key, or the URL of the issuer\'s keys), not both');
   }
   const dataDir = path.resolve(e.DATA_DIR);
   return {
@@ -256,6 +332,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQueries: e.DUCKDB_MAX_QUERIES,
       queueLength: e.DUCKDB_QUEUE_LENGTH,
       queueWaitMs: e.DUCKDB_QUEUE_WAIT_MS,
+    },
+    auth: {
+      jwtSecret: e.JWT_SECRET,
+      jwksUrl: e.JWT_JWKS_URL,
+      issuer: e.JWT_ISSUER,
+      audience: e.JWT_AUDIENCE,
+      claimsNamespace: e.JWT_CLAIMS_NAMESPACE,
+      clockToleranceS: e.JWT_CLOCK_TOLERANCE_S,
+      maxTokenBytes: e.JWT_MAX_BYTES,
+      jwksCooldownMs: e.JWT_JWKS_COOLDOWN_MS,
+      anonymousRole: e.ANONYMOUS_ROLE,
+    },
+    webSafety: {
+      maxRequestBytes: e.MAX_REQUEST_BYTES,
+      maxDepth: e.MAX_DEPTH,
+      maxAliases: e.MAX_ALIASES,
+      maxTokens: e.MAX_TOKENS,
+      maxCost: e.MAX_QUERY_COST,
+      maxInputDepth: e.MAX_INPUT_DEPTH,
+      statementTimeoutMs: e.STATEMENT_TIMEOUT_MS,
+      persistedOperationsFile: e.PERSISTED_OPERATIONS_FILE ? path.resolve(e.PERSISTED_OPERATIONS_FILE) : undefined,
+      introspection: e.INTROSPECTION,
+      graphiql: e.GRAPHIQL,
+      corsOrigins: e.CORS_ORIGINS,
     },
   };
 }

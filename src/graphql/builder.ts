@@ -7,6 +7,7 @@ import type { Attribute, Catalog, EntitySchema, JsonValue } from '../catalog/ind
 import type { AggregatePlan, AggregateRequest, AggregateValues, PageArgs, SearchService } from '../query/index.js';
 import type { EntityRow, OltpStore } from '../oltp/index.js';
 import { AuthError } from '../errors/index.js';
+import type { Session } from './auth.js';
 import type { RowBudget } from './bounds.js';
 import type { RequestSearch } from './request-search.js';
 import type { RequestSnapshot } from './request-snapshot.js';
@@ -138,7 +139,10 @@ export interface GatewayContext {
   /** The project of the endpoint the request came to: services.catalog holds its entities only. */
   project: string;
   requestId: string;
+  /** session.admin: the admin credential (the `admin` auth scope). */
   isAdmin: boolean;
+  /** Who is calling, as role and Hasura session variables (permissions read it). */
+  session: Session;
   log: Logger;
   loaders: RequestLoaders;
   /** Rows this request may still materialize (MAX_ROWS_PER_REQUEST); lists charge it. */

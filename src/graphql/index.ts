@@ -10,6 +10,8 @@ export type {
   RebuildResult,
   VerifyResult,
 } from './builder.js';
+export { createAuthenticator, type AuthSettings, type Session } from './auth.js';
+export { loadPersistedOperations, operationHash, type WebSafetySettings } from './web-safety.js';
 export { buildSchema, printGatewaySchema } from './schema.js';
-export { createGatewayYoga, documentCacheOf, type GatewayYoga, type RequestBounds } from './server.js';
+export { createGatewayYoga, DEFAULT_WEB_SAFETY, documentCacheOf, type GatewayYoga, type RequestBounds } from './server.js';
 export { createProjectEndpoints, type ProjectEndpoints, type ProjectEndpointsOptions } from './projects.js';

@@ -17,7 +17,7 @@ import { boundedParserCache } from './document-cache.js';
 import { createGatewayYoga, type GatewayYoga } from './server.js';
 import { buildSchema } from './schema.js';
 
-export type ProjectEndpointsOptions = Omit<Parameters<typeof createGatewayYoga>[0], 'schema' | 'project' | 'endpoint' | 'parserCache'>;
+export type ProjectEndpointsOptions = Omit<Parameters<typeof createGatewayYoga>[0], 'schema' | 'project' | 'endpoint' | 'parserCache' | 'sharedProcess'>;
 
 export interface ProjectEndpoints {
   /** The projects served, in definition order. */
@@ -54,6 +54,7 @@ export function createProjectEndpoints(options: ProjectEndpointsOptions): Projec
         // Project names match ^[a-z][a-z0-9_]*$: a literal in a URLPattern.
         endpoint: { pattern: single ? `/graphql{/${project}}?{/}?` : endpointOf(project), graphiql: endpointOf(project) },
         parserCache,
+        sharedProcess: !single,
       }),
     ]),
   );

@@ -1,5 +1,5 @@
 // The Yoga server: schema, per-request context, error mapping and request ids, each a small plugin.
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
@@ -8,6 +8,7 @@ import { loadConfig } from '../config/index.js';
 import { GatewayError } from '../errors/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
 import { isTransientPgError, type Readiness } from '../oltp/index.js';
+import { createAuthenticator, useAuthentication, type AuthSettings, type Session } from './auth.js';
 import { RowBudget, useResponseSizeLimit, useRowBudget } from './bounds.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
 import { boundedParserCache, type DocumentCache, type DocumentCacheSettings } from './document-cache.js';
@@ -15,6 +16,7 @@ import { createLoaders } from './loaders.js';
 import { useMetricsEndpoint, useReadiness, useRequestMetrics } from './probes.js';
 import { requestSearch } from './request-search.js';
 import { RequestSnapshot, useRequestSnapshot } from './request-snapshot.js';
+import { corsFor, operationSafetyPlugins, requestSafetyPlugins, type WebSafetySettings } from './web-safety.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 const requestIds = new WeakMap<Request, string>();
@@ -28,13 +30,6 @@ function requestIdOf(request: Request): string {
     requestIds.set(request, id);
   }
   return id;
-}
-
-function bearerMatches(header: string | null, token: string | undefined): boolean {
-  if (!token || !header?.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice('Bearer '.length).trim());
-  const expected = Buffer.from(token);
-  return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
 /** Echoes the request id, so a user can quote it when reporting an internal error. */
@@ -78,6 +73,14 @@ function maskError(error: unknown, message: string): Error {
     }
     // Parse, validation and scalar errors describe the user's document: show them as they are.
     if (!original || original instanceof GraphQLError) return error;
+    // 57014 query_canceled: the request pool's statement_timeout (STATEMENT_TIMEOUT_MS) stopped a statement.
+    if ((original as { code?: unknown }).code === '57014') {
+      return new GraphQLError('a database statement ran past its time bound (STATEMENT_TIMEOUT_MS) and was stopped; narrow the request', {
+        nodes: error.nodes,
+        path: error.path,
+        extensions: { code: 'TIMEOUT' },
+      });
+    }
     // Postgres down, restarting or dropping connections: a retryable condition, not a bug. A write
     // whose connection died at COMMIT may have been applied, so the message asks to check first.
     if (isTransientPgError(original)) {
@@ -113,6 +116,9 @@ const DEFAULT_BOUNDS: RequestBounds = {
   maxResponseBytes: defaults.request.maxResponseBytes,
   documentCache: defaults.documentCache,
 };
+const { statementTimeoutMs: _pg, persistedOperationsFile: _file, ...webSafetyDefaults } = defaults.webSafety;
+/** The configuration's defaults of MAX_DEPTH, MAX_ALIASES, …, CORS_ORIGINS (no allow-list). */
+export const DEFAULT_WEB_SAFETY: WebSafetySettings = webSafetyDefaults;
 
 export type GatewayYoga = YogaServerInstance<Record<string, never>, GatewayContext>;
 
@@ -126,7 +132,10 @@ export interface RequestBounds {
 export function createGatewayYoga(options: {
   schema: GraphQLSchema;
   services: GatewayServices;
-  adminToken?: string;
+  /** Who may call: the admin token, JWT verification, the anonymous role (none: every request is refused). */
+  auth: AuthSettings;
+  /** API limits, allow-list, introspection, GraphiQL, CORS (default: the configuration's defaults). */
+  webSafety?: WebSafetySettings;
   /** Serves /metrics and times requests. */
   metrics?: GatewayMetrics;
   /** Serves /readyz (200 when ready, else 503 with the reason). */
@@ -139,11 +148,16 @@ export function createGatewayYoga(options: {
   endpoint?: { pattern: string; graphiql: string };
   /** A parse cache shared with the servers of other projects, so its bound holds for the process. */
   parserCache?: ReturnType<typeof boundedParserCache>;
+  /** Other projects are served by the same process (a JWT must then name its project). */
+  sharedProcess?: boolean;
 }): GatewayYoga {
   const { services } = options;
   const bounds = options.bounds ?? DEFAULT_BOUNDS;
   const parserCache = options.parserCache ?? boundedParserCache(bounds.documentCache);
   const project = options.project ?? services.catalog.projectNames[0] ?? '';
+  const safety: WebSafetySettings = options.webSafety ?? DEFAULT_WEB_SAFETY;
+  const authenticator = createAuthenticator(options.auth);
+  const sessions = new WeakMap<Request, Session>();
   const yoga = createYoga<Record<string, never>, GatewayContext>({
     schema: options.schema,
     graphqlEndpoint: options.endpoint?.pattern ?? '/graphql',
@@ -151,11 +165,15 @@ export function createGatewayYoga(options: {
     landingPage: false,
     // The bundled GraphiQL works offline, unlike the default that loads from a CDN.
     renderGraphiQL,
-    graphiql: {
-      title: options.project ? `LTBase Analytics Gateway: ${options.project}` : 'LTBase Analytics Gateway',
-      defaultQuery: exampleQuery(services.catalog),
-      endpoint: options.endpoint?.graphiql ?? '/graphql',
-    },
+    graphiql: safety.graphiql
+      ? {
+          title: options.project ? `LTBase Analytics Gateway: ${options.project}` : 'LTBase Analytics Gateway',
+          defaultQuery: exampleQuery(services.catalog),
+          endpoint: options.endpoint?.graphiql ?? '/graphql',
+        }
+      : false,
+    cors: corsFor(safety.corsOrigins),
+    maxRequestBodySize: safety.maxRequestBytes,
     logging: {
       debug: (...args) => services.log.debug(args.map(String).join(' ')),
       info: (...args) => services.log.info(args.map(String).join(' ')),
@@ -169,6 +187,9 @@ export function createGatewayYoga(options: {
     plugins: [
       useRequestIdHeader(),
       useInternalErrorLog(),
+      ...requestSafetyPlugins(safety),
+      useAuthentication(authenticator, sessions, { project, shared: options.sharedProcess ?? false }),
+      ...operationSafetyPlugins(safety, (request) => authenticator.isAdmin(request.headers)),
       ...(options.readiness ? [useReadiness(options.readiness)] : []),
       ...(options.metrics ? [useMetricsEndpoint(options.metrics), useRequestMetrics(options.metrics)] : []),
       useRowBudget(),
@@ -178,6 +199,9 @@ export function createGatewayYoga(options: {
     ],
     context: ({ request }) => {
       const requestId = requestIdOf(request);
+      const session = sessions.get(request);
+      // useAuthentication runs before any document is parsed; no session here is a wiring bug.
+      if (!session) throw new Error('no session: the authentication plugin did not run');
       const budget = new RowBudget(bounds.maxRows);
       const snapshot = new RequestSnapshot(services.search);
       const search = requestSearch(snapshot.search, budget);
@@ -185,7 +209,8 @@ export function createGatewayYoga(options: {
         services,
         project,
         requestId,
-        isAdmin: bearerMatches(request.headers.get('authorization'), options.adminToken),
+        isAdmin: session.admin,
+        session,
         log: services.log.child({ requestId }),
         loaders: createLoaders(services, search, budget),
         budget,

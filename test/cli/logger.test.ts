@@ -26,6 +26,12 @@ describe('the process logger', () => {
     expect(text()).not.toMatch(/fieldsecret|tokensecret|awssecret|bearersecret/);
   });
 
+  it('redacts the JWT secret and the admin secret header', () => {
+    const { log, text } = capture('json');
+    log.info({ config: { auth: { jwtSecret: 'jwtsecretvalue' } }, headers: { 'x-hasura-admin-secret': 'adminheadersecret' } }, 'auth');
+    expect(text()).not.toMatch(/jwtsecretvalue|adminheadersecret/);
+  });
+
   it('masks a URL password in a message and in an error', () => {
     const { log, text } = capture('json');
     log.warn('could not reach postgres://app:msgsecret@db:5432/x');

@@ -68,7 +68,7 @@ describe('npm start (serve)', () => {
       expect(html).toContain('customers_aggregate { aggregate { count } }'); // the example query
       const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: 'Bearer serve-test-token' },
         body: JSON.stringify({ query: '{ customers: __type(name: "customers") { fields { name } } }' }),
       });
       const body = (await response.json()) as { data: { customers: { fields: { name: string }[] } } };
@@ -161,9 +161,11 @@ describe('one owner per data directory (embedded Postgres)', () => {
     const port = await freePort();
     const gateway = startGateway({ ...env, PORT: String(port) });
     const count = async () => {
+      // No credential configured: the start generated the admin token under DATA_DIR.
+      const token = (await fs.readFile(path.join(own, 'admin-token'), 'utf8')).trim();
       const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query: '{ orders_aggregate { aggregate { count } } }' }),
       });
       return ((await response.json()) as { data: { orders_aggregate: { aggregate: { count: number } } } }).data.orders_aggregate.aggregate.count;

@@ -2,16 +2,28 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import type { GraphQLSchema } from 'graphql';
 import pino from 'pino';
 import { openLakehouse, type Lakehouse, type LakehouseSettings } from '../../src/cli/lakehouse.js';
 import { loadCatalog, type Catalog } from '../../src/catalog/index.js';
-import { buildSchema, createGatewayYoga, type GatewayYoga, type RequestBounds } from '../../src/graphql/index.js';
+import { buildSchema, createGatewayYoga, DEFAULT_WEB_SAFETY, type AuthSettings, type GatewayYoga, type RequestBounds, type WebSafetySettings } from '../../src/graphql/index.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics/index.js';
 import { checkReadiness, openOltpStore, type OltpStore } from '../../src/oltp/index.js';
 import { createTestDatabase } from './postgres.js';
 
 export const DEMO_SCHEMA_DIR = path.resolve('schema');
 export const TEST_ADMIN_TOKEN = 'test-admin-token';
+/**
+ * The test gateway's credentials, in this one place: the admin token, and a role for requests
+ * without a credential so tests written before authentication (issue 12) call it as they did.
+ */
+export const TEST_AUTH: AuthSettings = { adminToken: TEST_ADMIN_TOKEN, anonymousRole: 'anonymous' };
+/**
+ * The test gateway's limits: the gateway's defaults, but with the document shape (depth, aliases,
+ * tokens, cost) out of the way of tests that prove other bounds with 200 aliases or 21 levels;
+ * tests of the limits themselves pass their own (test/graphql/web-safety*.int.test.ts).
+ */
+export const TEST_WEB_SAFETY: WebSafetySettings = { ...DEFAULT_WEB_SAFETY, maxDepth: 1_000, maxAliases: 100_000, maxTokens: 10_000_000, maxCost: 1_000_000_000 };
 
 export interface GraphQLResponse<T = any> {
   data?: T;
@@ -28,7 +40,13 @@ export interface TestGateway {
   /** The registry behind /metrics (the yoga serves /metrics and /readyz as `npm start` does). */
   metrics: GatewayMetrics;
   databaseUrl: string;
-  gql<T = any>(query: string, variables?: Record<string, unknown>, options?: { admin?: boolean }): Promise<GraphQLResponse<T>>;
+  /** Another server over the same services, with its own authentication, limits or schema. */
+  yogaWith(options: { auth?: AuthSettings; webSafety?: WebSafetySettings; schema?: GraphQLSchema }): GatewayYoga;
+  gql<T = any>(
+    query: string,
+    variables?: Record<string, unknown>,
+    options?: { admin?: boolean; headers?: Record<string, string> },
+  ): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -49,6 +67,10 @@ export interface TestGatewayOptions {
   bounds?: RequestBounds;
   /** Rows one insert or set-based mutation may write (the gateway's MAX_INSERT_OBJECTS); default 20,000. */
   maxInsertObjects?: number;
+  /** Authentication (default TEST_AUTH: the admin token and an anonymous role); replaces TEST_AUTH whole. */
+  auth?: AuthSettings;
+  /** API limits and web safety; default TEST_WEB_SAFETY. */
+  webSafety?: WebSafetySettings;
   /** Runs on the fresh database before any connection opens (e.g. ALTER DATABASE … SET …). */
   prepareDatabase?(databaseUrl: string, databaseName: string): Promise<void>;
 }
@@ -79,13 +101,16 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
   const metrics = createMetrics({ processMetrics: false });
   const lakehouse = await openLakehouse(lakeSettings, catalog, oltp, log, metrics);
   if (options.workers) lakehouse.startWorkers();
+  const services = { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: options.maxInsertObjects ?? 20_000 } };
+  const schema = buildSchema(catalog);
   const yoga = createGatewayYoga({
-    schema: buildSchema(catalog),
-    adminToken: TEST_ADMIN_TOKEN,
+    schema,
+    auth: options.auth ?? TEST_AUTH,
+    webSafety: options.webSafety ?? TEST_WEB_SAFETY,
     metrics,
     readiness: () => checkReadiness(oltp.pool, 2_000),
     bounds: options.bounds,
-    services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: options.maxInsertObjects ?? 20_000 } },
+    services,
   });
   return {
     catalog,
@@ -95,12 +120,15 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     yoga,
     metrics,
     databaseUrl: database.url,
-    async gql(query, variables, { admin = false } = {}) {
+    yogaWith: (other) =>
+      createGatewayYoga({ schema: other.schema ?? schema, auth: other.auth ?? TEST_AUTH, webSafety: other.webSafety, bounds: options.bounds, services }),
+    async gql(query, variables, { admin = false, headers = {} } = {}) {
       const response = await yoga.fetch('http://test/graphql', {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
           ...(admin ? { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : {}),
+          ...headers,
         },
         body: JSON.stringify({ query, variables }),
       });

@@ -6,10 +6,10 @@ import path from 'node:path';
 import pino from 'pino';
 import { openLakehouse, type Lakehouse, type LakehouseSettings } from '../../src/cli/lakehouse.js';
 import { loadCatalog, type Catalog } from '../../src/catalog/index.js';
-import { createProjectEndpoints, type ProjectEndpoints } from '../../src/graphql/index.js';
+import { createProjectEndpoints, type AuthSettings, type ProjectEndpoints } from '../../src/graphql/index.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics/index.js';
 import { checkReadiness, openOltpStore, type OltpStore } from '../../src/oltp/index.js';
-import { TEST_ADMIN_TOKEN, type GraphQLResponse } from './gateway.js';
+import { TEST_ADMIN_TOKEN, TEST_AUTH, TEST_WEB_SAFETY, type GraphQLResponse } from './gateway.js';
 import { createTestDatabase } from './postgres.js';
 
 export interface ProjectsGateway {
@@ -20,9 +20,9 @@ export interface ProjectsGateway {
   endpoints: ProjectEndpoints;
   metrics: GatewayMetrics;
   /** A GraphQL call at `path` (`/graphql/<project>`, or `/graphql`). */
-  gqlAt<T = any>(path: string, query: string, variables?: Record<string, unknown>, options?: { admin?: boolean }): Promise<{ status: number; body: GraphQLResponse<T> }>;
+  gqlAt<T = any>(path: string, query: string, variables?: Record<string, unknown>, options?: { admin?: boolean; headers?: Record<string, string> }): Promise<{ status: number; body: GraphQLResponse<T> }>;
   /** A GraphQL call at the endpoint of `project`. */
-  gql<T = any>(project: string, query: string, variables?: Record<string, unknown>, options?: { admin?: boolean }): Promise<GraphQLResponse<T>>;
+  gql<T = any>(project: string, query: string, variables?: Record<string, unknown>, options?: { admin?: boolean; headers?: Record<string, string> }): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
 }
 
@@ -31,6 +31,8 @@ export interface ProjectsGatewayOptions {
   definitions: readonly { project: string; entities: unknown[] }[];
   /** Lake settings; by default a local lake in a fresh temp directory. */
   lake?: Partial<LakehouseSettings>;
+  /** Authentication (default TEST_AUTH: the admin token and an anonymous role). */
+  auth?: AuthSettings;
 }
 
 export async function startProjectsGateway(options: ProjectsGatewayOptions): Promise<ProjectsGateway> {
@@ -61,15 +63,16 @@ export async function startProjectsGateway(options: ProjectsGatewayOptions): Pro
   const metrics = createMetrics({ processMetrics: false });
   const lakehouse = await openLakehouse(lakeSettings, catalog, oltp, log, metrics);
   const endpoints = createProjectEndpoints({
-    adminToken: TEST_ADMIN_TOKEN,
+    auth: options.auth ?? TEST_AUTH,
+    webSafety: TEST_WEB_SAFETY,
     metrics,
     readiness: () => checkReadiness(oltp.pool, 2_000),
     services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 20_000 } },
   });
-  const gqlAt: ProjectsGateway['gqlAt'] = async (at, query, variables, { admin = false } = {}) => {
+  const gqlAt: ProjectsGateway['gqlAt'] = async (at, query, variables, { admin = false, headers = {} } = {}) => {
     const response = await endpoints.fetch(`http://test${at}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(admin ? { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : {}) },
+      headers: { 'content-type': 'application/json', ...(admin ? { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : {}), ...headers },
       body: JSON.stringify({ query, variables }),
     });
     return { status: response.status, body: (await response.json()) as GraphQLResponse };
