@@ -181,7 +181,10 @@ class Binder {
         items.push({ kind: 'in', column, values: value.map((v, i) => coerce(v, `${path}[${i}]`)), negated: op === '_nin' });
       } else if (op in LIKE_OPS) {
         const { negated, caseInsensitive } = LIKE_OPS[op]!;
-        const like: Filter = { kind: 'like', column, pattern: this.text(value, path), caseInsensitive };
+        const pattern = this.text(value, path);
+        // As Postgres says of it: `\` escapes the next character, so a pattern cannot end in one.
+        if (/(^|[^\\])(\\\\)*\\$/.test(pattern)) throw new ValidationError(`${path}: a LIKE pattern must not end with the escape character \\ (write \\\\ for a backslash)`);
+        const like: Filter = { kind: 'like', column, pattern, caseInsensitive };
         items.push(negated ? { kind: 'not', item: like } : like);
       } else if (op in REGEX_OPS) {
         const { negated, caseInsensitive, similar } = REGEX_OPS[op]!;

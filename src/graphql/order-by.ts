@@ -145,8 +145,14 @@ function aggregateTerms(child: EntitySchema, via: Attribute, input: OrderInput):
 /** `order_by: [{total: desc}, {customer: {name: asc}}]` (or one object) -> sort terms, in order. */
 export function parseOrderBy(catalog: Catalog, entity: EntitySchema, orderBy: unknown, path = 'order_by'): OrderTerm[] {
   const items = Array.isArray(orderBy) ? orderBy : orderBy ? [orderBy] : [];
-  return items.flatMap((item: OrderInput, i) => objectTerms(catalog, entity, item, `${path}[${i}]`));
+  const terms = items.flatMap((item: OrderInput, i) => objectTerms(catalog, entity, item, `${path}[${i}]`));
+  // Each term is a sort key DuckDB holds per row: 60,000 of them took all of its memory.
+  if (terms.length > MAX_ORDER_TERMS) throw new ValidationError(`${path}: ${terms.length} sort terms; at most ${MAX_ORDER_TERMS} are allowed`);
+  return terms;
 }
+
+/** More sort terms than any screen needs; the bound keeps a request from exhausting DuckDB's memory. */
+export const MAX_ORDER_TERMS = 64;
 
 /** `distinct_on: [name]` (or one value) -> column names. */
 export function parseDistinctOn(distinctOn: unknown): string[] {
