@@ -1,6 +1,7 @@
 // Parses and validates EAV schema definitions (one JSON file per project) into typed entity schemas.
 import { z } from 'zod';
 import { ConfigError } from '../errors/index.js';
+import { NO_PERMISSIONS, PermissionInputs, parseEntityPermissions, type EntityPermissions } from './permissions.js';
 import { ATTRIBUTE_TYPES, type AttributeType } from './types.js';
 
 export const NAME_PATTERN = /^[a-z][a-z0-9_]*$/;
@@ -33,6 +34,8 @@ export interface EntitySchema {
   readonly id: number;
   readonly name: string;
   readonly attributes: readonly Attribute[];
+  /** Per-role permissions (Hasura's select/insert/update/delete_permissions); none: only the admin. */
+  readonly permissions?: EntityPermissions;
 }
 
 export interface ProjectDefinition {
@@ -55,6 +58,10 @@ const EntityInput = z.strictObject({
   id: z.number(),
   name: z.string(),
   attributes: z.array(AttributeInput),
+  select_permissions: PermissionInputs.select_permissions.optional(),
+  insert_permissions: PermissionInputs.insert_permissions.optional(),
+  update_permissions: PermissionInputs.update_permissions.optional(),
+  delete_permissions: PermissionInputs.delete_permissions.optional(),
 });
 
 const ProjectInput = z.strictObject({
@@ -173,7 +180,12 @@ export function parseProjectDefinition(json: unknown, source: string): ProjectDe
         ...(attribute.deprecated ? { deprecated: true } : {}),
       };
     });
-    return { project: input.project, id: entity.id, name: entity.name, attributes };
+    const permissions = parseEntityPermissions(
+      entity,
+      attributes.map((a) => a.name),
+      (path, message) => problems.add([...at, ...path], message),
+    );
+    return { project: input.project, id: entity.id, name: entity.name, attributes, ...(permissions === NO_PERMISSIONS ? {} : { permissions }) };
   });
   problems.throwIfAny();
   return { name: input.project, source, entities };

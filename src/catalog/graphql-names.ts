@@ -6,21 +6,28 @@
 import type { Attribute, EntitySchema, ProjectDefinition } from './definitions.js';
 import { TYPE_MAPPING } from './types.js';
 
-export const TIME_BUCKETS = ['hour', 'day', 'week', 'month', 'year'] as const;
+export const TIME_BUCKETS = ['hour', 'day', 'week', 'month', 'quarter', 'year'] as const;
 export type TimeBucket = (typeof TIME_BUCKETS)[number];
 
 /** Attribute types whose plain values are group-by choices. */
 const GROUPABLE = new Set<Attribute['type']>(['enum', 'string', 'boolean', 'ref', 'int', 'date']);
 
 export interface GroupKeyChoice {
-  /** Name of the key in results and in `<entity>_group_by`: the attribute, or `<attribute>_<bucket>`. */
+  /**
+   * Name of the key in results and in `<entity>_group_by`: the attribute, or `<attribute>_<bucket>`;
+   * of a referenced row's field, `<ref>__<key>` (`customer__tier`): the double underscore keeps it
+   * apart from the entity's own names, and the collision check below still covers it.
+   */
   name: string;
+  /** The attribute grouped by: the entity's own, or (with `through`) the referenced entity's. */
   attribute: Attribute;
   bucket?: TimeBucket;
+  /** The ref of the entity whose referenced row holds `attribute` (one hop); its row must be live, else the key is NULL. */
+  through?: Attribute;
 }
 
-/** Group-by choices: plain values of enum/string/boolean/ref/int/date fields, time buckets of timestamps and dates. */
-export function groupKeyChoices(entity: EntitySchema): GroupKeyChoice[] {
+/** Plain values of enum/string/boolean/ref/int/date fields, time buckets of timestamps and dates. */
+function ownGroupKeys(entity: EntitySchema): GroupKeyChoice[] {
   const keys: GroupKeyChoice[] = [];
   for (const attribute of entity.attributes) {
     if (GROUPABLE.has(attribute.type)) keys.push({ name: attribute.name, attribute });
@@ -30,6 +37,20 @@ export function groupKeyChoices(entity: EntitySchema): GroupKeyChoice[] {
         keys.push({ name: `${attribute.name}_${bucket}`, attribute, bucket });
       }
     }
+  }
+  return keys;
+}
+
+/**
+ * Group-by choices: the entity's own keys, then through each ref the referenced entity's own keys
+ * (one hop: revenue by `customer__tier`). `target` finds a ref's entity by name.
+ */
+export function groupKeyChoices(entity: EntitySchema, target: (name: string) => EntitySchema | undefined): GroupKeyChoice[] {
+  const keys = ownGroupKeys(entity);
+  for (const ref of entity.attributes) {
+    const referenced = ref.type === 'ref' ? target(ref.refEntity!) : undefined;
+    if (!referenced) continue;
+    for (const key of ownGroupKeys(referenced)) keys.push({ ...key, name: `${ref.name}__${key.name}`, through: ref });
   }
   return keys;
 }
@@ -54,6 +75,8 @@ const FIXED_TYPES = [
   'ID',
   ...new Set(Object.values(TYPE_MAPPING).map((m) => m.graphqlScalar)),
   ...[...new Set(Object.values(TYPE_MAPPING).map((m) => m.graphqlScalar))].map((s) => `${s}_comparison_exp`),
+  // Conditions on a group's aggregates (HAVING): counts are Int, other figures their value's scalar.
+  ...['Int', ...new Set(Object.values(TYPE_MAPPING).map((m) => m.graphqlScalar))].map((s) => `${s}_having_exp`),
   'order_by',
   'flush_result',
   'compacted_file',
@@ -72,17 +95,50 @@ export const ENTITY_TYPE_SUFFIXES = [
   'order_by',
   'insert_input',
   'set_input',
+  'inc_input',
   'mutation_response',
+  'on_conflict',
+  'constraint',
+  'update_column',
+  'updates',
   'sum_fields',
   'avg_fields',
   'min_fields',
   'max_fields',
   'count_distinct_fields',
+  'stddev_fields',
+  'stddev_pop_fields',
+  'stddev_samp_fields',
+  'variance_fields',
+  'var_pop_fields',
+  'var_samp_fields',
   'aggregate_fields',
   'group_by',
   'group_key',
   'group',
   'aggregate',
+  'group_having',
+  'group_sum_having',
+  'group_float_having',
+  'group_min_max_having',
+  'group_count_distinct_having',
+  'group_order_by',
+  'group_key_order_by',
+  'group_numeric_order_by',
+  'group_min_max_order_by',
+  'group_count_distinct_order_by',
+  'select_column',
+  'aggregate_order_by',
+  'sum_order_by',
+  'avg_order_by',
+  'max_order_by',
+  'min_order_by',
+  'stddev_order_by',
+  'stddev_pop_order_by',
+  'stddev_samp_order_by',
+  'variance_order_by',
+  'var_pop_order_by',
+  'var_samp_order_by',
 ] as const;
 
 /** Where a generated name lives: the one namespace of types, or the fields or values of one type. */
@@ -118,6 +174,10 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
       field('Mutation', `insert_${n}`, origin);
       field('Mutation', `update_${n}_by_pk`, origin);
       field('Mutation', `delete_${n}_by_pk`, origin);
+      field('Mutation', `update_${n}`, origin);
+      field('Mutation', `update_${n}_many`, origin);
+      field('Mutation', `delete_${n}`, origin);
+      value(`${n}_constraint`, `${n}_pkey`, origin);
 
       for (const system of ['row_id', 'time_slot', 'deleted_at']) field(n, system, origin);
       for (const system of ['_and', '_or', '_not', 'row_id', 'time_slot']) field(`${n}_bool_exp`, system, origin);
@@ -125,6 +185,7 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
         const attributeOrigin = `attribute "${n}.${attribute.name}" in ${project.source}`;
         field(n, attribute.name, attributeOrigin);
         field(`${n}_bool_exp`, attribute.name, attributeOrigin);
+        value(`${n}_update_column`, attribute.name, attributeOrigin);
         if (attribute.type === 'enum') {
           const enumType = enumTypeName(entity, attribute);
           type(enumType, attributeOrigin);
@@ -132,8 +193,11 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
           for (const v of attribute.values ?? []) value(enumType, v, attributeOrigin);
         }
       }
-      for (const key of groupKeyChoices(entity)) {
-        const keyOrigin = `${key.bucket ? `the ${key.bucket} bucket of ` : ''}attribute "${n}.${key.attribute.name}" in ${project.source}`;
+      const target = (name: string) => project.entities.find((e) => e.name === name);
+      for (const key of groupKeyChoices(entity, target)) {
+        const owner = key.through ? `${key.through.refEntity}.${key.attribute.name}` : `${n}.${key.attribute.name}`;
+        const through = key.through ? ` through ref "${n}.${key.through.name}"` : '';
+        const keyOrigin = `${key.bucket ? `the ${key.bucket} bucket of ` : ''}attribute "${owner}"${through} in ${project.source}`;
         value(`${n}_group_by`, key.name, keyOrigin);
         field(`${n}_group_key`, key.name, keyOrigin);
       }
@@ -143,7 +207,10 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
       );
       for (const { from, attribute } of refs) {
         const count = refs.filter((r) => r.from === from).length;
-        field(n, reverseRelationFieldName(from, attribute, count), `the reverse relation of ref "${from.name}.${attribute.name}" in ${project.source}`);
+        const relation = reverseRelationFieldName(from, attribute, count);
+        const relationOrigin = `the reverse relation of ref "${from.name}.${attribute.name}" in ${project.source}`;
+        field(n, relation, relationOrigin);
+        field(n, `${relation}_aggregate`, relationOrigin);
       }
     }
   }
@@ -166,12 +233,13 @@ function describe(generated: GeneratedName): string {
  * and per name GraphQL forbids; empty when all are distinct and allowed.
  */
 export function graphqlNameProblems(projects: readonly ProjectDefinition[]): string[] {
-  const forbidden: string[] = [];
+  // By origin: one attribute named null is one problem, whatever number of enums list it.
+  const forbidden = new Map<string, string[]>();
   const clashes = new Map<string, { first: string; second: string; names: string[] }>();
   const seen = new Map<string, GeneratedName>();
   for (const generated of generatedGraphqlNames(projects)) {
     if (generated.scope.kind === 'enum value' && FORBIDDEN_ENUM_VALUES.has(generated.name)) {
-      forbidden.push(`${generated.origin}: generates the GraphQL ${describe(generated)}, which GraphQL forbids (true, false, null); rename it`);
+      forbidden.set(generated.origin, [...(forbidden.get(generated.origin) ?? []), describe(generated)]);
     }
     const key = `${scopeLabel(generated.scope)}\u0000${generated.name}`;
     const earlier = seen.get(key);
@@ -191,6 +259,6 @@ export function graphqlNameProblems(projects: readonly ProjectDefinition[]): str
     ...[...clashes.values()].map(
       (c) => `${c.second}: generates the same GraphQL name${c.names.length > 1 ? 's' : ''} as ${c.first} (${c.names.join(', ')}); rename one of them`,
     ),
-    ...forbidden,
+    ...[...forbidden].map(([origin, names]) => `${origin}: generates the GraphQL ${names.join(', ')}, which GraphQL forbids (true, false, null); rename it`),
   ];
 }

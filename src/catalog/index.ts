@@ -37,3 +37,19 @@ export {
   type TimeBucket,
 } from './graphql-names.js';
 export { definitionChangeProblems, retiredAttributes, type RegisteredAttribute } from './evolution.js';
+export {
+  ADMIN_ROLE,
+  NO_PERMISSIONS,
+  QUERY_ROOT_FIELDS,
+  isSessionVariable,
+  rolesNamed,
+  sessionVariableKey,
+  type BoolExpJson,
+  type ColumnPreset,
+  type DeletePermission,
+  type EntityPermissions,
+  type InsertPermission,
+  type QueryRootField,
+  type SelectPermission,
+  type UpdatePermission,
+} from './permissions.js';

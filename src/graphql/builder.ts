@@ -4,11 +4,12 @@ import type { GraphQLResolveInfo } from 'graphql';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import type { Logger } from 'pino';
 import type { Attribute, Catalog, EntitySchema, JsonValue } from '../catalog/index.js';
-import type { PageArgs, SearchService } from '../query/index.js';
+import type { AggregatePlan, AggregateRequest, AggregateValues, PageArgs, SearchService } from '../query/index.js';
 import type { EntityRow, OltpStore } from '../oltp/index.js';
 import { AuthError } from '../errors/index.js';
 import type { RowBudget } from './bounds.js';
 import type { RequestSearch } from './request-search.js';
+import type { RequestSnapshot } from './request-snapshot.js';
 import { SCALARS } from './scalars.js';
 
 export interface FlushReport {
@@ -126,6 +127,8 @@ export interface RequestLoaders {
   rowByPk(entity: EntitySchema): RowLoader<EntityRow | null>;
   /** Rows of `entity` whose ref `via` names a parent, batched per request and `argsKey`. */
   children(entity: EntitySchema, via: Attribute, args: PageArgs, argsKey: string): RowLoader<EntityRow[]>;
+  /** Figures of `plan`'s rows per parent their ref `via` names (nested `<rel>_aggregate`), one statement per batch and `argsKey`. */
+  childAggregates(plan: AggregatePlan, via: Attribute, request: AggregateRequest, argsKey: string): RowLoader<AggregateValues>;
 }
 
 export interface GatewayContext {
@@ -138,6 +141,8 @@ export interface GatewayContext {
   budget: RowBudget;
   /** Searches of this request, one at a time (services.search is the process's, unqueued). */
   search: RequestSearch;
+  /** The one snapshot a query operation's searches read, and its time_slot (request-snapshot.ts). */
+  snapshot: RequestSnapshot;
 }
 
 export interface GatewaySchemaTypes {

@@ -2,7 +2,7 @@
 // hand to a field is charged to the request's row budget.
 import DataLoader from 'dataloader';
 import type { Attribute, EntitySchema } from '../catalog/index.js';
-import type { PageArgs } from '../query/index.js';
+import type { AggregatePlan, AggregateRequest, AggregateValues, PageArgs } from '../query/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import type { RowBudget } from './bounds.js';
 import type { RequestSearch } from './request-search.js';
@@ -11,7 +11,22 @@ import type { GatewayServices, RequestLoaders, RowLoader } from './builder.js';
 export function createLoaders(services: GatewayServices, search: RequestSearch, budget: RowBudget): RequestLoaders {
   const byEntity = new Map<string, RowLoader<EntityRow | null>>();
   const children = new Map<string, RowLoader<EntityRow[]>>();
+  const aggregates = new Map<string, RowLoader<AggregateValues>>();
   return {
+    childAggregates(plan: AggregatePlan, via: Attribute, request: AggregateRequest, argsKey: string) {
+      // One loader per relation, arguments and figures: a level's parents share one statement.
+      const key = `${plan.entity.name}.${via.name}:${argsKey}`;
+      let loader = aggregates.get(key);
+      if (!loader) {
+        const batches = new DataLoader(async (parentIds: readonly string[]) => {
+          const figures = await search.childAggregates({ ...plan, parents: { via, ids: parentIds } }, request);
+          return parentIds.map((id) => figures.get(id)!);
+        });
+        loader = { load: (parentId) => batches.load(parentId) };
+        aggregates.set(key, loader);
+      }
+      return loader;
+    },
     children(entity: EntitySchema, via: Attribute, args: PageArgs, argsKey: string) {
       // One loader per relation and arguments: parents asking the same question share a batch.
       const key = `${entity.name}.${via.name}:${argsKey}`;

@@ -1,6 +1,6 @@
 // A request's searches: one at a time, each within what the request's row budget has left.
 import type { Attribute, EntitySchema } from '../catalog/index.js';
-import type { AggregateGroup, AggregateRequest, AggregateValues, Filter, GroupKey, PageArgs, SearchService } from '../query/index.js';
+import { planAggregate, type AggregateGroup, type AggregatePlan, type AggregateRequest, type AggregateValues, type Filter, type PageArgs, type SearchService } from '../query/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import type { RowBudget } from './bounds.js';
 
@@ -8,7 +8,10 @@ export interface RequestSearch {
   /** A page of rows; `where` names the field in a limit error. */
   list(entity: EntitySchema, args: PageArgs, where: string): Promise<EntityRow[]>;
   totals(entity: EntitySchema, filter: Filter | null, request: AggregateRequest): Promise<AggregateValues>;
-  groups(entity: EntitySchema, filter: Filter | null, request: AggregateRequest, groupBy: readonly GroupKey[], where: string): Promise<AggregateGroup[]>;
+  /** The groups of a grouped plan, at most its limit and the budget plus one (charged per group). */
+  groups(plan: AggregatePlan, where: string): Promise<AggregateGroup[]>;
+  /** A batch of nested `<rel>_aggregate`: the figures per parent of `plan.parents`, in one statement. */
+  childAggregates(plan: AggregatePlan, request: AggregateRequest): Promise<Map<string, AggregateValues>>;
   /** A batch of reverse relations, at most the budget plus one row in all (the loader charges per parent). */
   children(entity: EntitySchema, via: Attribute, parentIds: readonly string[], args: PageArgs, where: string): Promise<Map<string, EntityRow[]>>;
 }
@@ -40,13 +43,16 @@ export function requestSearch(search: SearchService, budget: RowBudget): Request
         budget.take(rows.length, where);
         return rows;
       }),
-    totals: (entity, filter, request) => inTurn(async () => (await search.aggregate(entity, filter, request))[0]!.aggregate),
-    groups: (entity, filter, request, groupBy, where) =>
+    totals: (entity, filter, request) => inTurn(async () => (await search.aggregate(planAggregate({ entity, filter, request })))[0]!.aggregate),
+    groups: (plan, where) =>
       inTurn(async () => {
-        const groups = await search.aggregate(entity, filter, request, groupBy, budget.remaining() + 1);
+        const limit = Math.min(plan.limit ?? Infinity, budget.remaining() + 1);
+        const groups = await search.aggregate({ ...plan, limit });
         budget.take(groups.length, where);
         return groups;
       }),
+    // One row per parent at most, and the parents were charged: nothing more to charge.
+    childAggregates: (plan, request) => inTurn(() => search.aggregatePerParent(plan, request)),
     children: (entity, via, parentIds, args, where) =>
       inTurn(async () => {
         const maxRows = budget.remaining() + 1;

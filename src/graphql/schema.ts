@@ -2,6 +2,7 @@
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import type { Catalog } from '../catalog/index.js';
 import { defineAdmin } from './admin.js';
+import { defineAggregates } from './aggregates.js';
 import { createBuilder } from './builder.js';
 import { defineEntityTypes } from './entities.js';
 import { defineMutations } from './mutations.js';
@@ -16,7 +17,9 @@ export function buildSchema(catalog: Catalog): GraphQLSchema {
     defineQueries(builder, types);
     defineMutations(builder, types);
   }
-  defineSearch(builder, catalog, entityTypes, defineReadInputs(builder, catalog, entityTypes));
+  const inputs = defineReadInputs(builder, catalog, entityTypes);
+  defineSearch(builder, catalog, entityTypes, inputs);
+  defineAggregates(builder, catalog, entityTypes, inputs);
   defineAdmin(builder);
   return builder.toSchema({ sortSchema: false });
 }

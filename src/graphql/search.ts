@@ -1,17 +1,18 @@
-// Read fields per entity over the lake (Hasura's shape): <name>(where, order_by, limit, offset) and
-// reverse relations (aggregates: aggregates.ts); scans go to DuckDB (the query room).
+// Read fields per entity over the lake (Hasura's shape): <name>(distinct_on, where, order_by, limit,
+// offset) and reverse relations (aggregates: aggregates.ts); scans go to DuckDB (the query room).
 import type { GraphQLResolveInfo } from 'graphql';
 import { reverseRelationFieldName, type Catalog, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import { parseWhere, type PageArgs } from '../query/index.js';
-import { defineAggregates } from './aggregates.js';
+import { checkDistinctOn, parseWhere, type PageArgs } from '../query/index.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import type { EntityTypes } from './entities.js';
 import type { ReadInputs } from './inputs.js';
-import { parseOrderBy } from './order-by.js';
+import { parseDistinctOn, parseOrderBy } from './order-by.js';
+import { selectColumnEnum } from './select-column.js';
 import { childFields } from './selections.js';
 
 interface RawPageArgs {
+  distinct_on?: unknown;
   where?: unknown;
   order_by?: unknown;
   limit?: number | null;
@@ -23,13 +24,18 @@ function argsKey(raw: RawPageArgs): string {
   return JSON.stringify(raw, (_key, value: unknown) => (typeof value === 'bigint' ? `${value}n` : value));
 }
 
-function pageArgs(ctx: GatewayContext, entity: EntitySchema, raw: RawPageArgs): PageArgs {
+/** `path` names the field in errors (`orders`, `customers.orders`). */
+function pageArgs(ctx: GatewayContext, entity: EntitySchema, raw: RawPageArgs, path: string): PageArgs {
   const { defaultLimit, maxLimit } = ctx.services.limits;
   const limit = raw.limit ?? defaultLimit;
   if (limit < 0 || limit > maxLimit) throw new ValidationError(`limit: ${limit} is outside 0..${maxLimit} (QUERY_MAX_LIMIT)`);
   const offset = raw.offset ?? 0;
   if (offset < 0) throw new ValidationError(`offset: ${offset} must not be negative`);
-  return { where: parseWhere(ctx.services.catalog, entity, raw.where), orderBy: parseOrderBy(raw.order_by), limit, offset };
+  const { catalog } = ctx.services;
+  const orderBy = parseOrderBy(catalog, entity, raw.order_by, `${path}.order_by`);
+  const distinctOn = parseDistinctOn(raw.distinct_on);
+  checkDistinctOn(distinctOn, orderBy, path);
+  return { where: parseWhere(catalog, entity, raw.where), orderBy, distinctOn, limit, offset };
 }
 
 /** The entity's columns a row selection reads: attributes (a ref's own column too), time_slot, deleted_at. */
@@ -41,7 +47,6 @@ function selectedColumns(info: GraphQLResolveInfo, entity: EntitySchema): Set<st
 export function defineSearch(builder: GatewayBuilder, catalog: Catalog, all: ReadonlyMap<string, EntityTypes>, inputs: ReadInputs): void {
   for (const types of all.values()) {
     defineEntitySearch(builder, catalog, types, all, inputs);
-    defineAggregates(builder, types, inputs);
   }
 }
 
@@ -51,6 +56,11 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
   const pageArgsOf = (t: { arg: unknown }, of: EntitySchema = entity) => {
     const arg = dynamicInput(t);
     return {
+      distinct_on: arg({
+        type: [selectColumnEnum(builder, of)],
+        required: { list: false, items: true },
+        description: 'One row per distinct value of these columns, the first in order_by order (they must lead order_by)',
+      }),
       where: arg({ type: inputs.boolExp.get(of.name)!, description: 'Filter (Hasura bool_exp)' }),
       order_by: arg({ type: [inputs.orderBy.get(of.name)!], required: { list: false, items: true }, description: 'Sort, first term first' }),
       limit: arg({ type: 'Int', description: 'At most this many rows (default QUERY_DEFAULT_LIMIT, at most QUERY_MAX_LIMIT)' }),
@@ -65,7 +75,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
       description: `Current ${name} rows from the lake and the unflushed buffer, fresh to the last commit`,
       args: pageArgsOf(t),
       resolve: (_root, raw: RawPageArgs, ctx, info) => {
-        const args = { ...pageArgs(ctx, entity, raw), columns: selectedColumns(info, entity) };
+        const args = { ...pageArgs(ctx, entity, raw, name), columns: selectedColumns(info, entity) };
         return ctx.search.list(entity, args, name);
       },
     }),
@@ -86,7 +96,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
           const columns = selectedColumns(info, from);
           // Parents asking the same question of the same columns share one batch.
           const key = `${argsKey(raw)}|${[...columns].sort().join(',')}`;
-          return ctx.loaders.children(from, attribute, { ...pageArgs(ctx, from, raw), columns }, key).load(row.row_id);
+          return ctx.loaders.children(from, attribute, { ...pageArgs(ctx, from, raw, `${name}.${fieldName}`), columns }, key).load(row.row_id);
         },
       }),
     );

@@ -14,6 +14,7 @@ import { boundedParserCache, type DocumentCache, type DocumentCacheSettings } fr
 import { createLoaders } from './loaders.js';
 import { useMetricsEndpoint, useReadiness, useRequestMetrics } from './probes.js';
 import { requestSearch } from './request-search.js';
+import { RequestSnapshot, useRequestSnapshot } from './request-snapshot.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 const requestIds = new WeakMap<Request, string>();
@@ -161,11 +162,14 @@ export function createGatewayYoga(options: {
       ...(options.metrics ? [useMetricsEndpoint(options.metrics), useRequestMetrics(options.metrics)] : []),
       useRowBudget(),
       useResponseSizeLimit(bounds.maxResponseBytes),
+      // Last: it adds the snapshot's time_slot to the final result.
+      useRequestSnapshot(),
     ],
     context: ({ request }) => {
       const requestId = requestIdOf(request);
       const budget = new RowBudget(bounds.maxRows);
-      const search = requestSearch(services.search, budget);
+      const snapshot = new RequestSnapshot(services.search);
+      const search = requestSearch(snapshot.search, budget);
       return {
         services,
         requestId,
@@ -174,6 +178,7 @@ export function createGatewayYoga(options: {
         loaders: createLoaders(services, search, budget),
         budget,
         search,
+        snapshot,
       } satisfies GatewayContext;
     },
   });

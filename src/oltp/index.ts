@@ -20,7 +20,8 @@ export { BATCH_ROWS, type ChangeBatch } from './copy-binary.js';
 export { storedAttributes, type AttributeIds } from './registry.js';
 export { committedSlot, currentSlots, readTruthRows } from './truth.js';
 export type { EntityRow } from './rows.js';
-export type { AttributeInput, EavWriter } from './writer.js';
+export { checkRowId, isUuidV7, rowIdConflict, type AttributeInput, type EavWriter } from './writer.js';
+export { RowIdTakenError, StaleReadError, type RowHead, type RowUpdate, type WriteSet, type WriteTransaction, type Written } from './write-transaction.js';
 
 export interface OltpStore {
   readonly pool: PgPool;

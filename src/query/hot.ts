@@ -76,6 +76,11 @@ export class HotMirror {
     private readonly workDir: string,
   ) {}
 
+  /** Queries registered and not yet released (tests check that none is left behind). */
+  get readerCount(): number {
+    return this.readers.size;
+  }
+
   /** Registers a query before it takes its snapshot; nothing is pruned while it is pending. */
   openReader(): { id: number; reader: HotReader } {
     const id = this.nextReader++;

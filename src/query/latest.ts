@@ -12,6 +12,8 @@ interface LatestTable {
   built: Promise<string>;
   users: number;
   current: boolean;
+  /** The highest file id of the listing it was built for: a later listing has a higher one. */
+  newestFile: bigint;
 }
 
 export interface LatestLease {
@@ -33,7 +35,11 @@ export class LakeLatestVersions {
     const key = `${entity.project}/${entity.id}:${withChanges.map((f) => f.fileId.toString()).join(',')}`;
     let entry = this.byKey.get(key);
     if (!entry) {
-      const created: LatestTable = { built: this.build(entity, withChanges), users: 0, current: true };
+      // Every change to the live files adds one (a flush, a compaction's output), so the highest id
+      // tells listings apart by age. A request's snapshot may lease long after its listing
+      // (engine.ts): its older set must not push out a newer one that later queries use.
+      const newestFile = files.reduce((max, f) => (f.fileId > max ? f.fileId : max), -1n);
+      const created: LatestTable = { built: this.build(entity, withChanges), users: 0, current: true, newestFile };
       created.built.catch(() => {
         if (this.byKey.get(key) === created) this.byKey.delete(key);
       });
@@ -41,7 +47,7 @@ export class LakeLatestVersions {
       entry = created;
       // A newer file set replaces older ones of the entity; those go once their last user is done.
       for (const [otherKey, other] of this.byKey) {
-        if (otherKey !== key && otherKey.startsWith(`${entity.project}/${entity.id}:`)) {
+        if (otherKey !== key && otherKey.startsWith(`${entity.project}/${entity.id}:`) && other.newestFile <= newestFile) {
           this.byKey.delete(otherKey);
           other.current = false;
           void this.dropIfUnused(other);

@@ -3,13 +3,18 @@
 import type { Attribute, EntitySchema } from '../catalog/index.js';
 import { sqlString } from '../lake/index.js';
 import type { EntityRow } from '../oltp/index.js';
-import { aggregateRows, type AggregateGroup, type AggregateRequest, type GroupKey } from './aggregates.js';
-import type { QueryEngine } from './engine.js';
-import type { Filter } from './filter.js';
+import type { AggregatePlan, AggregateRequest } from './aggregate-plan.js';
+import { aggregatePerParent, runAggregate, type AggregateGroup, type AggregateValues } from './aggregates.js';
+import type { QueryEngine, SnapshotHandle } from './engine.js';
 import { childRows, listRows, type PageArgs } from './pages.js';
 
 export class SearchService {
-  constructor(private readonly engine: QueryEngine) {}
+  constructor(readonly engine: QueryEngine) {}
+
+  /** The same questions, read through `current()`'s snapshot while it has one (one snapshot per request, engine.ts). */
+  scoped(current: () => SnapshotHandle | null): SearchService {
+    return new SearchService(this.engine.scoped(current));
+  }
 
   /** Writes the entity's current rows, sorted by row_id, to one ZSTD Parquet file (benchmarks, compaction). */
   async exportCurrent(entity: EntitySchema, file: string): Promise<void> {
@@ -23,9 +28,14 @@ export class SearchService {
     return listRows(this.engine, entity, args);
   }
 
-  /** Aggregates over the rows matching `where`; with `groupBy`, per group in key order (at most `maxGroups`). */
-  aggregate(entity: EntitySchema, where: Filter | null, request: AggregateRequest, groupBy: readonly GroupKey[] = [], maxGroups?: number): Promise<AggregateGroup[]> {
-    return aggregateRows(this.engine, entity, where, request, groupBy, maxGroups);
+  /** The groups of an aggregate plan (one without group keys), in the plan's order. */
+  aggregate(plan: AggregatePlan): Promise<AggregateGroup[]> {
+    return runAggregate(this.engine, plan);
+  }
+
+  /** The figures per parent of a plan over a batch of parents, in one statement. */
+  aggregatePerParent(plan: AggregatePlan, request: AggregateRequest): Promise<Map<string, AggregateValues>> {
+    return aggregatePerParent(this.engine, plan, request);
   }
 
   /** Rows of `entity` whose ref `via` names one of `parentIds`, at most `limit` per parent, in one statement. */

@@ -31,8 +31,23 @@ export interface EntityTiers {
 }
 
 export interface QuerySnapshot {
+  /** Whether the entity was listed (and its buffer claimed) in this snapshot's one Postgres snapshot. */
+  covers(entity: EntitySchema): boolean;
+  /**
+   * Makes the entities' tiers readable (`tiers`): local copies pinned, changed sets loaded, newest
+   * lake versions leased, each once. Listed files are immutable, so this needs no Postgres snapshot
+   * and may come later than the listing: a request's snapshot prepares an entity when a statement
+   * first reads it, so an entity it covers but never reads costs only its listing.
+   */
+  prepare(entities: readonly EntitySchema[]): Promise<void>;
   tiers(entity: EntitySchema): EntityTiers;
-  /** Ends the query's claim on the hot mirror; call after its DuckDB statements ran. */
+  /**
+   * The highest time_slot of the entity that this snapshot shows committed: its newest buffered
+   * change, else the newest change its live files hold (null: none). Slot order is commit order
+   * (DESIGN 4.3), so every change of the entity at or below it is in the snapshot, none above.
+   */
+  highWater(entity: EntitySchema): bigint | null;
+  /** Ends the query's claim on the hot mirror and its pins; call after its DuckDB statements ran. */
   release(): void;
 }
 
@@ -70,6 +85,11 @@ export class ChangedRowSets {
   }
 
   static readonly TABLE = 'lake_changed';
+
+  /** Files whose sets a query in flight holds (tests check that none is left behind). */
+  get pinnedCount(): number {
+    return this.shared.pins.size;
+  }
 
   /** A handle for one query: what it ensures stays loaded until it calls `release()`. */
   forQuery(): ChangedRowSets {
@@ -146,28 +166,39 @@ export interface SnapshotHooks {
   afterListing?(path: 'statement' | 'transaction'): Promise<void>;
 }
 
+const keyOf = (entity: Pick<EntitySchema, 'project' | 'id'>) => `${entity.project}/${entity.id}`;
+
+/**
+ * Lists `entities`' tiers and claims their buffered changes in the hot mirror, all in one Postgres
+ * snapshot. With `prepare: 'all'` (the default) every entity is also made readable at once;
+ * with `'onDemand'` the caller prepares the ones it reads (`QuerySnapshot.prepare`).
+ */
 export async function takeSnapshot(
   deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets; latest: LakeLatestVersions; hooks?: SnapshotHooks },
   entities: readonly EntitySchema[],
+  options: { prepare?: 'all' | 'onDemand' } = {},
 ): Promise<QuerySnapshot> {
   const { id, reader } = deps.hot.openReader();
-  const tiers = new Map<EntitySchema, EntityTiers>();
-  const hot = new Map<EntitySchema, EntityTiers['hot']>();
+  const tiers = new Map<string, EntityTiers>();
+  const preparing = new Map<string, Promise<void>>();
+  const hot = new Map<string, EntityTiers['hot']>();
   const leases: LatestLease[] = [];
   // The local copies of the listed files stay in the read cache until the statement ends (cache.ts).
   const pins: PinnedFiles[] = [];
+  let released = false;
   const releaseAll = () => {
+    released = true;
     reader.release();
-    for (const lease of leases) lease.release();
-    for (const pin of pins) pin.release();
+    for (const lease of leases.splice(0)) lease.release();
+    for (const pin of pins.splice(0)) pin.release();
   };
   const withFlushed = (listing: EntityTierListing[]) =>
     listing.map((l, i) => ({ ...l, entity: entities[i]!, flushedThrough: l.files.reduce((max, f) => (f.slotMax > max ? f.slotMax : max), -1n) }));
   const claimAndRefresh = async (listing: ReturnType<typeof withFlushed>, client: PgClient | null) => {
-    deps.hot.claim(id, new Map(listing.map((l) => [`${l.entity.project}/${l.entity.id}`, l.flushedThrough])));
+    deps.hot.claim(id, new Map(listing.map((l) => [keyOf(l.entity), l.flushedThrough])));
     for (const { entity, flushedThrough, bufferMax } of listing) {
       const table = await deps.hot.refresh(id, client, entity, { flushedThrough, bufferMax });
-      hot.set(entity, table && bufferMax !== null ? { table, above: flushedThrough, upTo: bufferMax } : null);
+      hot.set(keyOf(entity), table && bufferMax !== null ? { table, above: flushedThrough, upTo: bufferMax } : null);
     }
   };
   let listed: ReturnType<typeof withFlushed>;
@@ -198,40 +229,85 @@ export async function takeSnapshot(
         client.release(broken);
       }
     }
-    // Files are immutable once listed: their local copies and changed sets need no snapshot.
-    for (const { entity, files } of listed) {
-      const changedRows = await deps.changed.ensure(files.map((f) => f.fileId));
-      const pinned = await deps.cache.pinned(files).catch((error: unknown) => {
-        // Only a file this process has not cached needs the store; the buffer and cached files do not.
-        throw new UnavailableError(
-          `this search needs a lake file of ${entity.name} that is not cached here, and the lake store cannot be read ` +
-            `(${error instanceof Error ? error.message : String(error)}); retry once the store answers`,
-          { cause: error },
-        );
-      });
-      pins.push(pinned);
-      const local = files.map((f, i) => ({
-        fileId: f.fileId,
-        changedRows: changedRows[i]!,
-        rowCount: f.rowCount,
-        rowIdMin: f.rowIdMin,
-        rowIdMax: f.rowIdMax,
-        columns: f.columns,
-        localPath: pinned.paths[i]!,
-      }));
-      const lease = await deps.latest.lease(entity, local);
-      leases.push(lease);
-      tiers.set(entity, { entity, files: local, latestChanged: lease.table, hot: hot.get(entity) ?? null });
-    }
   } catch (error) {
     releaseAll();
     throw error;
   }
+  const byKey = new Map(listed.map((l) => [keyOf(l.entity), l]));
+  const listingOf = (entity: EntitySchema) => {
+    const found = byKey.get(keyOf(entity));
+    if (!found) throw new Error(`query snapshot: ${entity.name} was not part of it`);
+    return found;
+  };
+
+  // Files are immutable once listed: their local copies and changed sets need no snapshot.
+  const prepareOne = async (entity: EntitySchema): Promise<void> => {
+    const { files } = listingOf(entity);
+    const changedRows = await deps.changed.ensure(files.map((f) => f.fileId));
+    const pinned = await deps.cache.pinned(files).catch((error: unknown) => {
+      // Only a file this process has not cached needs the store; the buffer and cached files do not.
+      throw new UnavailableError(
+        `this search needs a lake file of ${entity.name} that is not cached here, and the lake store cannot be read ` +
+          `(${error instanceof Error ? error.message : String(error)}); retry once the store answers`,
+        { cause: error },
+      );
+    });
+    pins.push(pinned);
+    const local = files.map((f, i) => ({
+      fileId: f.fileId,
+      changedRows: changedRows[i]!,
+      rowCount: f.rowCount,
+      rowIdMin: f.rowIdMin,
+      rowIdMax: f.rowIdMax,
+      columns: f.columns,
+      localPath: pinned.paths[i]!,
+    }));
+    const lease = await deps.latest.lease(entity, local);
+    leases.push(lease);
+    // Released meanwhile (the caller's bound ran out): what this call took must not outlive it.
+    if (released) {
+      releaseAll();
+      throw new Error(`query snapshot: released while ${entity.name} was being prepared`);
+    }
+    tiers.set(keyOf(entity), { entity, files: local, latestChanged: lease.table, hot: hot.get(keyOf(entity)) ?? null });
+  };
+  const prepare = async (wanted: readonly EntitySchema[]): Promise<void> => {
+    if (released) throw new Error('query snapshot: read after release');
+    for (const entity of wanted) {
+      listingOf(entity);
+      const key = keyOf(entity);
+      let ready = preparing.get(key);
+      if (!ready) {
+        ready = prepareOne(entity);
+        // A failed preparation (e.g. the store unreachable) may be tried again by a later statement.
+        ready.catch(() => preparing.delete(key));
+        preparing.set(key, ready);
+      }
+      await ready;
+    }
+  };
+
+  if (options.prepare !== 'onDemand') {
+    try {
+      await prepare(entities);
+    } catch (error) {
+      releaseAll();
+      throw error;
+    }
+  }
   return {
+    covers: (entity) => byKey.has(keyOf(entity)),
+    prepare,
     tiers(entity) {
-      const found = tiers.get(entity);
-      if (!found) throw new Error(`query snapshot: ${entity.name} was not part of it`);
+      const found = tiers.get(keyOf(entity));
+      if (!found) throw new Error(`query snapshot: ${entity.name} was not ${byKey.has(keyOf(entity)) ? 'prepared' : 'part of it'}`);
       return found;
+    },
+    highWater(entity) {
+      const { files, bufferMax } = listingOf(entity);
+      let max = bufferMax ?? -1n;
+      for (const file of files) if (file.slotMax > max) max = file.slotMax;
+      return max < 0n ? null : max;
     },
     release: releaseAll,
   };

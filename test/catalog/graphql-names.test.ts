@@ -54,6 +54,26 @@ describe('generated GraphQL names', () => {
       [shop([entity(1, 'x')]), shop([entity(1, 'x_group')], 'crm')],
       ['entity "x_group" in schema/crm.json', 'entity "x" in schema/shop.json', 'type "x_group"'],
     ],
+    [
+      "an attribute customer__tier beside the group key of the customer's tier",
+      [
+        shop([
+          entity(1, 'customers', [{ name: 'tier', type: 'string' }]),
+          entity(2, 'orders', [{ name: 'customer', type: 'ref', entity: 'customers' }, { name: 'customer__tier', type: 'string' }]),
+        ]),
+      ],
+      ['attribute "customers.tier" through ref "orders.customer"', 'attribute "orders.customer__tier"', 'orders_group_by: customer__tier', 'orders_group_key.customer__tier'],
+    ],
+    [
+      'a quarter bucket beside a field named like it',
+      [shop([entity(1, 'items', [{ name: 'due', type: 'date' }, { name: 'due_quarter', type: 'int' }])])],
+      ['the quarter bucket of attribute "items.due"', 'items_group_by: due_quarter'],
+    ],
+    [
+      'an attribute of a target named like a nested aggregate',
+      [shop([entity(1, 'customers', [{ name: 'orders_aggregate', type: 'int' }]), entity(2, 'orders', [{ name: 'customer', type: 'ref', entity: 'customers' }])])],
+      ['the reverse relation of ref "orders.customer"', 'attribute "customers.orders_aggregate"', 'customers.orders_aggregate'],
+    ],
     ['an attribute named null (a group_by value GraphQL forbids)', [shop([entity(1, 'items', [{ name: 'null', type: 'string' }])])], ['items_group_by: null', 'GraphQL forbids']],
   ])('refuses %s', (_what, projects, expected) => {
     const problems = graphqlNameProblems(projects);

@@ -47,6 +47,8 @@ export interface TestGatewayOptions {
   maxValueBytes?: number;
   /** Request bounds (rows, response bytes, document cache); default the gateway's. */
   bounds?: RequestBounds;
+  /** Rows one insert or set-based mutation may write (the gateway's MAX_INSERT_OBJECTS); default 20,000. */
+  maxInsertObjects?: number;
   /** Runs on the fresh database before any connection opens (e.g. ALTER DATABASE … SET …). */
   prepareDatabase?(databaseUrl: string, databaseName: string): Promise<void>;
 }
@@ -83,7 +85,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     metrics,
     readiness: () => checkReadiness(oltp.pool, 2_000),
     bounds: options.bounds,
-    services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 20_000 } },
+    services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: options.maxInsertObjects ?? 20_000 } },
   });
   return {
     catalog,
