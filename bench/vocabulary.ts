@@ -33,7 +33,7 @@ const QUESTIONS = {
   },
   groupByRef: {
     label: 'top 10 customer tiers by revenue over all orders',
-    graphql: `{ orders_aggregate(group_by: [customer__tier], order_by: [{sum: {total: desc}}], limit: 10) { groups { key { customer__tier } aggregate { sum { total } } } } }`,
+    graphql: `{ orders_aggregate(group_by: [customer__tier]) { groups(order_by: [{sum: {total: desc}}], limit: 10) { key { customer__tier } aggregate { sum { total } } } } }`,
     answer: (data: any): unknown[] => data.orders_aggregate.groups.map((g: any) => [g.key.customer__tier, g.aggregate.sum.total]),
   },
 } as const;
