@@ -331,7 +331,7 @@ export class DemoLoad {
 
 /** One line per entity: its base and delta files and buffered changes. */
 export async function describeLake(g: BenchGateway, entities: readonly string[]): Promise<string> {
-  const status = await g.lakehouse.admin.lakeStatus();
+  const status = await g.lakehouse.admin.lakeStatus(g.catalog.entity(entities[0]!).project);
   return entities
     .map((name) => {
       const s = status.find((e) => e.entity === name)!;

@@ -29,6 +29,9 @@ async function run(action: (config: Config, log: Logger) => Promise<void>, logTo
   }
 }
 
+/** Entity names are unique within a project only. */
+const PROJECT_OPTION = 'only this project’s entities; needed for an entity name several projects define';
+
 const program = new Command('ltbase-gateway').description('LTBase analytics gateway');
 
 program
@@ -58,9 +61,10 @@ program
   .command('print')
   .description('write the GraphQL schema generated from SCHEMA_DIR')
   .option('-o, --out <file>', 'output file', 'schema/schema.graphql')
-  .action((options: { out: string }) =>
+  .option('--project <name>', 'the project whose schema to write (each has its own); needed when SCHEMA_DIR defines several')
+  .action((options: { out: string; project?: string }) =>
     run(async (config, log) => {
-      const sdl = printGatewaySchema(await loadCatalog(config.schemaDir));
+      const sdl = printGatewaySchema(await loadCatalog(config.schemaDir), options.project);
       await fs.mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
       await fs.writeFile(options.out, sdl);
       log.info(`wrote ${options.out}`);
@@ -88,11 +92,12 @@ for (const [name, description] of [
     .command(name)
     .description(description)
     .argument('[entity]', 'entity name, e.g. orders')
+    .option('--project <name>', PROJECT_OPTION)
     .option('--force', 'even below the thresholds', false)
-    .action((entity: string | undefined, options: { force: boolean }) =>
+    .action((entity: string | undefined, options: { force: boolean; project?: string }) =>
       run(
         (config, log) =>
-          runMaintenance(config, log, entity, (admin, schema) => (name === 'flush' ? admin.flush(schema, options.force) : admin.compact(schema, options.force))),
+          runMaintenance(config, log, { entity, project: options.project }, (admin, schema) => (name === 'flush' ? admin.flush(schema, options.force) : admin.compact(schema, options.force))),
         2,
       ),
     );
@@ -102,10 +107,11 @@ program
   .command('verify')
   .description('compare the lake (merge-on-read) with the OLTP truth and report drift (all entities, or one); exit code 2 on drift')
   .argument('[entity]', 'entity name, e.g. orders')
-  .action((entity: string | undefined) =>
+  .option('--project <name>', PROJECT_OPTION)
+  .action((entity: string | undefined, options: { project?: string }) =>
     run(
       (config, log) =>
-        runMaintenance(config, log, entity, async (admin, schema) => {
+        runMaintenance(config, log, { entity, project: options.project }, async (admin, schema) => {
           const report = await admin.verify(schema);
           if (!report.ok) process.exitCode = 2;
           return report;
@@ -118,6 +124,9 @@ program
   .command('rebuild')
   .description('write the lake afresh from the OLTP truth, in one manifest swap (all entities, or one)')
   .argument('[entity]', 'entity name, e.g. orders')
-  .action((entity: string | undefined) => run((config, log) => runMaintenance(config, log, entity, (admin, schema) => admin.rebuild(schema)), 2));
+  .option('--project <name>', PROJECT_OPTION)
+  .action((entity: string | undefined, options: { project?: string }) =>
+    run((config, log) => runMaintenance(config, log, { entity, project: options.project }, (admin, schema) => admin.rebuild(schema)), 2),
+  );
 
 await program.parseAsync();

@@ -1,15 +1,21 @@
 // The validated set of projects and entities the gateway serves, with lookups by name and id.
+// Projects are tenants: entity names and schema ids are unique within a project only, so every
+// lookup by name is scoped to a project (`project(name)` gives the catalog of one).
 import fs from 'node:fs/promises';
 import path from 'node:path';
-import { ConfigError, NotFoundError } from '../errors/index.js';
+import { ConfigError, NotFoundError, ValidationError } from '../errors/index.js';
 import { parseProjectDefinition, type Attribute, type EntitySchema, type ProjectDefinition } from './definitions.js';
 import { graphqlNameProblems } from './graphql-names.js';
 
 export class Catalog {
   readonly entities: readonly EntitySchema[];
-  private readonly byName = new Map<string, EntitySchema>();
+  /** Entities by name; one name may be defined by several projects. */
+  private readonly byName = new Map<string, EntitySchema[]>();
   private readonly byProjectAndId = new Map<string, EntitySchema>();
   private readonly sources = new Map<EntitySchema, string>();
+  /** The target of each ref attribute, resolved within its own project once. */
+  private readonly refTargets = new Map<Attribute, EntitySchema>();
+  private readonly projectCatalogs = new Map<string, Catalog>();
 
   constructor(readonly projects: readonly ProjectDefinition[]) {
     const problems: string[] = [];
@@ -19,31 +25,57 @@ export class Catalog {
       if (other) problems.push(`${project.source}: project "${project.name}" is also defined in ${other}`);
       projectSources.set(project.name, project.source);
       for (const entity of project.entities) {
-        // GraphQL root fields are named after entities, so names must be unique across projects.
-        const clash = this.byName.get(entity.name);
-        if (clash && clash.project !== project.name) {
-          problems.push(
-            `${project.source}: entity "${entity.name}" is also defined in project "${clash.project}"; entity names must be unique across projects`,
-          );
-        }
-        this.byName.set(entity.name, entity);
+        this.byName.set(entity.name, [...(this.byName.get(entity.name) ?? []), entity]);
         this.byProjectAndId.set(`${project.name}/${entity.id}`, entity);
         this.sources.set(entity, project.source);
       }
+      for (const entity of project.entities) {
+        for (const attribute of entity.attributes) {
+          const target = attribute.refEntity === undefined ? undefined : project.entities.find((e) => e.name === attribute.refEntity);
+          if (target) this.refTargets.set(attribute, target);
+        }
+      }
     }
-    // Every generated GraphQL name must be unique, or the schema builder would crash or merge them.
+    // Every generated GraphQL name must be unique within a project (each has its own schema), or
+    // the schema builder would crash or merge them.
     if (problems.length === 0) problems.push(...graphqlNameProblems(projects));
     if (problems.length > 0) throw new ConfigError(`invalid schema definition\n  ${problems.join('\n  ')}`);
     this.entities = projects.flatMap((p) => p.entities);
   }
 
-  /** The entity named `name`; NotFoundError naming the known ones otherwise. */
-  entity(name: string): EntitySchema {
-    const entity = this.byName.get(name);
-    if (!entity) {
-      throw new NotFoundError(`unknown entity "${name}" (known: ${[...this.byName.keys()].join(', ')})`);
+  /** Names of the projects, in definition order. */
+  get projectNames(): string[] {
+    return this.projects.map((p) => p.name);
+  }
+
+  /** The catalog of one project alone: what a project's endpoint, schema and admin calls see. */
+  project(name: string): Catalog {
+    let scoped = this.projectCatalogs.get(name);
+    if (!scoped) {
+      const definition = this.projects.find((p) => p.name === name);
+      if (!definition) throw new NotFoundError(`unknown project "${name}" (known: ${this.projectNames.join(', ')})`);
+      scoped = this.projects.length === 1 ? this : new Catalog([definition]);
+      this.projectCatalogs.set(name, scoped);
     }
-    return entity;
+    return scoped;
+  }
+
+  /**
+   * The entity named `name` in `project`; without a project, the only entity of that name.
+   * NotFoundError naming the known ones when there is none; ValidationError when several projects
+   * define the name and none was named.
+   */
+  entity(name: string, project?: string): EntitySchema {
+    const scope = project === undefined ? this : this.project(project);
+    const found = scope.byName.get(name) ?? [];
+    if (found.length === 1) return found[0]!;
+    if (found.length > 1) {
+      throw new ValidationError(
+        `entity "${name}" is defined in several projects (${found.map((e) => e.project).join(', ')}); name the project`,
+      );
+    }
+    const where = project === undefined ? '' : ` in project "${project}"`;
+    throw new NotFoundError(`unknown entity "${name}"${where} (known: ${[...scope.byName.keys()].join(', ')})`);
   }
 
   /** The definition file an entity was read from, for error messages. */
@@ -57,8 +89,9 @@ export class Catalog {
 
   /** The entity a ref attribute points to (validated to exist in the same project). */
   refTarget(attribute: Attribute): EntitySchema {
-    if (attribute.type !== 'ref' || !attribute.refEntity) throw new Error(`${attribute.name} is not a ref`);
-    return this.entity(attribute.refEntity);
+    const target = this.refTargets.get(attribute);
+    if (attribute.type !== 'ref' || !target) throw new Error(`${attribute.name} is not a ref of this catalog`);
+    return target;
   }
 
   /** Ref attributes of other entities that point at `target`: the reverse relations. */
@@ -70,7 +103,6 @@ export class Catalog {
     );
   }
 }
-
 /** Reads every `*.json` in `dir` as one project's definition. */
 export async function loadCatalog(dir: string): Promise<Catalog> {
   let files: string[];

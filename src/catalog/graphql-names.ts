@@ -77,6 +77,8 @@ const FIXED_TYPES = [
   ...[...new Set(Object.values(TYPE_MAPPING).map((m) => m.graphqlScalar))].map((s) => `${s}_comparison_exp`),
   // Conditions on a group's aggregates (HAVING): counts are Int, other figures their value's scalar.
   ...['Int', ...new Set(Object.values(TYPE_MAPPING).map((m) => m.graphqlScalar))].map((s) => `${s}_having_exp`),
+  // The count predicate of <entity>_aggregate_bool_exp_count (Hasura's).
+  'Int_comparison_exp',
   'order_by',
   'flush_result',
   'compacted_file',
@@ -139,6 +141,15 @@ export const ENTITY_TYPE_SUFFIXES = [
   'variance_order_by',
   'var_pop_order_by',
   'var_samp_order_by',
+  'aggregate_bool_exp',
+  'aggregate_bool_exp_count',
+  'aggregate_bool_exp_sum',
+  'aggregate_bool_exp_avg',
+  'aggregate_bool_exp_min',
+  'aggregate_bool_exp_max',
+  'aggregate_bool_exp_bool_and',
+  'aggregate_bool_exp_bool_or',
+  'numeric_column',
 ] as const;
 
 /** Where a generated name lives: the one namespace of types, or the fields or values of one type. */
@@ -151,7 +162,10 @@ export interface GeneratedName {
   origin: string;
 }
 
-/** Every GraphQL name the gateway generates for these projects (names are global across projects). */
+/**
+ * Every GraphQL name the gateway generates for these projects, as if they shared one schema; each
+ * project has its own (graphqlNameProblems checks them one project at a time).
+ */
 export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): GeneratedName[] {
   const names: GeneratedName[] = [];
   const type = (name: string, origin: string) => names.push({ scope: { kind: 'type' }, name, origin });
@@ -181,11 +195,15 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
 
       for (const system of ['row_id', 'time_slot', 'deleted_at']) field(n, system, origin);
       for (const system of ['_and', '_or', '_not', 'row_id', 'time_slot']) field(`${n}_bool_exp`, system, origin);
+      for (const system of ['row_id', 'time_slot']) value(`${n}_select_column`, system, origin);
+      // Hasura's enums of the boolean columns bool_and/bool_or take.
+      for (const fn of ['bool_and', 'bool_or']) type(`${n}_select_column_${n}_aggregate_bool_exp_${fn}_arguments_columns`, origin);
       for (const attribute of entity.attributes) {
         const attributeOrigin = `attribute "${n}.${attribute.name}" in ${project.source}`;
         field(n, attribute.name, attributeOrigin);
         field(`${n}_bool_exp`, attribute.name, attributeOrigin);
         value(`${n}_update_column`, attribute.name, attributeOrigin);
+        value(`${n}_select_column`, attribute.name, attributeOrigin);
         if (attribute.type === 'enum') {
           const enumType = enumTypeName(entity, attribute);
           type(enumType, attributeOrigin);
@@ -211,6 +229,9 @@ export function generatedGraphqlNames(projects: readonly ProjectDefinition[]): G
         const relationOrigin = `the reverse relation of ref "${from.name}.${attribute.name}" in ${project.source}`;
         field(n, relation, relationOrigin);
         field(n, `${relation}_aggregate`, relationOrigin);
+        // Filters through it: `customers_bool_exp.orders` and `.orders_aggregate` beside the attributes.
+        field(`${n}_bool_exp`, relation, relationOrigin);
+        field(`${n}_bool_exp`, `${relation}_aggregate`, relationOrigin);
       }
     }
   }
@@ -233,11 +254,16 @@ function describe(generated: GeneratedName): string {
  * and per name GraphQL forbids; empty when all are distinct and allowed.
  */
 export function graphqlNameProblems(projects: readonly ProjectDefinition[]): string[] {
+  // Each project is served by a schema of its own (its endpoint), so names clash only within one.
+  return projects.flatMap((project) => projectNameProblems(project));
+}
+
+function projectNameProblems(project: ProjectDefinition): string[] {
   // By origin: one attribute named null is one problem, whatever number of enums list it.
   const forbidden = new Map<string, string[]>();
   const clashes = new Map<string, { first: string; second: string; names: string[] }>();
   const seen = new Map<string, GeneratedName>();
-  for (const generated of generatedGraphqlNames(projects)) {
+  for (const generated of generatedGraphqlNames([project])) {
     if (generated.scope.kind === 'enum value' && FORBIDDEN_ENUM_VALUES.has(generated.name)) {
       forbidden.set(generated.origin, [...(forbidden.get(generated.origin) ?? []), describe(generated)]);
     }

@@ -48,13 +48,17 @@ export function demoOrder(random: () => number, customerIds: readonly string[]):
   };
 }
 
-/** The demo entities, when the catalog defines them as schema/demo.json does; else null. */
+/** The demo entities, when a project of the catalog defines them as schema/demo.json does; else null. */
 export function demoEntities(catalog: Catalog): { customers: EntitySchema; orders: EntitySchema } | null {
-  const customers = catalog.entities.find((e) => e.name === 'customers');
-  const orders = catalog.entities.find((e) => e.name === 'orders');
   const has = (entity: EntitySchema | undefined, names: string[]) =>
     entity !== undefined && names.every((n) => entity.attributes.some((a) => a.name === n));
-  if (!has(customers, ['name', 'country', 'tier', 'signup_at', 'lifetime_value'])) return null;
-  if (!has(orders, ['customer', 'total', 'quantity', 'paid', 'placed_at', 'note'])) return null;
-  return { customers: customers!, orders: orders! };
+  // Both from one project: an order's customer ref points within its own project.
+  for (const project of catalog.projects) {
+    const customers = project.entities.find((e) => e.name === 'customers');
+    const orders = project.entities.find((e) => e.name === 'orders');
+    if (has(customers, ['name', 'country', 'tier', 'signup_at', 'lifetime_value']) && has(orders, ['customer', 'total', 'quantity', 'paid', 'placed_at', 'note'])) {
+      return { customers: customers!, orders: orders! };
+    }
+  }
+  return null;
 }

@@ -183,7 +183,7 @@ export async function openLakehouse(
         duration_ms: outcome.durationMs,
       };
     },
-    async lakeStatus(): Promise<EntityLakeStatus[]> {
+    async lakeStatus(project): Promise<EntityLakeStatus[]> {
       const [buffers, totals, flushes, compactions, failures] = await retryTransient(
         () =>
           Promise.all([
@@ -196,7 +196,7 @@ export async function openLakehouse(
         pgRetry,
       );
       const now = Date.now();
-      return catalog.entities.map((entity) => {
+      return catalog.entities.filter((entity) => entity.project === project).map((entity) => {
         const buffer = buffers.find((b) => b.project === entity.project && b.schemaId === entity.id)?.stats;
         const files = (kind: 'delta' | 'base') =>
           totals.find((t) => t.project === entity.project && t.schemaId === entity.id && t.kind === kind);
@@ -267,8 +267,8 @@ export async function openLakehouse(
         duration_ms: outcome.durationMs,
       };
     },
-    async jobs(limit) {
-      const jobs = await recentJobs(oltp.pool, { limit });
+    async jobs(limit, project) {
+      const jobs = await recentJobs(oltp.pool, { limit, project });
       return jobs.map((job) => ({
         job_id: job.jobId,
         kind: job.kind,

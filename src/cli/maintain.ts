@@ -35,15 +35,24 @@ export async function withOltpStore(
   }
 }
 
-/** Runs `operation` for the named entity (or every entity) and prints one JSON report per entity. */
+/**
+ * The entities a command names: `entity` of `project`, every entity of `project`, or every entity.
+ * An entity name several projects define needs the project (the error says so).
+ */
+export function entitiesNamed(catalog: Catalog, target: { entity?: string; project?: string }): readonly EntitySchema[] {
+  if (target.entity) return [catalog.entity(target.entity, target.project)];
+  return target.project ? catalog.project(target.project).entities : catalog.entities;
+}
+
+/** Runs `operation` for the named entity (or every entity, of one project or all) and prints one JSON report per entity. */
 export async function runMaintenance(
   config: Config,
   log: Logger,
-  entityName: string | undefined,
+  target: { entity?: string; project?: string },
   operation: (admin: AdminOperations, entity: EntitySchema) => Promise<unknown>,
 ): Promise<void> {
   const catalog = await loadCatalog(config.schemaDir);
-  const entities = entityName ? [catalog.entity(entityName)] : catalog.entities;
+  const entities = entitiesNamed(catalog, target);
   await withOltpStore(config, log, catalog, async (oltp, joined) => {
     // Beside a running gateway, DuckDB's spill files and the read cache go to a directory of this
     // command's own (the gateway's are in use), removed after it.

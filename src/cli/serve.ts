@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { loadCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
-import { buildSchema, createGatewayYoga } from '../graphql/index.js';
+import { createProjectEndpoints } from '../graphql/index.js';
 import { createMetrics } from '../metrics/index.js';
 import { checkReadiness, openOltpStore, startEmbeddedPostgres, type EmbeddedPostgres, type OltpStore } from '../oltp/index.js';
 import { openLakehouse, type Lakehouse } from './lakehouse.js';
@@ -68,8 +68,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
 
     const adminToken = config.adminToken ?? (embedded ? await embeddedAdminToken(config.dataDir) : undefined);
     const pool = oltp.pool;
-    const yoga = createGatewayYoga({
-      schema: buildSchema(catalog),
+    // One endpoint per project, /graphql/<project> (and /graphql when there is one): graphql/projects.ts.
+    const endpoints = createProjectEndpoints({
       adminToken,
       metrics,
       readiness: () => checkReadiness(pool, READY_TIMEOUT_MS),
@@ -83,15 +83,16 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
         limits: { ...config.query, maxInsertObjects: MAX_INSERT_OBJECTS },
       },
     });
-    server = createServer(yoga);
+    server = createServer((request, response) => endpoints.handleNode(request, response));
     await new Promise<void>((resolve, reject) => {
       server!.once('error', reject);
       server!.listen(config.port, config.host, () => resolve());
     });
     const address = server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
-    const url = `http://localhost:${port}/graphql`;
-    log.info({ ms: Math.round(performance.now() - started) }, `GraphiQL is at ${url}`);
+    const urls = endpoints.projects.map((project) => `http://localhost:${port}${endpoints.endpointOf(project)}`);
+    const url = urls.length === 1 ? `http://localhost:${port}/graphql` : urls[0]!;
+    log.info({ ms: Math.round(performance.now() - started) }, urls.length === 1 ? `GraphiQL is at ${url}` : `GraphiQL is at ${urls.join(', ')} (one endpoint per project)`);
     log.info(`probes: http://localhost:${port}/healthz (alive), /readyz (Postgres answers), /metrics (Prometheus)`);
     if (adminToken) {
       log.info(

@@ -283,7 +283,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
         { entity: entity.name, removed: result.removed.length, added: result.added.length, rewritten: result.rewritten, rolledOver, ms: result.durationMs },
         `compacted: ${decision.reason}`,
       );
-      deps.jobs?.finished('compact', entity.name, {
+      deps.jobs?.finished('compact', entity, {
         durationMs: result.durationMs,
         bytes: result.added.reduce((sum, f) => sum + f.bytes, 0),
         rows: result.added.reduce((sum, f) => sum + f.rows, 0),
@@ -291,7 +291,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
       return result;
     } catch (error) {
       await finishJob(deps.pool, jobId, 'failed', {}, (error as Error).message).catch(() => undefined);
-      deps.jobs?.failed('compact', entity.name);
+      deps.jobs?.failed('compact', entity);
       throw error;
     } finally {
       for (const pin of pins) pin.release();

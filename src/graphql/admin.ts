@@ -1,5 +1,23 @@
 // The admin API (flush, compact, verify, rebuild, lake_status, jobs): maintenance behind the admin credential.
-import { type CompactReport, type EntityLakeStatus, type FlushReport, type GatewayBuilder, type JobReport, type RebuildResult, type VerifyResult } from './builder.js';
+// Every call is scoped to the project of the endpoint it came to: an entity name is looked up in
+// that project, lake_status and jobs list its entities only. The admin credential reaches another
+// project through that project's endpoint.
+import type { EntitySchema } from '../catalog/index.js';
+import {
+  type CompactReport,
+  type EntityLakeStatus,
+  type FlushReport,
+  type GatewayBuilder,
+  type GatewayContext,
+  type JobReport,
+  type RebuildResult,
+  type VerifyResult,
+} from './builder.js';
+
+/** The entity `name` of the endpoint's project (NotFoundError for a name only another project defines). */
+function entityOf(ctx: GatewayContext, name: string): EntitySchema {
+  return ctx.services.catalog.entity(name, ctx.project);
+}
 
 export function defineAdmin(builder: GatewayBuilder): void {
   const flushResult = builder.objectRef<FlushReport>('flush_result').implement({
@@ -101,7 +119,7 @@ export function defineAdmin(builder: GatewayBuilder): void {
         entity: t.arg.string({ required: true, description: 'Entity name, e.g. "orders"' }),
         force: t.arg.boolean({ defaultValue: false, description: 'Flush even below the row and age thresholds' }),
       },
-      resolve: (_root, args, ctx) => ctx.services.admin.flush(ctx.services.catalog.entity(args.entity), args.force ?? false),
+      resolve: (_root, args, ctx) => ctx.services.admin.flush(entityOf(ctx, args.entity), args.force ?? false),
     }),
   );
 
@@ -115,7 +133,7 @@ export function defineAdmin(builder: GatewayBuilder): void {
         entity: t.arg.string({ required: true, description: 'Entity name, e.g. "orders"' }),
         force: t.arg.boolean({ defaultValue: false, description: 'Compact even below COMPACT_MIN_DELTA_FILES and COMPACT_MAX_DELTA_AGE_MS' }),
       },
-      resolve: (_root, args, ctx) => ctx.services.admin.compact(ctx.services.catalog.entity(args.entity), args.force ?? false),
+      resolve: (_root, args, ctx) => ctx.services.admin.compact(entityOf(ctx, args.entity), args.force ?? false),
     }),
   );
 
@@ -165,7 +183,7 @@ export function defineAdmin(builder: GatewayBuilder): void {
       description: 'Compare an entity’s merge-on-read answer with the OLTP truth: counts, hashes and example row_ids of any drift',
       authScopes: { admin: true },
       args: { entity: t.arg.string({ required: true, description: 'Entity name, e.g. "orders"' }) },
-      resolve: (_root, args, ctx) => ctx.services.admin.verify(ctx.services.catalog.entity(args.entity)),
+      resolve: (_root, args, ctx) => ctx.services.admin.verify(entityOf(ctx, args.entity)),
     }),
   );
 
@@ -176,7 +194,7 @@ export function defineAdmin(builder: GatewayBuilder): void {
       description: 'Write an entity’s lake afresh from the OLTP truth and swap it in for every live file in one manifest transaction (for a lost or damaged lake)',
       authScopes: { admin: true },
       args: { entity: t.arg.string({ required: true, description: 'Entity name, e.g. "orders"' }) },
-      resolve: (_root, args, ctx) => ctx.services.admin.rebuild(ctx.services.catalog.entity(args.entity)),
+      resolve: (_root, args, ctx) => ctx.services.admin.rebuild(entityOf(ctx, args.entity)),
     }),
   );
 
@@ -186,7 +204,7 @@ export function defineAdmin(builder: GatewayBuilder): void {
       nullable: false,
       description: 'Per entity: buffered changes, lake files, the last flush and compaction, and failures',
       authScopes: { admin: true },
-      resolve: (_root, _args, ctx) => ctx.services.admin.lakeStatus(),
+      resolve: (_root, _args, ctx) => ctx.services.admin.lakeStatus(ctx.project),
     }),
   );
 
@@ -197,7 +215,7 @@ export function defineAdmin(builder: GatewayBuilder): void {
       description: 'Recent flush, compaction and garbage collection runs, newest first',
       authScopes: { admin: true },
       args: { limit: t.arg.int({ defaultValue: 50 }) },
-      resolve: (_root, args, ctx) => ctx.services.admin.jobs(Math.min(Math.max(args.limit ?? 50, 1), 1_000)),
+      resolve: (_root, args, ctx) => ctx.services.admin.jobs(Math.min(Math.max(args.limit ?? 50, 1), 1_000), ctx.project),
     }),
   );
 }

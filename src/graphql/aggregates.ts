@@ -9,7 +9,6 @@ import {
   AGGREGATE_FUNCTIONS,
   attributesFor,
   parseTimeZone,
-  parseWhere,
   planAggregate,
   type AggregateFunction,
   type AggregateGroup,
@@ -19,6 +18,7 @@ import {
   type GroupKey,
 } from '../query/index.js';
 import { defineGroupInputs, havingComparisons, parseGroupOrder, parseHaving, type GroupInputs } from './aggregate-inputs.js';
+import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder } from './builder.js';
 import { knownEnumValue, type EntityTypes } from './entities.js';
 import type { ReadInputs } from './inputs.js';

@@ -101,8 +101,10 @@ export interface JobReport {
 export interface AdminOperations {
   flush(entity: EntitySchema, force: boolean): Promise<FlushReport>;
   compact(entity: EntitySchema, force: boolean): Promise<CompactReport>;
-  lakeStatus(): Promise<EntityLakeStatus[]>;
-  jobs(limit: number): Promise<JobReport[]>;
+  /** The entities of `project`. */
+  lakeStatus(project: string): Promise<EntityLakeStatus[]>;
+  /** Recent jobs of `project`'s entities. */
+  jobs(limit: number, project: string): Promise<JobReport[]>;
   verify(entity: EntitySchema): Promise<VerifyResult>;
   rebuild(entity: EntitySchema): Promise<RebuildResult>;
 }
@@ -133,6 +135,8 @@ export interface RequestLoaders {
 
 export interface GatewayContext {
   services: GatewayServices;
+  /** The project of the endpoint the request came to: services.catalog holds its entities only. */
+  project: string;
   requestId: string;
   isAdmin: boolean;
   log: Logger;

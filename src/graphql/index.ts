@@ -12,3 +12,4 @@ export type {
 } from './builder.js';
 export { buildSchema, printGatewaySchema } from './schema.js';
 export { createGatewayYoga, documentCacheOf, type GatewayYoga, type RequestBounds } from './server.js';
+export { createProjectEndpoints, type ProjectEndpoints, type ProjectEndpointsOptions } from './projects.js';

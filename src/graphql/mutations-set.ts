@@ -2,7 +2,7 @@
 // update_<name>_many(updates) and delete_<name>(where); the semantics are in set-writes.ts.
 import type { EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import { parseWhere } from '../query/index.js';
+import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import type { EntityTypes } from './entities.js';
 import { givenFields, setWriteServices, type MutationTypes } from './mutations.js';

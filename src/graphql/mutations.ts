@@ -3,7 +3,7 @@
 import type { EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import { checkRowId } from '../oltp/index.js';
-import { parseWhere } from '../query/index.js';
+import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import { attributeInputType, type EntityTypes } from './entities.js';
 import { defineSetMutations } from './mutations-set.js';

@@ -1,6 +1,9 @@
-// Builds the whole GraphQL schema from the catalog; needs no database, so it can also be printed.
+// Builds one project's GraphQL schema from the catalog; needs no database, so it can also be printed.
+// Each project has a schema of its own (served at /graphql/<project>): another project's entities
+// are not in it, so no field, filter or type of this schema can name them.
 import { lexicographicSortSchema, printSchema, type GraphQLSchema } from 'graphql';
 import type { Catalog } from '../catalog/index.js';
+import { ConfigError } from '../errors/index.js';
 import { defineAdmin } from './admin.js';
 import { defineAggregates } from './aggregates.js';
 import { createBuilder } from './builder.js';
@@ -10,21 +13,31 @@ import { defineReadInputs } from './inputs.js';
 import { defineQueries } from './queries.js';
 import { defineSearch } from './search.js';
 
-export function buildSchema(catalog: Catalog): GraphQLSchema {
+/** The schema of `project`, or of the catalog's only project when none is named. */
+export function buildSchema(catalog: Catalog, project?: string): GraphQLSchema {
+  const scoped = catalog.project(project ?? onlyProject(catalog));
   const builder = createBuilder();
-  const entityTypes = defineEntityTypes(builder, catalog);
+  const entityTypes = defineEntityTypes(builder, scoped);
   for (const types of entityTypes.values()) {
     defineQueries(builder, types);
     defineMutations(builder, types);
   }
-  const inputs = defineReadInputs(builder, catalog, entityTypes);
-  defineSearch(builder, catalog, entityTypes, inputs);
-  defineAggregates(builder, catalog, entityTypes, inputs);
+  const inputs = defineReadInputs(builder, scoped, entityTypes);
+  defineSearch(builder, scoped, entityTypes, inputs);
+  defineAggregates(builder, scoped, entityTypes, inputs);
   defineAdmin(builder);
   return builder.toSchema({ sortSchema: false });
 }
 
+function onlyProject(catalog: Catalog): string {
+  const names = catalog.projectNames;
+  if (names.length !== 1) {
+    throw new ConfigError(`the definitions hold ${names.length} projects (${names.join(', ')}), each with a schema of its own: name one`);
+  }
+  return names[0]!;
+}
+
 /** SDL in a stable order, for schema/schema.graphql and its snapshot test. */
-export function printGatewaySchema(catalog: Catalog): string {
-  return printSchema(lexicographicSortSchema(buildSchema(catalog)));
+export function printGatewaySchema(catalog: Catalog, project?: string): string {
+  return printSchema(lexicographicSortSchema(buildSchema(catalog, project)));
 }

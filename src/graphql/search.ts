@@ -3,7 +3,8 @@
 import type { GraphQLResolveInfo } from 'graphql';
 import { reverseRelationFieldName, type Catalog, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import { checkDistinctOn, parseWhere, type PageArgs } from '../query/index.js';
+import { checkDistinctOn, type PageArgs } from '../query/index.js';
+import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import type { EntityTypes } from './entities.js';
 import type { ReadInputs } from './inputs.js';

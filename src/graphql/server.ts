@@ -133,18 +133,29 @@ export function createGatewayYoga(options: {
   readiness?: () => Promise<Readiness>;
   /** Default: the configuration's defaults. */
   bounds?: RequestBounds;
+  /** The project this server answers for (ctx.project); default the catalog's first. See projects.ts. */
+  project?: string;
+  /** Path (a URLPattern) of GraphQL and GraphiQL, and where GraphiQL sends requests; default /graphql. */
+  endpoint?: { pattern: string; graphiql: string };
+  /** A parse cache shared with the servers of other projects, so its bound holds for the process. */
+  parserCache?: ReturnType<typeof boundedParserCache>;
 }): GatewayYoga {
   const { services } = options;
   const bounds = options.bounds ?? DEFAULT_BOUNDS;
-  const parserCache = boundedParserCache(bounds.documentCache);
+  const parserCache = options.parserCache ?? boundedParserCache(bounds.documentCache);
+  const project = options.project ?? services.catalog.projectNames[0] ?? '';
   const yoga = createYoga<Record<string, never>, GatewayContext>({
     schema: options.schema,
-    graphqlEndpoint: '/graphql',
+    graphqlEndpoint: options.endpoint?.pattern ?? '/graphql',
     healthCheckEndpoint: '/healthz',
     landingPage: false,
     // The bundled GraphiQL works offline, unlike the default that loads from a CDN.
     renderGraphiQL,
-    graphiql: { title: 'LTBase Analytics Gateway', defaultQuery: exampleQuery(services.catalog) },
+    graphiql: {
+      title: options.project ? `LTBase Analytics Gateway: ${options.project}` : 'LTBase Analytics Gateway',
+      defaultQuery: exampleQuery(services.catalog),
+      endpoint: options.endpoint?.graphiql ?? '/graphql',
+    },
     logging: {
       debug: (...args) => services.log.debug(args.map(String).join(' ')),
       info: (...args) => services.log.info(args.map(String).join(' ')),
@@ -172,6 +183,7 @@ export function createGatewayYoga(options: {
       const search = requestSearch(snapshot.search, budget);
       return {
         services,
+        project,
         requestId,
         isAdmin: bearerMatches(request.headers.get('authorization'), options.adminToken),
         log: services.log.child({ requestId }),

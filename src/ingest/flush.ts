@@ -179,11 +179,11 @@ export async function flushSchema(
         phasesMs: result.phasesMs,
       });
       deps.log.info({ entity: entity.name, rows: result.rows, path: key, bytes: result.bytes, ms: result.durationMs }, `flushed: ${decision.reason}`);
-      deps.jobs?.finished('flush', entity.name, result);
+      deps.jobs?.finished('flush', entity, result);
       return result;
     } catch (error) {
       await finishJob(deps.pool, jobId, 'failed', {}, (error as Error).message).catch(() => undefined);
-      deps.jobs?.failed('flush', entity.name);
+      deps.jobs?.failed('flush', entity);
       throw error;
     } finally {
       await deps.duck.use((c) => c.run(`DROP TABLE IF EXISTS ${staging}`)).catch(() => undefined);

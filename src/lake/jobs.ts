@@ -75,7 +75,8 @@ export async function finishJob(
   );
 }
 
-export async function recentJobs(pool: PgPool, options: { limit: number; kind?: JobKind }): Promise<Job[]> {
+/** The newest jobs, of one kind and one project when given (a project's admin endpoint sees its own). */
+export async function recentJobs(pool: PgPool, options: { limit: number; kind?: JobKind; project?: string }): Promise<Job[]> {
   const { rows } = await pool.query<{
     job_id: bigint;
     kind: JobKind;
@@ -88,8 +89,8 @@ export async function recentJobs(pool: PgPool, options: { limit: number; kind?: 
     details: Record<string, unknown>;
     error: string | null;
   }>(
-    `SELECT * FROM lake_job WHERE ($2::text IS NULL OR kind = $2) ORDER BY job_id DESC LIMIT $1`,
-    [options.limit, options.kind ?? null],
+    `SELECT * FROM lake_job WHERE ($2::text IS NULL OR kind = $2) AND ($3::text IS NULL OR project = $3) ORDER BY job_id DESC LIMIT $1`,
+    [options.limit, options.kind ?? null, options.project ?? null],
   );
   return rows.map((r) => ({
     jobId: r.job_id,

@@ -2,10 +2,16 @@
 // instruments named in the product's words; every room reports through the small observer types here.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** An entity as a metric names it: entity names are unique within a project only. */
+export interface JobEntity {
+  project: string;
+  name: string;
+}
+
 /** What the flush and compaction steps report when a job ends (DESIGN: jobs table rows). */
 export interface LakeJobObserver {
-  finished(kind: 'flush' | 'compact', entity: string, outcome: { durationMs: number; bytes: number; rows: number }): void;
-  failed(kind: 'flush' | 'compact' | 'gc', entity: string | null): void;
+  finished(kind: 'flush' | 'compact', entity: JobEntity, outcome: { durationMs: number; bytes: number; rows: number }): void;
+  failed(kind: 'flush' | 'compact' | 'gc', entity: JobEntity | null): void;
 }
 
 /** Buffered rows and oldest buffered age of one entity, read on each scrape. */
@@ -58,26 +64,26 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
   const jobSeconds = new Histogram({
     name: 'ltbase_lake_job_duration_seconds',
     help: 'Duration of flushes and compactions that wrote files',
-    labelNames: ['kind', 'entity'] as const,
+    labelNames: ['kind', 'project', 'entity'] as const,
     buckets: JOB_SECONDS,
     registers,
   });
   const jobBytes = new Counter({
     name: 'ltbase_lake_job_bytes_total',
     help: 'Bytes of the lake files flushes and compactions wrote',
-    labelNames: ['kind', 'entity'] as const,
+    labelNames: ['kind', 'project', 'entity'] as const,
     registers,
   });
   const jobRows = new Counter({
     name: 'ltbase_lake_job_rows_total',
     help: 'Rows flushes and compactions wrote',
-    labelNames: ['kind', 'entity'] as const,
+    labelNames: ['kind', 'project', 'entity'] as const,
     registers,
   });
   const jobsFailed = new Counter({
     name: 'ltbase_lake_jobs_failed_total',
     help: 'Flush, compaction and garbage-collection jobs that failed',
-    labelNames: ['kind', 'entity'] as const,
+    labelNames: ['kind', 'project', 'entity'] as const,
     registers,
   });
   const cacheHits = new Counter({ name: 'ltbase_lake_cache_hits_total', help: 'Lake file reads served by the local read cache', registers });
@@ -133,12 +139,13 @@ export function createMetrics(options: { processMetrics?: boolean } = {}): Gatew
     },
     jobs: {
       finished(kind, entity, outcome) {
-        jobSeconds.observe({ kind, entity }, outcome.durationMs / 1000);
-        jobBytes.inc({ kind, entity }, outcome.bytes);
-        jobRows.inc({ kind, entity }, outcome.rows);
+        const labels = { kind, project: entity.project, entity: entity.name };
+        jobSeconds.observe(labels, outcome.durationMs / 1000);
+        jobBytes.inc(labels, outcome.bytes);
+        jobRows.inc(labels, outcome.rows);
       },
       failed(kind, entity) {
-        jobsFailed.inc({ kind, entity: entity ?? '' });
+        jobsFailed.inc({ kind, project: entity?.project ?? '', entity: entity?.name ?? '' });
       },
     },
     cache: { hit: () => cacheHits.inc(), miss: () => cacheMisses.inc() },

@@ -17,7 +17,8 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { TYPE_MAPPING, quoteIdent, type AttributeType, type EntitySchema } from '../catalog/index.js';
-import { rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue } from './filter.js';
+import { AGGREGATE_VALUE, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue, type RelatedAggregate } from './filter.js';
+import { hasKeySql, jsonContainsSql, jsonEqualsSql } from './json-sql.js';
 
 const SQL_OPS: Record<CompareOp, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
 
@@ -128,14 +129,71 @@ export interface CompileContext {
   alias: string;
   /** The current-rows relation of a referenced entity (for filters through refs), of `rowIds` only when given. */
   refRelation(target: EntitySchema, rowIds?: readonly string[] | null): string;
+  /** The SQL of the AGGREGATE_VALUE column, while compiling a related-aggregate predicate. */
+  aggregateValue?: string;
 }
 
-function columnSql(alias: string, column: ColumnRef): string {
-  return `${alias}.${quoteIdent(column.name)}`;
+function columnSql(ctx: CompileContext, column: ColumnRef): string {
+  if (column.name === AGGREGATE_VALUE && ctx.aggregateValue !== undefined) return ctx.aggregateValue;
+  return `${ctx.alias}.${quoteIdent(column.name)}`;
 }
 
 function castOf(column: ColumnRef): string {
   return TYPE_MAPPING[column.type].duckdb;
+}
+
+function aggregateSql(alias: string, aggregate: RelatedAggregate): string {
+  const distinct = aggregate.distinct ? 'DISTINCT ' : '';
+  const columns = aggregate.columns.map((c) => `${alias}.${quoteIdent(c.name)}`);
+  if (aggregate.fn !== 'count') return `${aggregate.fn}(${distinct}${columns[0]})`;
+  if (columns.length === 0) return aggregate.distinct ? `count(DISTINCT ${alias}.row_id)` : 'count(*)';
+  // Several columns count rows (distinct: distinct tuples), as Postgres counts ROW(…) values.
+  return `count(${distinct}${columns.length === 1 ? columns[0] : `row(${columns.join(', ')})`})`;
+}
+
+/**
+ * Filters through reverse relations and their aggregates, as uncorrelated semi-joins on the
+ * parent's row_id (see the ref case for why IN beats EXISTS in DuckDB): the referencing rows of
+ * `target` that match `filter`, their `via` values (never NULL), grouped when `having` is given.
+ */
+function relatedParents(ctx: CompileContext, target: EntitySchema, via: ColumnRef, filter: Filter, having?: (alias: string) => string): string {
+  const inner = ctx.params.nextAlias();
+  const nested = compileFilter(filter, { ...ctx, alias: inner, aggregateValue: undefined });
+  const parent = `${inner}.${quoteIdent(via.name)}`;
+  const group = having ? ` GROUP BY ${parent} HAVING ${having(inner)}` : '';
+  return `${ctx.alias}.row_id IN (SELECT ${parent} FROM ${ctx.refRelation(target)} AS ${inner} WHERE ${parent} IS NOT NULL AND ${nested}${group})`;
+}
+
+/** A related-aggregate predicate (comparisons of AGGREGATE_VALUE) of a constant, in three-valued logic. */
+export function predicateOfConstant(filter: Filter, value: number | null): boolean | null {
+  const and = (items: (boolean | null)[]) => (items.includes(false) ? false : items.includes(null) ? null : true);
+  const or = (items: (boolean | null)[]) => (items.includes(true) ? true : items.includes(null) ? null : false);
+  switch (filter.kind) {
+    case 'and':
+      return and(filter.items.map((f) => predicateOfConstant(f, value)));
+    case 'or':
+      return or(filter.items.map((f) => predicateOfConstant(f, value)));
+    case 'not': {
+      const inner = predicateOfConstant(filter.item, value);
+      return inner === null ? null : !inner;
+    }
+    case 'is_null':
+      return (value === null) === filter.isNull;
+    case 'in': {
+      if (filter.values.length === 0) return filter.negated;
+      if (value === null) return null;
+      const found = filter.values.some((v) => Number(v) === value);
+      return filter.negated ? !found : found;
+    }
+    case 'compare': {
+      if (value === null) return null;
+      const other = Number(filter.value);
+      const ops: Record<CompareOp, boolean> = { eq: value === other, neq: value !== other, gt: value > other, gte: value >= other, lt: value < other, lte: value <= other };
+      return ops[filter.op];
+    }
+    default:
+      throw new Error(`no constant answer for a ${filter.kind} predicate`);
+  }
 }
 
 export function compileFilter(filter: Filter, ctx: CompileContext): string {
@@ -147,21 +205,33 @@ export function compileFilter(filter: Filter, ctx: CompileContext): string {
     case 'not':
       return `(NOT ${compileFilter(filter.item, ctx)})`;
     case 'compare':
-      return `(${columnSql(ctx.alias, filter.column)} ${SQL_OPS[filter.op]} ${ctx.params.add(filter.column.type, filter.value)}::${castOf(filter.column)})`;
+      return `(${columnSql(ctx, filter.column)} ${SQL_OPS[filter.op]} ${ctx.params.add(filter.column.type, filter.value)}::${castOf(filter.column)})`;
     case 'in': {
       // As in Postgres: nothing is in an empty list, so `_nin: []` holds for every row, NULLs too.
       if (filter.values.length === 0) return filter.negated ? 'true' : 'false';
-      const test = `${columnSql(ctx.alias, filter.column)} = ANY(${ctx.params.addList(filter.column.type, filter.values)}::${castOf(filter.column)}[])`;
+      const test = `${columnSql(ctx, filter.column)} = ANY(${ctx.params.addList(filter.column.type, filter.values)}::${castOf(filter.column)}[])`;
       return filter.negated ? `(NOT (${test}))` : `(${test})`;
     }
     case 'is_null':
-      return `(${columnSql(ctx.alias, filter.column)} IS ${filter.isNull ? '' : 'NOT '}NULL)`;
+      return `(${columnSql(ctx, filter.column)} IS ${filter.isNull ? '' : 'NOT '}NULL)`;
     case 'like':
-      return `(${columnSql(ctx.alias, filter.column)} ${filter.caseInsensitive ? 'ILIKE' : 'LIKE'} ${ctx.params.add('string', filter.pattern)} ESCAPE '\\')`;
+      return `(${columnSql(ctx, filter.column)} ${filter.caseInsensitive ? 'ILIKE' : 'LIKE'} ${ctx.params.add('string', filter.pattern)} ESCAPE '\\')`;
+    case 'regex': {
+      // RE2 options: s = `.` matches newlines (as in Postgres' default ARE), i = ignore case.
+      const options = filter.caseInsensitive ? 'si' : 's';
+      const fn = filter.whole ? 'regexp_full_match' : 'regexp_matches';
+      return `${fn}(${columnSql(ctx, filter.column)}, ${ctx.params.add('string', filter.pattern)}, '${options}')`;
+    }
+    case 'json_contains':
+      return jsonContainsSql(ctx.params, columnSql(ctx, filter.column), filter.value, filter.direction);
+    case 'json_equals':
+      return jsonEqualsSql(ctx.params, columnSql(ctx, filter.column), filter.value);
+    case 'has_key':
+      return hasKeySql(ctx.params, columnSql(ctx, filter.column), filter.keys, filter.mode);
     case 'ref': {
       const inner = ctx.params.nextAlias();
-      const nested = compileFilter(filter.filter, { ...ctx, alias: inner });
-      const ref = columnSql(ctx.alias, filter.column);
+      const nested = compileFilter(filter.filter, { ...ctx, alias: inner, aggregateValue: undefined });
+      const ref = columnSql(ctx, filter.column);
       // When the nested filter pins the referenced row_ids, the ref must be one of them: said on
       // the ref column too, it is pushed into this entity's scan, and the referenced view reads
       // only those rows' files. The IN still requires that row to be live and to match.
@@ -172,6 +242,22 @@ export function compileFilter(filter: Filter, ctx: CompileContext): string {
       // Uncorrelated IN, not EXISTS: DuckDB decorrelates EXISTS with a delim join that buffered the
       // whole outer view (1M orders: 131 ms against 69 ms as a hash semi-join).
       return `(${ref} IS NOT NULL${pinned} AND ${ref} IN (SELECT ${inner}.row_id FROM ${ctx.refRelation(filter.target, ids)} AS ${inner} WHERE ${nested}))`;
+    }
+    case 'exists_related':
+      // The filtered row_id is never NULL and the subquery's values never are: true or false.
+      return `(${relatedParents(ctx, filter.target, filter.via, filter.filter)})`;
+    case 'related_aggregate': {
+      const { target, via, aggregate } = filter;
+      const predicate = (value: string) => compileFilter(filter.predicate, { ...ctx, aggregateValue: value });
+      // A parent whose aggregate the predicate neither holds nor fails for has no related rows, or
+      // (sum/avg/min/max) only NULLs: its aggregate is count's 0 or NULL, so the answer is the
+      // predicate of that constant, known here. Then one semi-join answers the common cases.
+      const otherwise = predicateOfConstant(filter.predicate, aggregate.fn === 'count' ? 0 : null);
+      const holds = () => relatedParents(ctx, target, via, filter.filter, (a) => predicate(aggregateSql(a, aggregate)));
+      const fails = () => relatedParents(ctx, target, via, filter.filter, (a) => `NOT ${predicate(aggregateSql(a, aggregate))}`);
+      if (otherwise === false) return `(${holds()})`;
+      if (otherwise === true) return `(NOT ${fails()})`;
+      return `(CASE WHEN ${holds()} THEN true WHEN ${fails()} THEN false ELSE CAST(NULL AS BOOLEAN) END)`;
     }
     default: {
       const unknown: never = filter;

@@ -1,7 +1,9 @@
-// The filter IR: a Hasura-style `where` (as GraphQL hands it over) -> a small typed tree that the
-// SQL compilers and the test oracle walk. Semantics are SQL's three-valued logic: a comparison with
-// a NULL value is unknown, `_not` of unknown is unknown, and a row is returned only when true.
-import { TYPE_MAPPING, type Attribute, type AttributeType, type Catalog, type EntitySchema } from '../catalog/index.js';
+// The filter IR: a small typed tree of meanings (compare, regex, json containment, related rows…)
+// that the SQL compiler and the test oracle walk; the GraphQL layer binds Hasura's input into it
+// (graphql/bind-filter.ts), so no operator names live here. Semantics are SQL's three-valued logic:
+// a comparison with a NULL value is unknown, `not` of unknown is unknown, and a row is returned only
+// when true. Relationship forms (ref, exists_related) are true or false, never unknown (Hasura).
+import type { AttributeType, EntitySchema, JsonValue } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 
 /** A column of the lake layout the filter reads: an attribute or a system column. */
@@ -12,6 +14,19 @@ export interface ColumnRef {
 
 export type CompareOp = 'eq' | 'neq' | 'gt' | 'gte' | 'lt' | 'lte';
 
+export type AggregateFunction = 'count' | 'sum' | 'avg' | 'min' | 'max' | 'bool_and' | 'bool_or';
+
+/** An aggregate over the rows related to the filtered row. */
+export interface RelatedAggregate {
+  fn: AggregateFunction;
+  /** count: the counted columns (none: rows); sum/avg/min/max: one numeric column; bool_and/bool_or: one boolean column. */
+  columns: ColumnRef[];
+  distinct: boolean;
+}
+
+/** The column a related-aggregate predicate reads: the aggregate's value. */
+export const AGGREGATE_VALUE = 'value';
+
 export type Filter =
   | { kind: 'and'; items: Filter[] }
   | { kind: 'or'; items: Filter[] }
@@ -19,15 +34,46 @@ export type Filter =
   | { kind: 'compare'; column: ColumnRef; op: CompareOp; value: FilterValue }
   | { kind: 'in'; column: ColumnRef; values: FilterValue[]; negated: boolean }
   | { kind: 'is_null'; column: ColumnRef; isNull: boolean }
-  /** LIKE / ILIKE with `\` as the escape character (`_contains` and `_starts_with` are escaped into this). */
+  /** LIKE / ILIKE with `\` as the escape character. */
   | { kind: 'like'; column: ColumnRef; pattern: string; caseInsensitive: boolean }
-  /** The row's ref names a current row of `target` that matches `filter`. */
-  | { kind: 'ref'; column: ColumnRef; target: EntitySchema; filter: Filter };
+  /**
+   * An RE2 regular expression: found anywhere in the value (`whole` false, Postgres `~`) or matching
+   * all of it (`whole` true, what SIMILAR TO patterns are translated into). `.` matches newlines.
+   */
+  | { kind: 'regex'; column: ColumnRef; pattern: string; caseInsensitive: boolean; whole: boolean }
+  /** jsonb containment: the column contains `value` (`@>`), or is contained in it (`<@`). */
+  | { kind: 'json_contains'; column: ColumnRef; value: JsonValue; direction: 'contains' | 'contained_in' }
+  /** jsonb equality: same structure and values (object keys in any order). */
+  | { kind: 'json_equals'; column: ColumnRef; value: JsonValue }
+  /** jsonb `?|` / `?&`: top-level object keys (or string elements of a top-level array). */
+  | { kind: 'has_key'; column: ColumnRef; keys: string[]; mode: 'any' | 'all' }
+  /** The row's ref names a current row of `target` that matches `filter` (`and []`: that exists). */
+  | { kind: 'ref'; column: ColumnRef; target: EntitySchema; filter: Filter }
+  /** At least one current row of `target` whose ref `via` names this row matches `filter`. */
+  | { kind: 'exists_related'; target: EntitySchema; via: ColumnRef; filter: Filter }
+  /**
+   * `predicate` (over the column AGGREGATE_VALUE) holds for the aggregate of the current rows of
+   * `target` whose ref `via` names this row and that match `filter`; over no rows count is 0 and the
+   * others NULL, as a correlated subquery in Postgres gives.
+   */
+  | { kind: 'related_aggregate'; target: EntitySchema; via: ColumnRef; filter: Filter; aggregate: RelatedAggregate; predicate: Filter };
 
 /** Values as the compilers bind them: bigint for int, Date for timestamp, strings for date/uuid. */
 export type FilterValue = string | number | bigint | boolean | Date;
 
 export const MAX_IN_VALUES = 10_000;
+
+export const TRUE: Filter = { kind: 'and', items: [] };
+export const FALSE: Filter = { kind: 'or', items: [] };
+
+/** An AND of `items`, flattened to the item when there is one. */
+export function allOf(items: Filter[]): Filter {
+  return items.length === 1 ? items[0]! : { kind: 'and', items };
+}
+
+export function isTrue(filter: Filter): boolean {
+  return filter.kind === 'and' && filter.items.length === 0;
+}
 
 const INT64_MIN = -(2n ** 63n);
 const INT64_MAX = 2n ** 63n - 1n;
@@ -38,19 +84,6 @@ const TIMESTAMP_MAX_MS = Date.parse('9999-12-31T23:59:59.999Z');
 const TIMESTAMP_RANGE = '0001-01-01T00:00:00Z..9999-12-31T23:59:59.999Z';
 const DATE_MIN = '0001-01-01';
 const DATE_RANGE = '0001-01-01..9999-12-31';
-
-const COMPARE_OPS: Record<string, CompareOp> = { _eq: 'eq', _neq: 'neq', _gt: 'gt', _gte: 'gte', _lt: 'lt', _lte: 'lte' };
-const TEXT_OPS = ['_like', '_ilike', '_contains', '_starts_with'] as const;
-
-/** Which operators a column type takes: every type equality and null tests, ordered types ranges. */
-export function operatorsOf(type: AttributeType): string[] {
-  if (type === 'json') return ['_is_null'];
-  const base = ['_eq', '_neq', '_in', '_nin', '_is_null'];
-  if (type === 'boolean') return ['_eq', '_neq', '_is_null'];
-  const ordered = TYPE_MAPPING[type].ordered && type !== 'enum' ? ['_gt', '_gte', '_lt', '_lte'] : [];
-  const text = type === 'string' ? [...TEXT_OPS] : [];
-  return [...base, ...ordered, ...text];
-}
 
 /** System columns every entity's rows have. */
 export const SYSTEM_COLUMNS: Record<string, ColumnRef> = {
@@ -63,18 +96,18 @@ export function escapeLike(text: string): string {
   return text.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Date);
-}
-
 function isCalendarDay(text: string): boolean {
   const ms = Date.parse(`${text}T00:00:00Z`);
   return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === text;
 }
 
-function coerceValue(column: ColumnRef, value: unknown, at: string, enumValues?: readonly string[]): FilterValue {
-  const fail = (expected: string) => new ValidationError(`${at}: expected ${expected}, got ${JSON.stringify(value)}`);
-  switch (column.type) {
+/**
+ * A filter value of a column of `type` as the compilers bind it; a ValidationError naming `at` when
+ * it is not one (wrong type, out of the lake's range, not a listed enum value).
+ */
+export function coerceFilterValue(type: AttributeType, value: unknown, at: string, enumValues?: readonly string[]): FilterValue {
+  const fail = (expected: string) => new ValidationError(`${at}: expected ${expected}, got ${JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v))}`);
+  switch (type) {
     case 'int': {
       const n =
         typeof value === 'bigint' ? value
@@ -86,6 +119,7 @@ function coerceValue(column: ColumnRef, value: unknown, at: string, enumValues?:
     }
     case 'float':
       if (typeof value === 'number' && Number.isFinite(value)) return value;
+      if (typeof value === 'bigint') return Number(value);
       throw fail('a number');
     case 'boolean':
       if (typeof value === 'boolean') return value;
@@ -116,84 +150,15 @@ function coerceValue(column: ColumnRef, value: unknown, at: string, enumValues?:
       if (typeof value === 'string') return value;
       throw fail('a string');
     case 'json':
-      throw fail('no value (json attributes take only _is_null)');
+      throw fail('no plain value (json values are compared as JSON)');
     default: {
-      const unknown: never = column.type;
+      const unknown: never = type;
       throw new Error(`no filter values for type ${String(unknown)}`);
     }
   }
 }
 
-function parseComparison(column: ColumnRef, spec: unknown, at: string, attribute?: Attribute): Filter {
-  if (!isPlainObject(spec)) throw new ValidationError(`${at}: expected an object of operators such as {_eq: …}`);
-  const allowed = operatorsOf(column.type);
-  const items: Filter[] = [];
-  for (const [op, value] of Object.entries(spec)) {
-    const path = `${at}.${op}`;
-    if (!allowed.includes(op)) throw new ValidationError(`${path}: unknown operator for ${column.type}; expected one of ${allowed.join(', ')}`);
-    if (value === undefined) continue;
-    if (op === '_is_null') {
-      if (typeof value !== 'boolean') throw new ValidationError(`${path}: expected true or false`);
-      items.push({ kind: 'is_null', column, isNull: value });
-    } else if (op === '_in' || op === '_nin') {
-      if (!Array.isArray(value)) throw new ValidationError(`${path}: expected a list`);
-      if (value.length > MAX_IN_VALUES) throw new ValidationError(`${path}: ${value.length} values; at most ${MAX_IN_VALUES} are allowed`);
-      const values = value.map((v, i) => coerceValue(column, v, `${path}[${i}]`, attribute?.values));
-      items.push({ kind: 'in', column, values, negated: op === '_nin' });
-    } else if ((TEXT_OPS as readonly string[]).includes(op)) {
-      if (typeof value !== 'string') throw new ValidationError(`${path}: expected a string`);
-      const pattern = op === '_contains' ? `%${escapeLike(value)}%` : op === '_starts_with' ? `${escapeLike(value)}%` : value;
-      items.push({ kind: 'like', column, pattern, caseInsensitive: op === '_ilike' });
-    } else {
-      if (value === null) throw new ValidationError(`${path}: null is not a value to compare with; use _is_null`);
-      items.push({ kind: 'compare', column, op: COMPARE_OPS[op]!, value: coerceValue(column, value, path, attribute?.values) });
-    }
-  }
-  return items.length === 1 ? items[0]! : { kind: 'and', items };
-}
-
-/**
- * Parses a `where` of `entity`. Unknown fields and operators, wrong value types and oversized
- * lists are ValidationErrors naming the path. `{}` and null mean no filter (null).
- */
-export function parseWhere(catalog: Catalog, entity: EntitySchema, where: unknown, at = 'where'): Filter | null {
-  if (where === null || where === undefined) return null;
-  if (!isPlainObject(where)) throw new ValidationError(`${at}: expected an object`);
-  const items: Filter[] = [];
-  for (const [key, value] of Object.entries(where)) {
-    const path = `${at}.${key}`;
-    if (value === undefined) continue;
-    if (key === '_and' || key === '_or') {
-      if (!Array.isArray(value)) throw new ValidationError(`${path}: expected a list of conditions`);
-      const parts = value.map((v, i) => parseWhere(catalog, entity, v, `${path}[${i}]`) ?? ({ kind: 'and', items: [] } as Filter));
-      items.push({ kind: key === '_and' ? 'and' : 'or', items: parts });
-    } else if (key === '_not') {
-      const inner = parseWhere(catalog, entity, value, path);
-      if (inner) items.push({ kind: 'not', item: inner });
-    } else if (key in SYSTEM_COLUMNS) {
-      items.push(parseComparison(SYSTEM_COLUMNS[key]!, value, path));
-    } else {
-      const attribute = entity.attributes.find((a) => a.name === key);
-      if (!attribute) throw new ValidationError(`${path}: ${entity.name} has no field "${key}"`);
-      const column: ColumnRef = { name: attribute.name, type: attribute.type };
-      if (attribute.type !== 'ref') {
-        items.push(parseComparison(column, value, path, attribute));
-        continue;
-      }
-      const target = catalog.entity(attribute.refEntity!);
-      if (!isPlainObject(value)) throw new ValidationError(`${path}: expected a ${target.name} condition`);
-      // Hasura's meaning, also when only the referenced row_id is filtered: the referenced row
-      // exists (is live) and matches. `{row_id: {_is_null: true}}` so matches nothing; the compiler
-      // turns pinned row_ids into a comparison on the ref column, so the form stays fast.
-      const nested = parseWhere(catalog, target, value, path);
-      if (nested) items.push({ kind: 'ref', column, target, filter: nested });
-    }
-  }
-  if (items.length === 0) return null;
-  return items.length === 1 ? items[0]! : { kind: 'and', items };
-}
-
-/** The entities a filter reads through refs (besides the one it filters). */
+/** The entities a filter reads through relations (besides the one it filters). */
 export function referencedEntities(filter: Filter | null): EntitySchema[] {
   if (!filter) return [];
   switch (filter.kind) {
@@ -203,6 +168,8 @@ export function referencedEntities(filter: Filter | null): EntitySchema[] {
     case 'not':
       return referencedEntities(filter.item);
     case 'ref':
+    case 'exists_related':
+    case 'related_aggregate':
       return [filter.target, ...referencedEntities(filter.filter)];
     default:
       return [];
@@ -210,8 +177,8 @@ export function referencedEntities(filter: Filter | null): EntitySchema[] {
 }
 
 /**
- * The row_ids a filter can match at most, when it pins row_id with _eq or _in at its top level
- * (alone or in an _and); null when it does not. Lets the planner skip files by their row_id range.
+ * The row_ids a filter can match at most, when it pins row_id with eq or in at its top level
+ * (alone or in an and); null when it does not. Lets the planner skip files by their row_id range.
  */
 export function rowIdCandidates(filter: Filter | null): string[] | null {
   if (!filter) return null;

@@ -1,7 +1,25 @@
 // Public face of the query room: the filter IR, the merge-on-read engine and the search questions.
 export { Admission, type AdmissionSettings } from './admission.js';
 export { QueryEngine, type BuildStatement, type QueryEngineDeps, type QueryFaults, type SnapshotHandle, type Statement, type ViewOf } from './engine.js';
-export { MAX_IN_VALUES, SYSTEM_COLUMNS, escapeLike, operatorsOf, parseWhere, referencedEntities, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue } from './filter.js';
+export {
+  AGGREGATE_VALUE,
+  FALSE,
+  MAX_IN_VALUES,
+  SYSTEM_COLUMNS,
+  TRUE,
+  allOf,
+  coerceFilterValue,
+  escapeLike,
+  isTrue,
+  referencedEntities,
+  rowIdCandidates,
+  type AggregateFunction as PredicateFunction,
+  type ColumnRef,
+  type CompareOp,
+  type Filter,
+  type FilterValue,
+  type RelatedAggregate,
+} from './filter.js';
 export { SearchService } from './search.js';
 export { TIME_BUCKETS, type AggregateGroup, type AggregateValues, type TimeBucket } from './aggregates.js';
 export {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Catalog, parseProjectDefinition } from '../../src/catalog/index.js';
-import { ConfigError } from '../../src/errors/index.js';
+import { ConfigError, NotFoundError, ValidationError } from '../../src/errors/index.js';
 
 const SOURCE = 'schema/shop.json';
 
@@ -115,9 +115,56 @@ describe('catalog', () => {
     expect(() => new Catalog([shop]).entity('invoices')).toThrow('unknown entity "invoices" (known: customers, orders)');
   });
 
-  it('rejects an entity name used by two projects, since GraphQL root fields would collide', () => {
-    const other = parseProjectDefinition(project([customers()], 'crm'), 'schema/crm.json');
-    expect(() => new Catalog([shop, other])).toThrow('entity "customers" is also defined in project "shop"');
+  describe('two projects (tenants) defining the same names', () => {
+    // Same entity names, same schema ids, different attributes and refs.
+    const crm = parseProjectDefinition(
+      project(
+        [
+          customers([{ name: 'segment', type: 'enum', values: ['A', 'B'] }]),
+          { id: 2, name: 'orders', attributes: [{ name: 'buyer', type: 'ref', entity: 'customers' }] },
+        ],
+        'crm',
+      ),
+      'schema/crm.json',
+    );
+
+    it('allows the same entity name and schema id in two projects', () => {
+      const catalog = new Catalog([shop, crm]);
+      expect(catalog.entities.map((e) => `${e.project}.${e.name}#${e.id}`)).toEqual(['shop.customers#1', 'shop.orders#2', 'crm.customers#1', 'crm.orders#2']);
+      expect(catalog.entity('customers', 'crm').attributes.map((a) => a.name)).toEqual(['segment']);
+      expect(catalog.entity('customers', 'shop').attributes.map((a) => a.name)).toEqual(['name']);
+      expect(catalog.entityById('crm', 1)).toBe(catalog.entity('customers', 'crm'));
+    });
+
+    it('resolves refs and reverse relations within the ref’s own project', () => {
+      const catalog = new Catalog([shop, crm]);
+      const buyer = catalog.entity('orders', 'crm').attributes[0]!;
+      expect(catalog.refTarget(buyer)).toBe(catalog.entity('customers', 'crm'));
+      expect(catalog.referencesTo(catalog.entity('customers', 'crm')).map((r) => `${r.from.project}.${r.from.name}.${r.attribute.name}`)).toEqual([
+        'crm.orders.buyer',
+      ]);
+    });
+
+    it('asks for the project when a name without one is ambiguous', () => {
+      expect(() => new Catalog([shop, crm]).entity('customers')).toThrow(ValidationError);
+      expect(() => new Catalog([shop, crm]).entity('customers')).toThrow('entity "customers" is defined in several projects (shop, crm); name the project');
+    });
+
+    it('a project’s catalog holds its own entities only', () => {
+      const scoped = new Catalog([shop, crm]).project('crm');
+      expect(scoped.projectNames).toEqual(['crm']);
+      expect(scoped.entities.map((e) => e.project)).toEqual(['crm', 'crm']);
+      expect(scoped.entity('customers').attributes.map((a) => a.name)).toEqual(['segment']);
+      expect(() => new Catalog([shop]).entity('customers', 'crm')).toThrow(NotFoundError);
+      expect(() => new Catalog([shop, crm]).project('erp')).toThrow('unknown project "erp" (known: shop, crm)');
+    });
+  });
+
+  it.each([
+    ['name', { id: 2, name: 'customers', attributes: [] }, 'schema/shop.json: entities[1].name: duplicate entity name "customers" (also entities[0])'],
+    ['schema id', { id: 1, name: 'clients', attributes: [] }, 'schema/shop.json: entities[1].id: duplicate entity id 1 (also entities[0])'],
+  ])('refuses a duplicate entity %s within one project, naming file and path', (_what, second, expected) => {
+    expect(problemOf(project([customers(), second]))).toContain(expected);
   });
 
   it('rejects a project defined in two files', () => {

@@ -52,11 +52,11 @@ describe('/metrics', () => {
     expect(sample(text, 'ltbase_graphql_request_duration_seconds_count{operation_type="mutation",operation_name="AddOrders"}')).toBe(1);
     expect(sample(text, 'ltbase_graphql_request_duration_seconds_count{operation_type="mutation",operation_name="anonymous"}')).toBe(2);
     expect(sample(text, 'ltbase_duckdb_statement_duration_seconds_count')).toBeGreaterThan(0);
-    expect(sample(text, 'ltbase_lake_job_duration_seconds_count{kind="flush",entity="orders"}')).toBe(1);
-    expect(sample(text, 'ltbase_lake_job_bytes_total{kind="flush",entity="orders"}')).toBe(flushed.data.flush.bytes);
-    expect(sample(text, 'ltbase_lake_job_rows_total{kind="flush",entity="orders"}')).toBe(2);
-    expect(sample(text, 'ltbase_lake_job_duration_seconds_count{kind="compact",entity="orders"}')).toBe(1);
-    expect(sample(text, 'ltbase_lake_job_bytes_total{kind="compact",entity="orders"}')).toBe(compacted.data.compact.added[0].bytes);
+    expect(sample(text, 'ltbase_lake_job_duration_seconds_count{kind="flush",project="demo",entity="orders"}')).toBe(1);
+    expect(sample(text, 'ltbase_lake_job_bytes_total{kind="flush",project="demo",entity="orders"}')).toBe(flushed.data.flush.bytes);
+    expect(sample(text, 'ltbase_lake_job_rows_total{kind="flush",project="demo",entity="orders"}')).toBe(2);
+    expect(sample(text, 'ltbase_lake_job_duration_seconds_count{kind="compact",project="demo",entity="orders"}')).toBe(1);
+    expect(sample(text, 'ltbase_lake_job_bytes_total{kind="compact",project="demo",entity="orders"}')).toBe(compacted.data.compact.added[0].bytes);
     expect(sample(text, 'ltbase_buffer_rows{project="demo",entity="orders"}')).toBe(0);
     // A local lake is read in place, so the read cache (S3 only) neither hits nor misses.
     expect(sample(text, 'ltbase_lake_cache_hits_total')).toBe(0);
@@ -74,7 +74,7 @@ describe('/metrics', () => {
     } finally {
       await gw.oltp.pool.query(`ALTER TABLE lake_file DROP CONSTRAINT probe_refuses`);
     }
-    expect(sample((await get('/metrics')).text, 'ltbase_lake_jobs_failed_total{kind="flush",entity="orders"}')).toBe(1);
+    expect(sample((await get('/metrics')).text, 'ltbase_lake_jobs_failed_total{kind="flush",project="demo",entity="orders"}')).toBe(1);
   });
 
   it('counts read-cache misses (downloads) and hits of an S3 lake', async () => {

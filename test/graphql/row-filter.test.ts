@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCatalog } from '../../src/catalog/index.js';
 import { judge, type RowLookup } from '../../src/graphql/row-filter.js';
 import type { EntityRow } from '../../src/oltp/index.js';
-import { parseWhere } from '../../src/query/index.js';
+import { parseWhere } from '../../src/graphql/bind-filter.js';
 
 const catalog = await loadCatalog('schema');
 const orders = catalog.entity('orders');

@@ -5,7 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { Catalog, loadCatalog, type EntitySchema } from '../../src/catalog/index.js';
 import { ValidationError } from '../../src/errors/index.js';
 import { aggregateEntities, compileAggregate } from '../../src/query/compile-aggregate.js';
-import { parseTimeZone, parseWhere, planAggregate, type AggregateQuestion, type GroupKey } from '../../src/query/index.js';
+import { parseWhere } from '../../src/graphql/bind-filter.js';
+import { parseTimeZone, planAggregate, type AggregateQuestion, type GroupKey } from '../../src/query/index.js';
 import { groupKeys } from '../../src/graphql/aggregates.js';
 import { parseGroupOrder, parseHaving } from '../../src/graphql/aggregate-inputs.js';
 

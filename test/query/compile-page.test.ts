@@ -4,7 +4,8 @@
 import { describe, expect, it } from 'vitest';
 import { Catalog, parseProjectDefinition, type EntitySchema } from '../../src/catalog/index.js';
 import { ValidationError } from '../../src/errors/index.js';
-import { DISTINCT_ON_MISMATCH, checkDistinctOn, compilePage, parseWhere, planEntities, type OrderTerm, type PagePlan } from '../../src/query/index.js';
+import { DISTINCT_ON_MISMATCH, checkDistinctOn, compilePage, planEntities, type OrderTerm, type PagePlan } from '../../src/query/index.js';
+import { parseWhere } from '../../src/graphql/bind-filter.js';
 
 const catalog = new Catalog([
   parseProjectDefinition(

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { Catalog, parseProjectDefinition } from '../../src/catalog/index.js';
 import { ValidationError } from '../../src/errors/index.js';
 import { Params, compileFilter } from '../../src/query/duckdb-sql.js';
-import { parseWhere } from '../../src/query/index.js';
+import { checkRegex, parseWhere, similarToRegex } from '../../src/graphql/bind-filter.js';
 
 const catalog = new Catalog([
   parseProjectDefinition(
@@ -48,9 +48,9 @@ function compile(where: unknown): { sql: string; params: Params; views: string[]
   return { sql, params, views };
 }
 
-function refusal(where: unknown): string {
+function refusal(where: unknown, entity = items, options = {}): string {
   try {
-    parseWhere(catalog, items, where);
+    parseWhere(catalog, entity, where, 'where', options);
   } catch (error) {
     expect(error).toBeInstanceOf(ValidationError);
     return (error as Error).message;
@@ -106,12 +106,106 @@ describe('a ref filter on the referenced row_id', () => {
 
   it('means the same written under _and', () => {
     const { sql } = compile({ r: { _and: [{ row_id: { _eq: OWNER } }] } });
-    expect(sql).toBe('(o."r" IS NOT NULL AND o."r" = ANY($2::UUID[]) AND o."r" IN (SELECT r1.row_id FROM view_owners AS r1 WHERE ((r1."row_id" = $1::UUID))))');
+    expect(sql).toBe('(o."r" IS NOT NULL AND o."r" = ANY($2::UUID[]) AND o."r" IN (SELECT r1.row_id FROM view_owners AS r1 WHERE (r1."row_id" = $1::UUID)))');
   });
 
   it('_is_null goes through the join (a live row_id is never NULL)', () => {
     const { sql, views } = compile({ r: { row_id: { _is_null: true } } });
     expect(sql).toBe('(o."r" IS NOT NULL AND o."r" IN (SELECT r1.row_id FROM view_owners AS r1 WHERE (r1."row_id" IS NULL)))');
     expect(views).toEqual(['owners:all']);
+  });
+});
+
+describe('empty objects (Hasura)', () => {
+  it.each([
+    [{}, null],
+    [{ i: {} }, null],
+    [{ _and: [] }, null],
+    [{ _or: [] }, 'false'],
+    [{ _not: {} }, '(NOT true)'],
+    [{ _not: { _or: [] } }, '(NOT false)'],
+    [{ _or: [{}, { i: { _eq: 1 } }] }, '(true OR (o."i" = $1::BIGINT))'],
+    [{ r: {} }, '(o."r" IS NOT NULL AND o."r" IN (SELECT r1.row_id FROM view_owners AS r1 WHERE true))'],
+  ])('%j compiles to %s', (where, sql) => {
+    const filter = parseWhere(catalog, items, where);
+    if (sql === null) expect(filter).toBeNull();
+    else expect(compile(where).sql).toBe(sql);
+  });
+});
+
+describe('filters through reverse relations', () => {
+  const owners = catalog.entity('owners');
+  const compileOwners = (where: unknown) => {
+    const params = new Params();
+    const sql = compileFilter(parseWhere(catalog, owners, where)!, { params, alias: 'o', refRelation: (target) => `view_${target.name}` });
+    return { sql, params };
+  };
+
+  it('some referencing row matches: an uncorrelated semi-join on the ref column, never unknown', () => {
+    expect(compileOwners({ items: { i: { _gt: 1 } } }).sql).toBe('(o.row_id IN (SELECT r1."r" FROM view_items AS r1 WHERE r1."r" IS NOT NULL AND (r1."i" > $1::BIGINT)))');
+  });
+
+  it('a count predicate that holds for 0 includes parents without children: those with a count that fails are left out', () => {
+    expect(compileOwners({ items_aggregate: { count: { predicate: { _eq: 0 } } } }).sql).toBe(
+      '(NOT o.row_id IN (SELECT r1."r" FROM view_items AS r1 WHERE r1."r" IS NOT NULL AND true GROUP BY r1."r" HAVING NOT (count(*) = $1::BIGINT)))',
+    );
+    expect(compileOwners({ items_aggregate: { count: { predicate: { _gt: 2 }, filter: { i: { _eq: 1 } } } } }).sql).toBe(
+      '(o.row_id IN (SELECT r1."r" FROM view_items AS r1 WHERE r1."r" IS NOT NULL AND (r1."i" = $1::BIGINT) GROUP BY r1."r" HAVING (count(*) > $2::BIGINT)))',
+    );
+  });
+
+  it('sum/avg/min/max take one numeric column and are unknown over only NULLs', () => {
+    const { sql } = compileOwners({ items_aggregate: { sum: { arguments: 'f', predicate: { _gt: 1 }, distinct: true } } });
+    expect(sql).toBe(
+      '(CASE WHEN o.row_id IN (SELECT r1."r" FROM view_items AS r1 WHERE r1."r" IS NOT NULL AND true GROUP BY r1."r" HAVING (sum(DISTINCT r1."f") > $1::DOUBLE)) THEN true' +
+        ' WHEN o.row_id IN (SELECT r2."r" FROM view_items AS r2 WHERE r2."r" IS NOT NULL AND true GROUP BY r2."r" HAVING NOT (sum(DISTINCT r2."f") > $2::DOUBLE)) THEN false ELSE CAST(NULL AS BOOLEAN) END)',
+    );
+    expect(refusal({ items_aggregate: { sum: { arguments: 'e', predicate: { _gt: 1 } } } }, owners)).toContain('where.items_aggregate.sum.arguments: items.e is not numeric');
+    expect(refusal({ items_aggregate: { count: { filter: {} } } }, owners)).toContain('where.items_aggregate.count.predicate: required');
+    expect(refusal({ itemz: {} }, owners)).toContain('where.itemz: owners has no field "itemz"');
+  });
+});
+
+describe('session variables (the access-control hook)', () => {
+  const session = (values: Record<string, string>) => ({ session: (name: string) => values[name] });
+
+  it('a string operand naming one is replaced by its value, any case, and stays a bound parameter', () => {
+    const filter = parseWhere(catalog, items, { i: { _eq: 'X-Hasura-User-Id' }, e: { _in: ['x-hasura-tier'] } }, 'where', session({ 'x-hasura-user-id': '42', 'x-hasura-tier': 'A' }));
+    expect(filter).toMatchObject({ kind: 'and', items: [{ kind: 'compare', value: 42n }, { kind: 'in', values: ['A'] }] });
+  });
+
+  it('a missing variable is an error naming it and the path; without sessions the text is a value', () => {
+    expect(refusal({ i: { _eq: 'X-Hasura-User-Id' } }, items, session({}))).toBe('where.i._eq: session variable "X-Hasura-User-Id" is not set');
+    expect(refusal({ i: { _eq: 'X-Hasura-User-Id' } })).toContain('where.i._eq: expected a 64-bit integer');
+  });
+});
+
+describe('patterns', () => {
+  it.each([
+    ['_*gham', '.*gham'],
+    ['%\\_%', '.*\\_.*'],
+    ['a.b', 'a\\.b'],
+    ['(a|b)%', '(?:a|b).*'],
+    ['[%_]x', '[%_]x'],
+    ['[]a]', '[\\]a]'],
+    ['^$', '\\^\\$'],
+  ])('SIMILAR TO %s is the RE2 pattern %s', (similar, regex) => {
+    expect(similarToRegex(similar)).toBe(regex);
+  });
+
+  it.each([
+    ['(b', 'where.s._regex: invalid regular expression'],
+    ['(a)\\1', 'RE2 (DuckDB) has no backreferences'],
+    ['a(?!b)', 'RE2 (DuckDB) has no lookaround'],
+    ['(?<=a)b', 'RE2 (DuckDB) has no lookaround'],
+    ['a{1001}', 'RE2 (DuckDB) repeats at most 1000 times'],
+    ['\\Z', 'where.s._regex: invalid regular expression'],
+    ['[b-a]', 'where.s._regex: invalid regular expression'],
+  ])('refuses %s', (pattern, message) => {
+    expect(() => checkRegex(pattern, 'where.s._regex')).toThrow(message);
+  });
+
+  it.each(['(?i)abc', '(?P<x>a)', '[[:alpha:]]+', '\\d{2,3}', 'a\\\\1', 'a{', '\\Qa.b\\E', '\\pL+', '\\AHello\\z', 'a\\-b', '(?s:a.b)', 'x{2}y{1000}'])('accepts the RE2 pattern %s', (pattern) => {
+    expect(() => checkRegex(pattern, 'p')).not.toThrow();
   });
 });

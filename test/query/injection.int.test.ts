@@ -40,13 +40,21 @@ async function tableCounts(): Promise<unknown> {
 }
 
 describe('SQL injection attempts are plain text', () => {
-  it.each(['_eq', '_neq', '_gt', '_lte', '_like', '_ilike', '_contains', '_starts_with', '_in', '_nin'])('through %s', async (op) => {
+  // Patterns take the attack as literal text, escaped as a user would (unbalanced parentheses are refused).
+  const regexText = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const similarText = (text: string) => text.replace(/[%_|*+?{}()[\]\\.]/g, '\\$&');
+  const operand = (op: string, attack: string): unknown =>
+    op === '_in' || op === '_nin' ? [attack, 'plain']
+    : op.includes('regex') ? regexText(attack)
+    : op.includes('similar') ? similarText(attack)
+    : attack;
+
+  it.each(['_eq', '_neq', '_gt', '_lte', '_like', '_ilike', '_nlike', '_nilike', '_contains', '_starts_with', '_in', '_nin', '_regex', '_niregex', '_similar', '_nsimilar'])('through %s', async (op) => {
     const before = await tableCounts();
     const truth = await readTruth(gw);
     const orders = gw.catalog.entity('orders');
     for (const attack of ATTACKS) {
-      const value = op === '_in' || op === '_nin' ? [attack, 'plain'] : attack;
-      const where = { note: { [op]: value } };
+      const where = { note: { [op]: operand(op, attack) } };
       const res = await gw.gql(`query($w: orders_bool_exp) { orders(where: $w, limit: 1000) { row_id } }`, { w: where });
       expect(res.errors, `${op} ${attack}`).toBeUndefined();
       const expected = answerList(gw.catalog, truth, orders, { where, limit: 1000 }).map((r) => r.row_id);
@@ -62,6 +70,9 @@ describe('SQL injection attempts are plain text', () => {
     for (const attack of ATTACKS) {
       const res = await gw.gql(`query($v: String!) { orders(where: {customer: {name: {_eq: $v}}}) { row_id } }`, { v: attack });
       expect(res.data.orders).toEqual([]);
+      const reverse = await gw.gql(`query($v: String!) { customers(where: {orders: {note: {_eq: $v}}, orders_aggregate: {count: {predicate: {_gt: 0}, filter: {note: {_eq: $v}}}}}) { row_id } }`, { v: attack });
+      expect(reverse.errors).toBeUndefined();
+      expect(reverse.data.customers).toEqual([]);
       const flush = await gw.gql(`mutation($e: String!) { flush(entity: $e, force: true) { rows } }`, { e: attack }, { admin: true });
       expect(flush.errors?.[0]?.message).toBe(`unknown entity "${attack}" (known: customers, orders)`);
     }

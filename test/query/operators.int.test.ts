@@ -8,7 +8,7 @@ import { openLakehouse } from '../../src/cli/lakehouse.js';
 import { loadCatalog } from '../../src/catalog/index.js';
 import { liveFiles } from '../../src/lake/index.js';
 import { openOltpStore } from '../../src/oltp/index.js';
-import { parseWhere } from '../../src/query/index.js';
+import { parseWhere } from '../../src/graphql/bind-filter.js';
 import { OWNERS_ENTITY, attributesOfEveryType } from '../support/definitions.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { scratchDir } from '../support/scratch.js';
@@ -84,12 +84,26 @@ describe('every operator on every type', () => {
     ['d', { _gte: '2026-02-10' }], ['d', { _eq: '2026-02-01' }], ['d', { _nin: ['2026-02-01', '2026-02-05'] }], ['d', { _is_null: false }],
     ['e', { _eq: 'A' }], ['e', { _neq: 'C' }], ['e', { _in: ['A', 'B'] }], ['e', { _nin: ['B'] }], ['e', { _is_null: true }],
     ['j', { _is_null: true }], ['j', { _is_null: false }],
+    // Hasura's other text operators (Postgres NOT LIKE, SIMILAR TO, ~ and ~*; NULL values are unknown).
+    ['s', { _nlike: 'a%' }], ['s', { _nilike: 'A%' }], ['s', { _nlike: '%\\%%' }], ['s', { _nilike: '%E%' }],
+    ['s', { _similar: '(alpha|zeta)' }], ['s', { _similar: '%\\_%' }], ['s', { _similar: '_*ha' }], ['s', { _nsimilar: '[a-z]%' }], ['s', { _similar: 'a.pha' }],
+    ['s', { _regex: '^a' }], ['s', { _regex: 'l.h' }], ['s', { _regex: "o'n" }], ['s', { _nregex: 'a' }], ['s', { _iregex: '^ALPHA$' }], ['s', { _niregex: 'ALPHA|ZETA' }],
+    ['s', { _regex: '[[:digit:]]+%' }],
+    // jsonb's operators; the values are {n, tags: ['a', n]} or NULL.
+    ['j', { _eq: { tags: ['a', 0], n: 0 } }], ['j', { _neq: { n: 0, tags: ['a', 0] } }], ['j', { _eq: { n: 0 } }],
+    ['j', { _contains: { tags: ['a'] } }], ['j', { _contains: { n: 2 } }], ['j', { _contains: { tags: [2] } }], ['j', { _contains: {} }], ['j', { _contains: [] }],
+    ['j', { _contains: { tags: 'a' } }], ['j', { _contains: { tags: [['a']] } }],
+    ['j', { _contained_in: { n: 0, tags: ['a', 0, 1], x: 1 } }], ['j', { _contained_in: { n: 2 } }], ['j', { _contained_in: [{ n: 0 }] }],
+    ['j', { _has_key: 'n' }], ['j', { _has_key: 'x' }], ['j', { _has_keys_any: ['x', 'tags'] }], ['j', { _has_keys_any: [] }],
+    ['j', { _has_keys_all: ['n', 'tags'] }], ['j', { _has_keys_all: ['n', 'x'] }], ['j', { _has_keys_all: [] }],
+    // Empty objects (Hasura): a field with no condition is true.
+    ['s', {}], ['j', {}],
   ];
 
   it.each(matrix)('%s %j', async (attribute, spec) => {
     const where = { [attribute]: spec };
     const res = await gw.gql(`query($w: items_bool_exp) { items(where: $w, limit: 1000) { row_id } }`, { w: where });
-    expect(res.errors).toBeUndefined();
+    expect(res.errors, JSON.stringify(res.errors)).toBeUndefined();
     const truth = await readTruth(gw);
     const expected = answerList(gw.catalog, truth, gw.catalog.entity('items'), { where, limit: 1000 }).map((r) => r.row_id);
     expect(res.data.items.map((r: { row_id: string }) => r.row_id)).toEqual(expected);
@@ -112,6 +126,44 @@ describe('every operator on every type', () => {
     // So does a condition on the deleted owner's row_id alone (the referenced row must exist).
     const byRowId = await gw.gql(`query($id: UUID!) { items(where: {r: {row_id: {_eq: $id}}}) { row_id r { label } } }`, { id: owners[1] });
     expect(byRowId.data.items).toEqual([]);
+  });
+
+  it('filters owners through the reverse relation and its aggregates, as the oracle does', async () => {
+    const truth = await readTruth(gw);
+    const wheres: Record<string, unknown>[] = [
+      { items: { s: { _eq: 'alpha' } } },
+      { items: {} },
+      { _not: { items: {} } },
+      { _not: { items: { b: { _eq: true } } } },
+      { items: { r: { label: { _eq: 'x' } } } },
+      { items_aggregate: { count: { predicate: { _eq: 0 } } } },
+      { items_aggregate: { count: { predicate: { _gt: 2 }, filter: { f: { _is_null: false } } } } },
+      { items_aggregate: { count: { predicate: { _gte: 1 }, arguments: ['e'], distinct: true } } },
+      { items_aggregate: { sum: { arguments: 'f', predicate: { _gt: 10 } } } },
+      { items_aggregate: { max: { arguments: 'i', predicate: { _is_null: true } } } },
+      { _not: { items_aggregate: { avg: { arguments: 'f', predicate: { _lt: 5 }, filter: { b: { _eq: true } } } } } },
+      { items_aggregate: { bool_and: { arguments: 'b', predicate: { _eq: true } } } },
+      { _not: { items_aggregate: { bool_or: { arguments: 'b', predicate: { _eq: false }, distinct: true } } } },
+      { items_aggregate: { bool_or: { arguments: 'b', predicate: { _is_null: true } } } },
+    ];
+    for (const where of wheres) {
+      const res = await gw.gql(`query($w: owners_bool_exp) { owners(where: $w) { row_id } }`, { w: where });
+      expect(res.errors, JSON.stringify(where)).toBeUndefined();
+      const expected = answerList(gw.catalog, truth, gw.catalog.entity('owners'), { where, limit: 100 }).map((r) => r.row_id);
+      expect(res.data.owners.map((r: { row_id: string }) => r.row_id), JSON.stringify(where)).toEqual(expected);
+    }
+  });
+
+  it('refuses an invalid regular expression, naming its path', async () => {
+    for (const [pattern, message] of [
+      ['(b', 'where.s._regex: invalid regular expression'],
+      ['(a)\\1', 'where.s._regex: invalid regular expression: RE2 (DuckDB) has no backreferences'],
+      ['(?=a)', 'has no lookaround'],
+    ]) {
+      const res = await gw.gql(`query($p: String) { items(where: {s: {_regex: $p}}) { row_id } }`, { p: pattern });
+      expect(res.errors?.[0]?.message, pattern).toContain(message);
+      expect(res.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    }
   });
 
   it('reads json values and dates back as written', async () => {
