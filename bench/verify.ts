@@ -1,29 +1,13 @@
 // `npm run bench:verify`: time of verify and rebuild on BENCH_ORDERS orders (default 1M) loaded
 // through the write path, flushed as 20,000-row delta files, then compacted, with 30,000 changes
 // buffered (the last 10,000 loaded, 10,000 new orders, 10,000 updates).
-import pino from 'pino';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
-import { openLakehouse } from '../src/cli/lakehouse.js';
-import { loadCatalog } from '../src/catalog/index.js';
-import { openOltpStore } from '../src/oltp/index.js';
-import { benchDatabase } from './support.js';
-import fs from 'node:fs/promises';
-import os from 'node:os';
-import path from 'node:path';
+import { openBenchGateway } from './support.js';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 1_000_000);
 const BATCH = 10_000;
-const log = pino({ level: 'warn' });
-const database = await benchDatabase('verify');
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-bench-verify-'));
-const catalog = await loadCatalog('schema');
-const oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
-const lakehouse = await openLakehouse(
-  { lakeUrl: `file://${path.join(dataDir, 'lake')}`, s3: { region: 'us-east-1', forcePathStyle: true }, dataDir, flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 1_000 }, orphanGraceMs: 600_000, query: { timeoutMs: 600_000 } },
-  catalog,
-  oltp,
-  log,
-);
+const g = await openBenchGateway('verify', { queryTimeoutMs: 600_000 });
+const { catalog, oltp, lakehouse } = g;
 const random = seededRandom(42);
 const customers = catalog.entity('customers');
 const orders = catalog.entity('orders');
@@ -52,8 +36,5 @@ try {
   const after = await timed('verify after rebuild', () => lakehouse.admin.verify(orders));
   console.log(JSON.stringify({ ok: after.ok, truth_rows: after.truth_rows, lake_rows: after.lake_rows, duration_ms: after.duration_ms }));
 } finally {
-  await lakehouse.close();
-  await oltp.close();
-  await database.drop();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await g.close();
 }

@@ -150,7 +150,7 @@ describe('admin API guard and bad input', () => {
 
   it('names an unknown entity and flushes nothing', async () => {
     const res = await gw.gql(FLUSH, { entity: 'invoices', force: true }, { admin: true });
-    expect(res.errors?.[0]?.message).toBe('unknown entity "invoices" (known: customers, orders)');
+    expect(res.errors?.[0]?.message).toBe('unknown entity "invoices" in project "demo" (known: customers, orders)');
     expect((await changeLedger(gw, gw.catalog.entity('customers'))).buffer).toHaveLength(1);
   });
 });
