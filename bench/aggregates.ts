@@ -3,59 +3,25 @@
 // and countries by revenue (group by a referenced row's field) against raw DuckDB over one
 // compacted file per entity, and month buckets in UTC (the fast path) against a time zone.
 // Usage: npx tsx bench/aggregates.ts   (BENCH_ORDERS=1000000 for the issue's size; default 200,000)
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { openLakehouse } from '../src/cli/lakehouse.js';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
-import { loadCatalog } from '../src/catalog/index.js';
-import { buildSchema, createGatewayYoga } from '../src/graphql/index.js';
 import { sqlString } from '../src/lake/index.js';
-import { openOltpStore } from '../src/oltp/index.js';
-import { benchDatabase, graphqlCaller, percentile } from './support.js';
+import { openBenchGateway, rawDuckDb, timedTogether as together, type Timing } from './support.js';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 200_000);
 const CUSTOMERS = Math.max(1_000, Math.round(ORDERS / 10));
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const BATCH = 10_000;
 
-const log = pino({ level: 'warn' });
-const database = await benchDatabase('bench_aggregates');
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-bench-aggregates-'));
-const catalog = await loadCatalog('schema');
-const oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
-const lakehouse = await openLakehouse(
-  { lakeUrl: `file://${path.join(dataDir, 'lake')}`, s3: { region: 'us-east-1', forcePathStyle: true }, dataDir, flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 1_000 }, orphanGraceMs: 600_000 },
-  catalog,
-  oltp,
-  log,
-);
-const yoga = createGatewayYoga({
-  schema: buildSchema(catalog),
-  auth: { anonymousRole: 'bench' },
-  services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } },
-});
+const g = await openBenchGateway('bench_aggregates');
+const { catalog, oltp, lakehouse, gql, dataDir } = g;
 const customers = catalog.entity('customers');
 const orders = catalog.entity('orders');
 const random = seededRandom(7);
-const gql = graphqlCaller((url, init) => yoga.fetch(url, init), 'http://bench/graphql');
-const raw = (sql: string) => () => lakehouse.duck.use(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
-
-/** Alternatives timed round-robin after warm-ups, so drift of this shared machine falls on all alike. */
-async function timedTogether(alternatives: readonly (() => Promise<unknown>)[]): Promise<{ p50: number; p95: number }[]> {
-  for (let i = 0; i < 3; i++) for (const run of alternatives) await run();
-  const times = alternatives.map(() => [] as number[]);
-  for (let i = 0; i < RUNS; i++) {
-    for (const [k, run] of alternatives.entries()) {
-      const started = performance.now();
-      await run();
-      times[k]!.push(performance.now() - started);
-    }
-  }
-  return times.map((t) => (t.sort((a, b) => a - b), { p50: percentile(t, 50), p95: percentile(t, 95) }));
-}
-const ms = (v: { p50: number; p95: number }) => `${v.p50.toFixed(1)}/${v.p95.toFixed(1)} ms`;
+const rawSql = rawDuckDb(g);
+const raw = (sql: string) => () => rawSql(sql);
+const timedTogether = (alternatives: readonly (() => Promise<unknown>)[]) => together(alternatives, RUNS);
+const ms = (v: Timing) => `${v.p50.toFixed(1)}/${v.p95.toFixed(1)} ms`;
 
 try {
   console.log(`loading ${CUSTOMERS.toLocaleString('en')} customers and ${ORDERS.toLocaleString('en')} orders ...`);
@@ -102,8 +68,5 @@ try {
   ]);
   console.log(`month buckets: UTC ${ms(utc!)} | Europe/Berlin ${ms(berlin!)}`);
 } finally {
-  await lakehouse.close();
-  await oltp.close();
-  await database.drop();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await g.close();
 }

@@ -3,18 +3,11 @@
 // each sort form through GraphQL, against the same question in raw DuckDB over one compacted
 // Parquet file per entity, and against a plain own-column sort of the same page.
 // Usage: npx tsx bench/sorts.ts   (BENCH_ORDERS=1000000 for the 1M numbers; BENCH_DATABASE_URL to use a running Postgres)
-import fs from 'node:fs/promises';
-import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
-import { openLakehouse } from '../src/cli/lakehouse.js';
 import { compactSchema } from '../src/compaction/index.js';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
-import { loadCatalog } from '../src/catalog/index.js';
-import { buildSchema, createGatewayYoga } from '../src/graphql/index.js';
 import { sqlString } from '../src/lake/index.js';
-import { openOltpStore } from '../src/oltp/index.js';
-import { benchDatabase, graphqlCaller, percentile } from './support.js';
+import { ms, openBenchGateway, rawDuckDb, timedTogether as together } from './support.js';
 
 const ORDERS = Number(process.env.BENCH_ORDERS ?? 100_000);
 const CUSTOMERS = Math.max(1_000, Math.round(ORDERS / 10));
@@ -22,49 +15,12 @@ const BUFFERED = 10_000;
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const BATCH = 10_000;
 
-const log = pino({ level: 'warn' });
-const database = await benchDatabase('bench_sorts');
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-bench-sorts-'));
-const catalog = await loadCatalog('schema');
-const oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
-const lakehouse = await openLakehouse(
-  {
-    lakeUrl: `file://${path.join(dataDir, 'lake')}`,
-    s3: { region: 'us-east-1', forcePathStyle: true },
-    dataDir,
-    flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 1_000 },
-    orphanGraceMs: 600_000,
-  },
-  catalog,
-  oltp,
-  log,
-);
-const yoga = createGatewayYoga({
-  schema: buildSchema(catalog),
-  auth: { anonymousRole: 'bench' },
-  services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } },
-});
+const g = await openBenchGateway('bench_sorts');
+const { catalog, oltp, lakehouse, gql, dataDir } = g;
 const customers = catalog.entity('customers');
 const orders = catalog.entity('orders');
 const random = seededRandom(7);
-const gql = graphqlCaller((url, init) => yoga.fetch(url, init), 'http://bench/graphql');
-const ms = (v: number) => `${v.toFixed(1)} ms`;
-
-async function timedTogether(alternatives: readonly (() => Promise<unknown>)[]): Promise<{ p50: number; p95: number }[]> {
-  for (let i = 0; i < 3; i++) for (const run of alternatives) await run();
-  const times = alternatives.map(() => [] as number[]);
-  for (let i = 0; i < RUNS; i++) {
-    for (const [k, run] of alternatives.entries()) {
-      const started = performance.now();
-      await run();
-      times[k]!.push(performance.now() - started);
-    }
-  }
-  return times.map((t) => {
-    t.sort((a, b) => a - b);
-    return { p50: percentile(t, 50), p95: percentile(t, 95) };
-  });
-}
+const timedTogether = (alternatives: readonly (() => Promise<unknown>)[]) => together(alternatives, RUNS);
 
 /** GraphQL question, and the same in raw DuckDB over the compacted files (o: orders, c: customers). */
 const QUESTIONS: Record<string, [string, ((o: string, c: string) => string) | null]> = {
@@ -120,7 +76,8 @@ try {
 
   const files = { orders: path.join(dataDir, 'orders.parquet'), customers: path.join(dataDir, 'customers.parquet') };
   for (const [name, file] of Object.entries(files)) await lakehouse.search.exportCurrent(catalog.entity(name), file);
-  const raw = (sql: string) => () => lakehouse.duck.use(async (c) => (await c.runAndReadAll(sql)).getRowObjectsJS());
+  const rawSql = rawDuckDb(g);
+  const raw = (sql: string) => () => rawSql(sql);
   {
     // Grouping only the filtered page's children (a semi-join on the filter) against grouping all.
     const [o, c] = [sqlString(files.orders), sqlString(files.customers)];
@@ -136,8 +93,5 @@ try {
     console.log(`${label}: ${ms(ours!.p50)}/${ms(ours!.p95)}${plain ? ` | ${ms(plain.p50)}/${ms(plain.p95)} | ${(ours!.p50 / plain.p50).toFixed(2)}x` : ''}`);
   }
 } finally {
-  await lakehouse.close();
-  await oltp.close();
-  await fs.rm(dataDir, { recursive: true, force: true });
-  await database.drop();
+  await g.close();
 }

@@ -3,7 +3,7 @@
 // keep (HAVING), in what order and how many. compile-aggregate.ts turns it into one statement.
 import { TYPE_MAPPING, type Attribute, type AttributeType, type EntitySchema, type TimeBucket } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import type { Filter, FilterValue } from './filter.js';
+import { coerceFilterValue, type Filter, type FilterValue } from './filter.js';
 
 /** Aggregates of one attribute, by Hasura's names (`count` of rows is apart: it takes no attribute). */
 export const AGGREGATE_FUNCTIONS = ['sum', 'avg', 'min', 'max', 'count_distinct', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp'] as const;
@@ -174,39 +174,11 @@ export function parseTimeZone(value: string | null | undefined, at = 'time_zone'
   return UTC_NAMES.has(canonical) ? null : canonical;
 }
 
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
+/** Figures a HAVING compares: counts and sums (int, float), min/max of dates, timestamps and strings. */
+const HAVING_TYPES: readonly AttributeType[] = ['int', 'float', 'timestamp', 'date', 'string'];
 
 /** A HAVING value (as GraphQL parsed it) as the filter value a figure of `type` compares with. */
 export function havingValue(type: AttributeType, value: unknown, at: string): FilterValue {
-  const fail = (expected: string) => new ValidationError(`${at}: expected ${expected}, got ${JSON.stringify(typeof value === 'bigint' ? String(value) : value)}`);
-  switch (type) {
-    case 'int': {
-      const n =
-        typeof value === 'bigint' ? value
-        : typeof value === 'number' && Number.isSafeInteger(value) ? BigInt(value)
-        : typeof value === 'string' && /^-?\d+$/.test(value) ? BigInt(value)
-        : null;
-      if (n !== null && n >= INT64_MIN && n <= INT64_MAX) return n;
-      throw fail('a 64-bit integer');
-    }
-    case 'float':
-      if (typeof value === 'number' && Number.isFinite(value)) return value;
-      throw fail('a number');
-    case 'timestamp': {
-      const date = value instanceof Date ? value : typeof value === 'string' ? new Date(value) : null;
-      if (date && !Number.isNaN(date.getTime())) return date;
-      throw fail('an ISO-8601 date-time');
-    }
-    case 'date': {
-      const text = value instanceof Date && !Number.isNaN(value.getTime()) ? value.toISOString().slice(0, 10) : value;
-      if (typeof text === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(text)) return text;
-      throw fail('a date YYYY-MM-DD');
-    }
-    case 'string':
-      if (typeof value === 'string') return value;
-      throw fail('a string');
-    default:
-      throw fail(`no value (no figure of a ${type} is compared)`);
-  }
+  if (!HAVING_TYPES.includes(type)) throw new ValidationError(`${at}: no value (no figure of a ${type} is compared)`);
+  return coerceFilterValue(type, value, at);
 }
