@@ -13,7 +13,6 @@ import { openLakehouse, type Lakehouse } from './lakehouse.js';
 import { isEmpty, seedDemo } from './seed.js';
 
 const DEMO_COUNTS = { customers: 2_000, orders: 8_000 };
-const MAX_INSERT_OBJECTS = 50_000;
 /** /readyz waits this long for Postgres: a probe must answer well within its own timeout. */
 const READY_TIMEOUT_MS = 2_000;
 
@@ -127,7 +126,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
         admin: lakehouse.admin,
         search: lakehouse.search,
         log,
-        limits: { ...config.query, maxInsertObjects: MAX_INSERT_OBJECTS },
+        limits: { ...config.query, maxInsertObjects: config.maxInsertObjects },
       },
     });
     server = createServer((request, response) => endpoints.handleNode(request, response));

@@ -100,6 +100,7 @@ const EnvSchema = z.object({
   QUERY_DEFAULT_LIMIT: intFrom(1).default(100),
   QUERY_MAX_LIMIT: intFrom(1).default(10_000),
   QUERY_TIMEOUT_MS: intFrom(100).default(60_000),
+  MAX_INSERT_OBJECTS: intFrom(1, 1_000_000).default(50_000),
   LAKE_CACHE_MB: intFrom(1).default(2_048),
   // Postgres caps a jsonb value (the change_log snapshot) at 255 MB; a value must fit in it.
   MAX_VALUE_BYTES: intFrom(1_024, 128 * 1024 * 1024).default(16 * 1024 * 1024),
@@ -190,6 +191,8 @@ export interface Config {
   query: { defaultLimit: number; maxLimit: number; timeoutMs: number };
   /** Largest accepted attribute value in bytes (a string's UTF-8, a JSON value serialized). */
   maxValueBytes: number;
+  /** Rows one insert, set-based update or delete may write. */
+  maxInsertObjects: number;
   /** How a failing flush or compaction of an entity waits before its worker tries it again. */
   backoff: { baseMs: number; maxMs: number; jitter: number };
   /** Attempts of idempotent Postgres work (snapshots, manifest reads, a worker's flush or compaction) on transient errors. */
@@ -321,6 +324,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     workers: e.WORKERS,
     query: { defaultLimit: e.QUERY_DEFAULT_LIMIT, maxLimit: e.QUERY_MAX_LIMIT, timeoutMs: e.QUERY_TIMEOUT_MS },
     maxValueBytes: e.MAX_VALUE_BYTES,
+    maxInsertObjects: e.MAX_INSERT_OBJECTS,
     backoff: { baseMs: e.WORKER_BACKOFF_BASE_MS, maxMs: e.WORKER_BACKOFF_MAX_MS, jitter: e.WORKER_BACKOFF_JITTER },
     pgRetry: { attempts: e.PG_RETRY_ATTEMPTS, baseMs: 50 },
     jobCheckIntervalMs: e.JOB_CHECK_INTERVAL_MS,

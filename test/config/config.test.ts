@@ -97,6 +97,13 @@ describe('configuration', () => {
     );
   });
 
+  it('reads MAX_INSERT_OBJECTS (rows one write call may change): 50,000 by default, 1..1,000,000', () => {
+    expect(loadConfig({}).maxInsertObjects).toBe(50_000);
+    expect(loadConfig({ MAX_INSERT_OBJECTS: '200' }).maxInsertObjects).toBe(200);
+    expect(() => loadConfig({ MAX_INSERT_OBJECTS: '0' })).toThrow('MAX_INSERT_OBJECTS');
+    expect(() => loadConfig({ MAX_INSERT_OBJECTS: '2000000' })).toThrow('MAX_INSERT_OBJECTS');
+  });
+
   it('treats empty variables as unset', () => {
     expect(loadConfig({ PORT: '', DATABASE_URL: '' }).port).toBe(4000);
   });
