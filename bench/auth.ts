@@ -1,42 +1,21 @@
 // Latency JWT verification adds per request: the same queries with no credential (anonymous role), the
 // admin token, an HS256 JWT and RS256/ES256 JWTs from a loopback JWKS, timed round-robin in one run.
 // Usage: npm run bench:auth   (BENCH_RUNS=2000; BENCH_DATABASE_URL to use a running Postgres)
-import fs from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import pino from 'pino';
-import { openLakehouse } from '../src/cli/lakehouse.js';
 import { demoOrder, seededRandom } from '../src/cli/demo-data.js';
-import { loadCatalog } from '../src/catalog/index.js';
-import { buildSchema, createAuthenticator, createGatewayYoga, type AuthSettings } from '../src/graphql/index.js';
-import { openOltpStore } from '../src/oltp/index.js';
-import { benchDatabase, median } from './support.js';
+import { createAuthenticator, createGatewayYoga, type AuthSettings } from '../src/graphql/index.js';
+import { median, openBenchGateway } from './support.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 2_000);
 const SECRET = 'bench-secret-of-at-least-32-characters!';
 const ADMIN = 'bench-admin-token';
 const claims = { 'https://hasura.io/jwt/claims': { 'x-hasura-allowed-roles': ['user'], 'x-hasura-default-role': 'user', 'x-hasura-user-id': '42', 'x-hasura-project': 'demo' } };
 
-const log = pino({ level: 'warn' });
-const database = await benchDatabase('bench_auth');
-const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-bench-auth-'));
-const catalog = await loadCatalog('schema');
-const oltp = await openOltpStore({ databaseUrl: database.url, catalog, log });
-const lakehouse = await openLakehouse(
-  {
-    lakeUrl: `file://${path.join(dataDir, 'lake')}`,
-    s3: { region: 'us-east-1', forcePathStyle: true },
-    dataDir,
-    flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 1_000 },
-    orphanGraceMs: 600_000,
-  },
-  catalog,
-  oltp,
-  log,
-);
+// The demo schema over a throwaway database and local lake; its own servers per credential below.
+const g = await openBenchGateway('bench_auth');
+const { catalog, oltp, lakehouse, log, schema } = g;
 
 // A loopback JWKS with an RS256 and an ES256 key.
 const rsa = await generateKeyPair('RS256');
@@ -50,7 +29,6 @@ await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
 const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
 
 const services = { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } };
-const schema = buildSchema(catalog);
 const hsAuth: AuthSettings = { adminToken: ADMIN, anonymousRole: 'bench', jwt: { secret: SECRET } };
 const jwksAuth: AuthSettings = { adminToken: ADMIN, jwt: { jwksUrl } };
 const hsYoga = createGatewayYoga({ schema, services, auth: hsAuth });
@@ -125,8 +103,5 @@ try {
   await timeAuthenticate(RUNS);
 } finally {
   await new Promise<void>((resolve) => jwks.close(() => resolve()));
-  await lakehouse.close();
-  await oltp.close();
-  await database.drop();
-  await fs.rm(dataDir, { recursive: true, force: true });
+  await g.close();
 }

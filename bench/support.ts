@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import pg from 'pg';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadCatalog, type Catalog, type EntitySchema } from '../src/catalog/index.js';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
 import { openLakehouse, type Lakehouse } from '../src/cli/lakehouse.js';
@@ -102,6 +102,7 @@ export function graphqlCaller(
 /** A gateway in process over a throwaway database and a local lake, as the search benchmarks run it. */
 export interface BenchGateway {
   dataDir: string;
+  log: Logger;
   catalog: Catalog;
   oltp: OltpStore;
   lakehouse: Lakehouse;
@@ -158,6 +159,7 @@ export async function openBenchGateway(name: string, options: BenchGatewayOption
   });
   const gateway: BenchGateway = {
     dataDir,
+    log,
     catalog,
     oltp,
     lakehouse,

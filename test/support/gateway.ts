@@ -90,14 +90,7 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     throw error;
   }
   const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-test-'));
-  const lakeSettings: LakehouseSettings = {
-    lakeUrl: `file://${path.join(dataDir, 'lake')}`,
-    s3: { region: 'us-east-1', forcePathStyle: true },
-    dataDir,
-    flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 200 },
-    orphanGraceMs: 600_000,
-    ...options.lake,
-  };
+  const lakeSettings = testLakeSettings(dataDir, options.lake);
   const metrics = createMetrics({ processMetrics: false });
   const lakehouse = await openLakehouse(lakeSettings, catalog, oltp, log, metrics);
   if (options.workers) lakehouse.startWorkers();
@@ -140,5 +133,17 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
       await database.drop();
       await fs.rm(dataDir, { recursive: true, force: true });
     },
+  };
+}
+
+/** Lake settings of a test gateway: a local lake under `dataDir`, flushes only when asked, `overrides` on top. */
+export function testLakeSettings(dataDir: string, overrides: Partial<LakehouseSettings> = {}): LakehouseSettings {
+  return {
+    lakeUrl: `file://${path.join(dataDir, 'lake')}`,
+    s3: { region: 'us-east-1', forcePathStyle: true },
+    dataDir,
+    flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 200 },
+    orphanGraceMs: 600_000,
+    ...overrides,
   };
 }

@@ -9,7 +9,7 @@ import { loadCatalog, type Catalog } from '../../src/catalog/index.js';
 import { createProjectEndpoints, type AuthSettings, type ProjectEndpoints } from '../../src/graphql/index.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics/index.js';
 import { checkReadiness, openOltpStore, type OltpStore } from '../../src/oltp/index.js';
-import { TEST_ADMIN_TOKEN, TEST_AUTH, TEST_WEB_SAFETY, type GraphQLResponse } from './gateway.js';
+import { TEST_ADMIN_TOKEN, TEST_AUTH, TEST_WEB_SAFETY, testLakeSettings, type GraphQLResponse } from './gateway.js';
 import { createTestDatabase } from './postgres.js';
 
 export interface ProjectsGateway {
@@ -52,14 +52,7 @@ export async function startProjectsGateway(options: ProjectsGatewayOptions): Pro
     await database.drop();
     throw error;
   }
-  const lakeSettings: LakehouseSettings = {
-    lakeUrl: `file://${path.join(dataDir, 'lake')}`,
-    s3: { region: 'us-east-1', forcePathStyle: true },
-    dataDir,
-    flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 200 },
-    orphanGraceMs: 600_000,
-    ...options.lake,
-  };
+  const lakeSettings = testLakeSettings(dataDir, options.lake);
   const metrics = createMetrics({ processMetrics: false });
   const lakehouse = await openLakehouse(lakeSettings, catalog, oltp, log, metrics);
   const endpoints = createProjectEndpoints({
