@@ -7,6 +7,7 @@ import type { Attribute, Catalog, EntitySchema, JsonValue } from '../catalog/ind
 import type { AggregatePlan, AggregateRequest, AggregateValues, PageArgs, SearchService } from '../query/index.js';
 import type { EntityRow, OltpStore } from '../oltp/index.js';
 import { AuthError } from '../errors/index.js';
+import type { RequestAccess } from './access.js';
 import type { Session } from './auth.js';
 import type { RowBudget } from './bounds.js';
 import type { RequestSearch } from './request-search.js';
@@ -143,6 +144,8 @@ export interface GatewayContext {
   isAdmin: boolean;
   /** Who is calling, as role and Hasura session variables (permissions read it). */
   session: Session;
+  /** What the session's role may do, bound for this request (filters, checks, presets, limits). */
+  access: RequestAccess;
   log: Logger;
   loaders: RequestLoaders;
   /** Rows this request may still materialize (MAX_ROWS_PER_REQUEST); lists charge it. */

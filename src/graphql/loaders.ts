@@ -1,14 +1,16 @@
 // Per-request DataLoaders: one OLTP query per batch of row_ids, not one per row; every row they
-// hand to a field is charged to the request's row budget.
+// hand to a field is charged to the request's row budget. A row the role may see only when its
+// select filter holds (a `_by_pk`, a ref) is read through the search instead, with the filter.
 import DataLoader from 'dataloader';
 import type { Attribute, EntitySchema } from '../catalog/index.js';
-import type { AggregatePlan, AggregateRequest, AggregateValues, PageArgs } from '../query/index.js';
+import { SYSTEM_COLUMNS, type AggregatePlan, type AggregateRequest, type AggregateValues, type PageArgs } from '../query/index.js';
 import type { EntityRow } from '../oltp/index.js';
+import type { RequestAccess } from './access.js';
 import type { RowBudget } from './bounds.js';
 import type { RequestSearch } from './request-search.js';
 import type { GatewayServices, RequestLoaders, RowLoader } from './builder.js';
 
-export function createLoaders(services: GatewayServices, search: RequestSearch, budget: RowBudget): RequestLoaders {
+export function createLoaders(services: GatewayServices, search: RequestSearch, budget: RowBudget, access: RequestAccess): RequestLoaders {
   const byEntity = new Map<string, RowLoader<EntityRow | null>>();
   const children = new Map<string, RowLoader<EntityRow[]>>();
   const aggregates = new Map<string, RowLoader<AggregateValues>>();
@@ -54,13 +56,21 @@ export function createLoaders(services: GatewayServices, search: RequestSearch, 
       if (!loader) {
         const batches = new DataLoader(async (ids: readonly string[]) => {
           budget.check();
-          const rows = await services.oltp.readRows(entity, ids);
-          return ids.map((id) => rows.get(id) ?? null);
+          if (access.seesAll(entity)) {
+            const rows = await services.oltp.readRows(entity, ids);
+            return ids.map((id) => rows.get(id) ?? null);
+          }
+          // The search ANDs the role's select filter (request-search.ts); it charges what it reads,
+          // so the loader below does not charge these rows again.
+          const pinned = { kind: 'in' as const, column: SYSTEM_COLUMNS.row_id!, values: [...ids], negated: false };
+          const rows = await search.list(entity, { where: pinned, orderBy: [], limit: ids.length, offset: 0 }, entity.name);
+          const byId = new Map(rows.map((r) => [r.row_id, r]));
+          return ids.map((id) => byId.get(id) ?? null);
         });
         loader = {
           load: async (id) => {
             const row = await batches.load(id);
-            if (row) budget.take(1, entity.name);
+            if (row && access.seesAll(entity)) budget.take(1, entity.name);
             return row;
           },
         };

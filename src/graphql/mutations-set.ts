@@ -5,9 +5,10 @@ import { ValidationError } from '../errors/index.js';
 import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import type { EntityTypes } from './entities.js';
-import { givenFields, setWriteServices, type MutationTypes } from './mutations.js';
+import { withFilter } from './access.js';
+import { givenFields, setWriteServices, visibleIds, visibleRows, type MutationTypes } from './mutations.js';
 import { checkChange, parseInc, type RowChange } from './set-changes.js';
-import { pathIn, writeMatching, type SetStatement } from './set-writes.js';
+import { pathIn, writeMatching, type SetStatement, type UpdateCheck } from './set-writes.js';
 
 interface RawUpdate {
   where?: unknown;
@@ -15,15 +16,20 @@ interface RawUpdate {
   _inc?: Record<string, unknown> | null;
 }
 
-/** Binds one update's where, _set and _inc; `at` prefixes the paths in errors. */
+/** Binds one update's where, _set and _inc with the role's update filter and presets; `at` prefixes the paths in errors. */
 function updateStatement(ctx: GatewayContext, entity: EntitySchema, raw: RawUpdate, at: string): SetStatement {
   const path = (sub: string) => pathIn({ at }, sub);
   if (raw.where === undefined || raw.where === null) throw new ValidationError(`${path('where')}: required; {} means every row`);
-  const where = parseWhere(ctx.services.catalog, entity, raw.where, path('where'));
-  const set = ctx.services.oltp.writer.coerce(entity, givenFields(raw._set), true, path('_set'));
+  const rule = ctx.access.update(entity);
+  const where = withFilter(parseWhere(ctx.services.catalog, entity, raw.where, path('where')), rule.filter);
+  const set = ctx.services.oltp.writer.coerce(entity, { ...givenFields(raw._set), ...rule.presets }, true, path('_set'));
   const change: RowChange = { set, inc: parseInc(entity, raw._inc, path('_inc')) };
   checkChange(change, at || 'update');
   return { where, change, at };
+}
+
+function updateCheck(ctx: GatewayContext, entity: EntitySchema): UpdateCheck {
+  return { filter: ctx.access.update(entity).check, role: ctx.access.role };
 }
 
 export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, inputs: MutationTypes): void {
@@ -60,7 +66,8 @@ export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, 
       },
       resolve: async (_root, args: RawUpdate, ctx) => {
         const statement = updateStatement(ctx, entity, args, '');
-        return (await writeMatching(setWriteServices(ctx), entity, `update_${name}`, [statement]))[0];
+        const [response] = await writeMatching(setWriteServices(ctx, entity), entity, `update_${name}`, [statement], updateCheck(ctx, entity));
+        return { ...response!, returning: await visibleRows(ctx, entity, response!.returning) };
       },
     }),
   );
@@ -71,9 +78,11 @@ export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, 
       nullable: { list: true, items: true },
       description: `update multiples rows of table: "${name}"; the updates apply in order, in one transaction`,
       args: { updates: dynamicInput(t)({ type: [updates], required: { list: true, items: true }, description: 'updates to execute, in order' }) },
-      resolve: (_root, args: { updates: RawUpdate[] }, ctx) => {
+      resolve: async (_root, args: { updates: RawUpdate[] }, ctx) => {
         const statements = args.updates.map((raw, i) => updateStatement(ctx, entity, raw, `updates[${i}]`));
-        return statements.length === 0 ? [] : writeMatching(setWriteServices(ctx), entity, `update_${name}_many`, statements);
+        if (statements.length === 0) return [];
+        const responses = await writeMatching(setWriteServices(ctx, entity), entity, `update_${name}_many`, statements, updateCheck(ctx, entity));
+        return Promise.all(responses.map(async (r) => ({ ...r, returning: await visibleRows(ctx, entity, r.returning) })));
       },
     }),
   );
@@ -85,8 +94,11 @@ export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, 
       args: { where: dynamicInput(t)({ type: boolExp, required: true, description: 'filter the rows which have to be deleted; {} means every row' }) },
       resolve: async (_root, args: { where?: unknown }, ctx) => {
         if (args.where === undefined || args.where === null) throw new ValidationError('where: required; {} means every row');
-        const where = parseWhere(ctx.services.catalog, entity, args.where, 'where');
-        return (await writeMatching(setWriteServices(ctx), entity, `delete_${name}`, [{ where, at: '' }]))[0];
+        const where = withFilter(parseWhere(ctx.services.catalog, entity, args.where, 'where'), ctx.access.delete(entity).filter);
+        // Which of the rows the role may see is judged before they are deleted (no longer searched after).
+        const visible = ctx.access.seesAll(entity) ? undefined : await visibleIds(ctx, entity, where, ctx.services.limits.maxInsertObjects);
+        const [response] = await writeMatching(setWriteServices(ctx, entity), entity, `delete_${name}`, [{ where, at: '' }]);
+        return { ...response!, returning: await visibleRows(ctx, entity, response!.returning, visible) };
       },
     }),
   );

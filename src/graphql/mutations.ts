@@ -2,12 +2,14 @@
 // on_conflict upserts and client row_ids), update/delete by pk; set-based ones in mutations-set.ts.
 import type { EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import { checkRowId } from '../oltp/index.js';
+import { checkRowId, type EntityRow } from '../oltp/index.js';
+import { SYSTEM_COLUMNS, type Filter } from '../query/index.js';
+import { withFilter, type InsertGuard } from './access.js';
 import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import { attributeInputType, type EntityTypes } from './entities.js';
 import { defineSetMutations } from './mutations-set.js';
-import type { MutationResponse, SetWriteServices } from './set-writes.js';
+import { writeMatching, type MutationResponse, type SetWriteServices } from './set-writes.js';
 import { applyChange, checkChange, incrementable, parseInc } from './set-changes.js';
 import { insertRows, type InsertObject, type OnConflict } from './upsert.js';
 
@@ -30,9 +32,37 @@ export function givenFields(input: Record<string, unknown> | null | undefined): 
   return Object.fromEntries(Object.entries(input ?? {}).filter(([, v]) => v !== undefined));
 }
 
-export function setWriteServices(ctx: GatewayContext): SetWriteServices {
-  // The process's search, not the request's: a retry must see a newer snapshot than the last try.
-  return { search: ctx.services.search, writer: ctx.services.oltp.writer, maxRows: ctx.services.limits.maxInsertObjects };
+/**
+ * The services of a set-based write of `entity`. The process's search, not the request's: a retry
+ * must see a newer snapshot than the last try. Rows a `where` reaches through relations are those
+ * the role may select; the written entity's own rows are bounded by the write permission's filter.
+ */
+export function setWriteServices(ctx: GatewayContext, entity: EntitySchema): SetWriteServices {
+  const rowFilters = new Map(ctx.access.rowFilters());
+  rowFilters.delete(entity.name);
+  return { search: ctx.services.search, writer: ctx.services.oltp.writer, maxRows: ctx.services.limits.maxInsertObjects, rowFilters };
+}
+
+/** `row_id` = `rowId`, as a filter. */
+export function pinnedRow(rowId: string): Filter {
+  return { kind: 'in', column: SYSTEM_COLUMNS.row_id!, values: [rowId], negated: false };
+}
+
+/**
+ * The rows of a mutation's answer the role may see (its select filter), as Hasura's `returning`;
+ * read after the commit, so it judges the rows as written. `known` gives the visible row_ids when
+ * the caller judged them before (deletes: a deleted row is no longer searched).
+ */
+export async function visibleRows(ctx: GatewayContext, entity: EntitySchema, rows: EntityRow[], known?: ReadonlySet<string>): Promise<EntityRow[]> {
+  if (ctx.access.seesAll(entity) || rows.length === 0) return rows;
+  const ids = known ?? (await visibleIds(ctx, entity, { kind: 'in', column: SYSTEM_COLUMNS.row_id!, values: rows.map((r) => r.row_id), negated: false }, rows.length));
+  return rows.filter((r) => ids.has(r.row_id));
+}
+
+/** Row_ids of current rows matching `where` that the role may see (at most `limit`). */
+export async function visibleIds(ctx: GatewayContext, entity: EntitySchema, where: Filter | null, limit: number): Promise<Set<string>> {
+  const rows = await ctx.search.list(entity, { where, orderBy: [], limit, offset: 0, columns: new Set(['time_slot']) }, `${entity.name} returning`);
+  return new Set(rows.map((r) => r.row_id));
 }
 
 interface RawInsertObject extends Record<string, unknown> {
@@ -45,25 +75,34 @@ interface RawOnConflict {
   where?: unknown;
 }
 
-function insertObjects(raw: readonly RawInsertObject[]): InsertObject[] {
+function insertObjects(raw: readonly RawInsertObject[], presets: Record<string, unknown> = {}): InsertObject[] {
   return raw.map((object, i) => {
     // As the writer names them: a lone object is `object`, one of several `objects[i]`.
     const at = raw.length === 1 ? undefined : `objects[${i}]`;
     const { row_id: rowId, ...input } = givenFields(object) as RawInsertObject;
     return {
       rowId: rowId === undefined || rowId === null ? undefined : checkRowId(rowId, `${at ?? 'object'}.row_id`),
-      input,
+      // The insert permission's presets win over what the object says (Hasura's `set`).
+      input: { ...input, ...presets },
       at,
     };
   });
 }
 
-function onConflictOf(ctx: GatewayContext, entity: EntitySchema, raw: RawOnConflict | null | undefined): OnConflict | null {
-  if (!raw) return null;
-  return {
-    updateColumns: [...new Set(raw.update_columns ?? [])],
-    where: parseWhere(ctx.services.catalog, entity, raw.where ?? null, 'on_conflict.where'),
-  };
+/** Binds an insert's permission and on_conflict: presets, checks, and the update filter on conflicts. */
+async function insertCall(ctx: GatewayContext, entity: EntitySchema, field: string, objects: readonly RawInsertObject[], raw: RawOnConflict | null | undefined): Promise<MutationResponse> {
+  const insert = ctx.access.insert(entity);
+  const update = raw ? ctx.access.update(entity) : null;
+  const onConflict: OnConflict | null = raw
+    ? {
+        updateColumns: [...new Set(raw.update_columns ?? [])],
+        where: withFilter(parseWhere(ctx.services.catalog, entity, raw.where ?? null, 'on_conflict.where'), update!.filter),
+      }
+    : null;
+  const guard: InsertGuard = { role: ctx.access.role, insertCheck: insert.check, updateCheck: update?.check ?? null, updatePresets: update?.presets ?? {} };
+  const rows = await insertRows(setWriteServices(ctx, entity), ctx.services.catalog, entity, field, insertObjects(objects, insert.presets), onConflict, guard);
+  // affected_rows counts what was written, also rows the role may not read back.
+  return { affected_rows: rows.length, returning: await visibleRows(ctx, entity, rows) };
 }
 
 export function defineMutations(builder: GatewayBuilder, types: EntityTypes): void {
@@ -146,8 +185,7 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
       description: `Insert one ${name} row; null when on_conflict skipped it`,
       args: { object: dynamicInput(t)({ type: insertInput, required: true }), on_conflict: onConflictArg(t as never) },
       resolve: async (_root, args: { object: RawInsertObject; on_conflict?: RawOnConflict | null }, ctx) => {
-        const rows = await insertRows(setWriteServices(ctx), ctx.services.catalog, entity, `insert_${name}_one`, insertObjects([args.object]), onConflictOf(ctx, entity, args.on_conflict));
-        return rows[0] ?? null;
+        return (await insertCall(ctx, entity, `insert_${name}_one`, [args.object], args.on_conflict)).returning[0] ?? null;
       },
     }),
   );
@@ -162,8 +200,7 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
         if (args.objects.length > max) {
           throw new ValidationError(`insert_${name}: ${args.objects.length} objects exceed the maximum of ${max} per call`);
         }
-        const rows = await insertRows(setWriteServices(ctx), ctx.services.catalog, entity, `insert_${name}`, insertObjects(args.objects), onConflictOf(ctx, entity, args.on_conflict));
-        return { affected_rows: rows.length, returning: rows };
+        return insertCall(ctx, entity, `insert_${name}`, args.objects, args.on_conflict);
       },
     }),
   );
@@ -177,12 +214,20 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
         _set: dynamicInput(t)({ type: setInput, description: 'sets the columns of the row to the given values' }),
         ...(incInput ? { _inc: dynamicInput(t)({ type: incInput, description: 'increments the numeric columns with given value' }) } : {}),
       },
-      resolve: (_root, args: { row_id: string; _set?: Record<string, unknown> | null; _inc?: Record<string, unknown> | null }, ctx) => {
+      resolve: async (_root, args: { row_id: string; _set?: Record<string, unknown> | null; _inc?: Record<string, unknown> | null }, ctx) => {
         const writer = ctx.services.oltp.writer;
-        const change = { set: writer.coerce(entity, givenFields(args._set), true), inc: parseInc(entity, args._inc, '_inc') };
+        const rule = ctx.access.update(entity);
+        const change = { set: writer.coerce(entity, { ...givenFields(args._set), ...rule.presets }, true), inc: parseInc(entity, args._inc, '_inc') };
         // An empty _set alone stays allowed here (it writes a new version, as before _inc existed).
         if (Object.keys(change.inc).length > 0) checkChange(change, 'update');
         const rowId = args.row_id.toLowerCase();
+        if (!ctx.access.admin) {
+          // A role's filter decides which row it may change, and its check what the row may become:
+          // the set-based path judges both, as update_<name> does.
+          const statement = { where: withFilter(pinnedRow(rowId), rule.filter), change, at: '' };
+          const [response] = await writeMatching(setWriteServices(ctx, entity), entity, `update_${name}_by_pk`, [statement], { filter: rule.check, role: ctx.access.role });
+          return (await visibleRows(ctx, entity, response!.returning))[0] ?? null;
+        }
         return writer.transaction(async (tx) => {
           const before = (await tx.lockLive(entity, [rowId])).get(rowId);
           if (!before) return null;
@@ -199,7 +244,16 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
       type: object,
       description: `Soft-delete one ${name} row (sets deleted_at); returns it, or null when no live row has that row_id`,
       args: { row_id: dynamicInput(t)({ type: 'UUID', required: true }) },
-      resolve: (_root, args, ctx) => ctx.services.oltp.writer.softDelete(entity, args.row_id.toLowerCase()),
+      resolve: async (_root, args: { row_id: string }, ctx) => {
+        const rowId = args.row_id.toLowerCase();
+        if (ctx.access.admin) return ctx.services.oltp.writer.softDelete(entity, rowId);
+        const rule = ctx.access.delete(entity);
+        const where = withFilter(pinnedRow(rowId), rule.filter);
+        // Judged before: a deleted row is no longer searched.
+        const visible = await visibleIds(ctx, entity, where, 1);
+        const [response] = await writeMatching(setWriteServices(ctx, entity), entity, `delete_${name}_by_pk`, [{ where, at: '' }]);
+        return (await visibleRows(ctx, entity, response!.returning, visible))[0] ?? null;
+      },
     }),
   );
 

@@ -23,8 +23,11 @@ export interface RequestSearch {
  * requests (two cores gained nothing from more parallel statements, FIELD-NOTES), and each search
  * asks, when its turn comes, for no more than the budget has left plus one row: so a request
  * never materializes more than its budget, and the one row more shows that it passed it.
+ *
+ * Every search of the request passes here, so here the role's row filters (access.ts) join each
+ * plan: whatever field asked, a row the role may not see is not read.
  */
-export function requestSearch(search: SearchService, budget: RowBudget): RequestSearch {
+export function requestSearch(search: SearchService, budget: RowBudget, rowFilters: ReadonlyMap<string, Filter> = new Map()): RequestSearch {
   let tail: Promise<unknown> = Promise.resolve();
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
     const turn = () => {
@@ -39,24 +42,24 @@ export function requestSearch(search: SearchService, budget: RowBudget): Request
   return {
     list: (entity, args, where) =>
       inTurn(async () => {
-        const rows = await search.list(entity, { ...args, limit: Math.min(args.limit, budget.remaining() + 1) });
+        const rows = await search.list(entity, { ...args, rowFilters, limit: Math.min(args.limit, budget.remaining() + 1) });
         budget.take(rows.length, where);
         return rows;
       }),
-    totals: (entity, filter, request) => inTurn(async () => (await search.aggregate(planAggregate({ entity, filter, request })))[0]!.aggregate),
+    totals: (entity, filter, request) => inTurn(async () => (await search.aggregate({ ...planAggregate({ entity, filter, request }), rowFilters }))[0]!.aggregate),
     groups: (plan, where) =>
       inTurn(async () => {
         const limit = Math.min(plan.limit ?? Infinity, budget.remaining() + 1);
-        const groups = await search.aggregate({ ...plan, limit });
+        const groups = await search.aggregate({ ...plan, rowFilters, limit });
         budget.take(groups.length, where);
         return groups;
       }),
     // One row per parent at most, and the parents were charged: nothing more to charge.
-    childAggregates: (plan, request) => inTurn(() => search.aggregatePerParent(plan, request)),
+    childAggregates: (plan, request) => inTurn(() => search.aggregatePerParent({ ...plan, rowFilters }, request)),
     children: (entity, via, parentIds, args, where) =>
       inTurn(async () => {
         const maxRows = budget.remaining() + 1;
-        const rows = await search.children(entity, via, parentIds, { ...args, maxRows });
+        const rows = await search.children(entity, via, parentIds, { ...args, rowFilters, maxRows });
         let total = 0;
         for (const list of rows.values()) total += list.length;
         // Cut short: the rows fields resolve from it would pass the bound anyway.

@@ -42,7 +42,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Catalog, EntitySchema } from '../catalog/index.js';
-import type { SearchService, SnapshotHandle } from '../query/index.js';
+import { referencedEntities, type Filter, type SearchService, type SnapshotHandle } from '../query/index.js';
 import type { GatewayContext } from './builder.js';
 import { BigIntScalar } from './scalars.js';
 
@@ -68,6 +68,8 @@ export function entitiesOfOperation(
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Readonly<Record<string, unknown>> | null | undefined,
+  /** The role's row filters: a row of an entity with one is searched (refs, `_by_pk` too), and the entities the filters name are read. */
+  rowFilters: ReadonlyMap<string, Filter> = new Map(),
 ): EntitySchema[] | null {
   const operation = getOperationAST(document, operationName);
   if (!operation || operation.operation !== 'query') return null;
@@ -108,7 +110,7 @@ export function entitiesOfOperation(
       Field: () => {
         const type = getNullableType(typeInfo.getType());
         // One row of an entity (a ref, `_by_pk`) comes from the OLTP store; lists and aggregates are searched.
-        if (isObjectType(type) && catalog.entities.some((e) => e.name === type.name)) return;
+        if (isObjectType(type) && catalog.entities.some((e) => e.name === type.name) && !rowFilters.has(type.name)) return;
         note(type);
       },
       Argument: () => note(typeInfo.getInputType()),
@@ -119,6 +121,10 @@ export function entitiesOfOperation(
       },
     }),
   );
+  for (const [name, filter] of rowFilters) {
+    if (!found.has(name)) continue;
+    for (const entity of referencedEntities(filter)) found.set(entity.name, entity);
+  }
   return [...found.values()];
 }
 
@@ -163,7 +169,7 @@ export function useRequestSnapshot(): Plugin<GatewayContext> {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
       const context = args.contextValue;
-      const entities = entitiesOfOperation(context.services.catalog, args.schema, args.document, args.operationName, args.variableValues);
+      const entities = entitiesOfOperation(context.services.catalog, args.schema, args.document, args.operationName, args.variableValues, context.access.rowFilters());
       if (!entities) return;
       const snapshot = context.snapshot;
       snapshot.open(entities);

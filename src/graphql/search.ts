@@ -28,8 +28,11 @@ function argsKey(raw: RawPageArgs): string {
 /** `path` names the field in errors (`orders`, `customers.orders`). */
 function pageArgs(ctx: GatewayContext, entity: EntitySchema, raw: RawPageArgs, path: string): PageArgs {
   const { defaultLimit, maxLimit } = ctx.services.limits;
-  const limit = raw.limit ?? defaultLimit;
-  if (limit < 0 || limit > maxLimit) throw new ValidationError(`limit: ${limit} is outside 0..${maxLimit} (QUERY_MAX_LIMIT)`);
+  const asked = raw.limit ?? defaultLimit;
+  if (asked < 0 || asked > maxLimit) throw new ValidationError(`limit: ${asked} is outside 0..${maxLimit} (QUERY_MAX_LIMIT)`);
+  // The role's select permission may bound a list further (Hasura's `limit`): the smaller wins.
+  const bound = ctx.access.limit(entity);
+  const limit = bound === null ? asked : Math.min(asked, bound);
   const offset = raw.offset ?? 0;
   if (offset < 0) throw new ValidationError(`offset: ${offset} must not be negative`);
   const { catalog } = ctx.services;

@@ -8,6 +8,7 @@ import { loadConfig } from '../config/index.js';
 import { GatewayError } from '../errors/index.js';
 import type { GatewayMetrics } from '../metrics/index.js';
 import { isTransientPgError, type Readiness } from '../oltp/index.js';
+import { RequestAccess } from './access.js';
 import { createAuthenticator, useAuthentication, type AuthSettings, type Session } from './auth.js';
 import { RowBudget, useResponseSizeLimit, useRowBudget } from './bounds.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
@@ -16,6 +17,7 @@ import { createLoaders } from './loaders.js';
 import { useMetricsEndpoint, useReadiness, useRequestMetrics } from './probes.js';
 import { requestSearch } from './request-search.js';
 import { RequestSnapshot, useRequestSnapshot } from './request-snapshot.js';
+import { RoleSchemas } from './role-schema.js';
 import { corsFor, operationSafetyPlugins, requestSafetyPlugins, type WebSafetySettings } from './web-safety.js';
 
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
@@ -56,6 +58,21 @@ function useInternalErrorLog(): Plugin<GatewayContext> {
           }
         },
       };
+    },
+  };
+}
+
+/**
+ * Each request is parsed, validated and executed against its role's schema (role-schema.ts); the
+ * admin credential gets the whole one. Runs after authentication (onParams), before parsing.
+ */
+function useRoleSchema(full: GraphQLSchema, roleSchemas: RoleSchemas, sessions: WeakMap<Request, Session>): Plugin {
+  return {
+    // Envelop keeps the schema set here for the next request too, and reads it synchronously for
+    // this one (as Yoga's own schema factory does): so it is set on every request, the admin's too.
+    onEnveloped({ context, setSchema }) {
+      const session = context && 'request' in context ? sessions.get((context as { request: Request }).request) : undefined;
+      setSchema(session && !session.admin ? roleSchemas.of(session.role) : full);
     },
   };
 }
@@ -158,6 +175,7 @@ export function createGatewayYoga(options: {
   const safety: WebSafetySettings = options.webSafety ?? DEFAULT_WEB_SAFETY;
   const authenticator = createAuthenticator(options.auth);
   const sessions = new WeakMap<Request, Session>();
+  const roleSchemas = new RoleSchemas(options.schema, services.catalog);
   const yoga = createYoga<Record<string, never>, GatewayContext>({
     schema: options.schema,
     graphqlEndpoint: options.endpoint?.pattern ?? '/graphql',
@@ -189,6 +207,7 @@ export function createGatewayYoga(options: {
       useInternalErrorLog(),
       ...requestSafetyPlugins(safety),
       useAuthentication(authenticator, sessions, { project, shared: options.sharedProcess ?? false }),
+      useRoleSchema(options.schema, roleSchemas, sessions),
       ...operationSafetyPlugins(safety, (request) => authenticator.isAdmin(request.headers)),
       ...(options.readiness ? [useReadiness(options.readiness)] : []),
       ...(options.metrics ? [useMetricsEndpoint(options.metrics), useRequestMetrics(options.metrics)] : []),
@@ -204,15 +223,17 @@ export function createGatewayYoga(options: {
       if (!session) throw new Error('no session: the authentication plugin did not run');
       const budget = new RowBudget(bounds.maxRows);
       const snapshot = new RequestSnapshot(services.search);
-      const search = requestSearch(snapshot.search, budget);
+      const access = new RequestAccess(services.catalog, session);
+      const search = requestSearch(snapshot.search, budget, access.rowFilters());
       return {
         services,
         project,
         requestId,
         isAdmin: session.admin,
         session,
+        access,
         log: services.log.child({ requestId }),
-        loaders: createLoaders(services, search, budget),
+        loaders: createLoaders(services, search, budget, access),
         budget,
         search,
         snapshot,

@@ -26,6 +26,7 @@ import { ConflictError, LimitError } from '../errors/index.js';
 import type { EntityRow, EavWriter } from '../oltp/index.js';
 import { StaleReadError } from '../oltp/index.js';
 import type { Filter, SearchService } from '../query/index.js';
+import { enforceCheck } from './access.js';
 import { judge, type RowLookup } from './row-filter.js';
 import { applyChange, type RowChange } from './set-changes.js';
 
@@ -56,6 +57,8 @@ export interface SetWriteServices {
   writer: EavWriter;
   /** Rows one call may change (MAX_INSERT_OBJECTS, shared with bulk inserts). */
   maxRows: number;
+  /** The role's select filters of the entities a `where` reaches through relations (not the written one's). */
+  rowFilters?: ReadonlyMap<string, Filter>;
 }
 
 /** Transaction failures after which nothing was written and the call may simply run again. */
@@ -82,12 +85,24 @@ export async function withWriteRetries<T>(field: string, work: () => Promise<T>)
   }
 }
 
-/** Applies `statements` in order, in one transaction; one response per statement. */
-export function writeMatching(services: SetWriteServices, entity: EntitySchema, field: string, statements: readonly SetStatement[]): Promise<MutationResponse[]> {
-  return withWriteRetries(field, () => attempt(services, entity, field, statements));
+/** The update permission's check each changed row must pass before the transaction commits. */
+export interface UpdateCheck {
+  filter: Filter | null;
+  role: string;
 }
 
-async function attempt(services: SetWriteServices, entity: EntitySchema, field: string, statements: readonly SetStatement[]): Promise<MutationResponse[]> {
+/** Applies `statements` in order, in one transaction; one response per statement. */
+export function writeMatching(
+  services: SetWriteServices,
+  entity: EntitySchema,
+  field: string,
+  statements: readonly SetStatement[],
+  check: UpdateCheck = { filter: null, role: 'admin' },
+): Promise<MutationResponse[]> {
+  return withWriteRetries(field, () => attempt(services, entity, field, statements, check));
+}
+
+async function attempt(services: SetWriteServices, entity: EntitySchema, field: string, statements: readonly SetStatement[], check: UpdateCheck): Promise<MutationResponse[]> {
   const { maxRows } = services;
   const tooMany = (what: string) =>
     new LimitError(`${field}: ${what} more than ${maxRows} rows; one call changes at most ${maxRows} (MAX_INSERT_OBJECTS): narrow the where`);
@@ -100,6 +115,7 @@ async function attempt(services: SetWriteServices, entity: EntitySchema, field: 
       limit: maxRows + 1,
       offset: 0,
       columns: new Set(['time_slot']),
+      rowFilters: services.rowFilters,
     });
     if (rows.length > maxRows) throw tooMany(`${pathIn(statement, 'where')} matches`);
     for (const row of rows) {
@@ -157,6 +173,8 @@ async function attempt(services: SetWriteServices, entity: EntitySchema, field: 
       updates: ids.filter((id) => !state.get(id)!.deleted).map((id) => ({ before: live.get(id)!, ...state.get(id)! })),
       deletes: ids.filter((id) => state.get(id)!.deleted).map((id) => live.get(id)!),
     });
+    // The rows' final values, with refs as this transaction sees them (what the others will see on commit).
+    await enforceCheck(check.filter, written.updated, lookup, { field, operation: 'update', role: check.role });
     const final = new Map([...written.updated, ...written.deleted].map((r) => [r.row_id, r]));
     return after.map((rows) => ({
       affected_rows: rows.length,

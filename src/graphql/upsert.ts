@@ -16,6 +16,7 @@ import type { AttributeValue, Catalog, EntitySchema } from '../catalog/index.js'
 import { ConflictError, ValidationError } from '../errors/index.js';
 import { RowIdTakenError, StaleReadError, rowIdConflict, type AttributeInput, type EntityRow, type RowUpdate } from '../oltp/index.js';
 import { SYSTEM_COLUMNS, type Filter } from '../query/index.js';
+import { NO_INSERT_GUARD, enforceCheck, transactionLookup, type InsertGuard } from './access.js';
 import { withWriteRetries, type SetWriteServices } from './set-writes.js';
 
 export interface InsertObject {
@@ -51,14 +52,19 @@ export async function insertRows(
   field: string,
   objects: readonly InsertObject[],
   onConflict: OnConflict | null,
+  guard: InsertGuard = NO_INSERT_GUARD,
 ): Promise<EntityRow[]> {
   checkDistinctRowIds(objects);
+  const objectAt = (i: number) => objects[i]?.at ?? 'object';
   if (!onConflict) {
     try {
       return await services.writer.insert(
         entity,
         objects.map((o) => o.input),
         objects.map((o) => o.rowId),
+        guard.insertCheck
+          ? (rows, tx) => enforceCheck(guard.insertCheck, rows, transactionLookup(tx), { field, operation: 'insert', role: guard.role, at: objectAt })
+          : undefined,
       );
     } catch (error) {
       if (error instanceof RowIdTakenError) throw new ConflictError(`${field}: row_id ${error.rowId ?? '(unknown)'} already exists in ${entity.name} (inserted concurrently)`);
@@ -67,7 +73,7 @@ export async function insertRows(
   }
   return withWriteRetries(field, async () => {
     try {
-      return await upsertOnce(services, catalog, entity, objects, onConflict);
+      return await upsertOnce(services, catalog, entity, field, objects, onConflict, guard);
     } catch (error) {
       // Another transaction inserted one of the row_ids first: run again, and update or skip it.
       if (error instanceof RowIdTakenError) throw new StaleReadError(error.message);
@@ -76,7 +82,15 @@ export async function insertRows(
   });
 }
 
-async function upsertOnce(services: SetWriteServices, catalog: Catalog, entity: EntitySchema, objects: readonly InsertObject[], onConflict: OnConflict): Promise<EntityRow[]> {
+async function upsertOnce(
+  services: SetWriteServices,
+  catalog: Catalog,
+  entity: EntitySchema,
+  field: string,
+  objects: readonly InsertObject[],
+  onConflict: OnConflict,
+  guard: InsertGuard,
+): Promise<EntityRow[]> {
   const given = objects.flatMap((o) => (o.rowId ? [o.rowId] : []));
   const seen = await services.writer.heads(given);
   const live = given.filter((id) => {
@@ -92,6 +106,7 @@ async function upsertOnce(services: SetWriteServices, catalog: Catalog, entity: 
       limit: live.length,
       offset: 0,
       columns: new Set(['time_slot']),
+      rowFilters: services.rowFilters,
     });
     passing = new Map(rows.map((r) => [r.row_id, r.time_slot]));
   }
@@ -122,14 +137,19 @@ async function upsertOnce(services: SetWriteServices, catalog: Catalog, entity: 
       entity,
       toUpdate.map((r) => r.row_id),
     );
+    const presets = tx.coerce(entity, guard.updatePresets, true, 'the update permission preset');
     const updates: RowUpdate[] = toUpdate.map((row) => {
       const before = current.get(row.row_id)!;
       const values = { ...before.values };
       // Hasura sets each update column to the inserted value (EXCLUDED), null when the object lacks it.
       for (const name of onConflict.updateColumns) values[name] = row.values[name] ?? null;
-      return { before, values, changed: new Set(onConflict.updateColumns) };
+      Object.assign(values, presets);
+      return { before, values, changed: new Set([...onConflict.updateColumns, ...Object.keys(presets)]) };
     });
     const written = await tx.write(entity, { inserts, updates });
+    const lookup = transactionLookup(tx);
+    await enforceCheck(guard.insertCheck, written.inserted, lookup, { field, operation: 'insert', role: guard.role });
+    await enforceCheck(guard.updateCheck, written.updated, lookup, { field, operation: 'update', role: guard.role });
     const byId = new Map([...written.inserted, ...written.updated].map((r) => [r.row_id, r]));
     return prepared.flatMap((row) => byId.get(row.row_id) ?? []);
   });

@@ -56,8 +56,14 @@ export class EavWriter {
   /**
    * Inserts rows in one transaction and returns them as stored; all or nothing. `rowIds[i]`, when
    * given, is object i's row_id (a UUID v7); one that is taken is a ConflictError naming it.
+   * `beforeCommit` sees the rows as written, inside the transaction; what it throws undoes them.
    */
-  async insert(entity: EntitySchema, objects: readonly AttributeInput[], rowIds: readonly (string | undefined)[] = []): Promise<EntityRow[]> {
+  async insert(
+    entity: EntitySchema,
+    objects: readonly AttributeInput[],
+    rowIds: readonly (string | undefined)[] = [],
+    beforeCommit?: (rows: EntityRow[], tx: WriteTransaction) => Promise<void>,
+  ): Promise<EntityRow[]> {
     if (objects.length === 0) return [];
     const at = (i: number) => (objects.length === 1 ? undefined : `objects[${i}]`);
     const given = rowIds.filter((id): id is string => id !== undefined);
@@ -68,7 +74,9 @@ export class EavWriter {
         const conflict = rowIdConflict(this.catalog, entity, heads.get(row.row_id));
         if (conflict) throw new ConflictError(`${at(i) ?? 'object'}.row_id: ${conflict}`);
       });
-      return (await tx.write(entity, { inserts: prepared })).inserted;
+      const inserted = (await tx.write(entity, { inserts: prepared })).inserted;
+      await beforeCommit?.(inserted, tx);
+      return inserted;
     });
   }
 

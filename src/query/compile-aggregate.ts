@@ -110,7 +110,8 @@ export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = fa
     const rowFilter = plan.rowFilters?.get(entity.name);
     if (!rowFilter) return view(entity, rowIds);
     const alias = params.nextAlias();
-    return `(SELECT * FROM ${view(entity, rowIds)} AS ${alias} WHERE ${compileFilter(rowFilter, { params, alias, refRelation: relation })})`;
+    // Refs inside a row filter read rows as they are (see compile-page.ts), not through `relation`.
+    return `(SELECT * FROM ${view(entity, rowIds)} AS ${alias} WHERE ${compileFilter(rowFilter, { params, alias, refRelation: view })})`;
   };
 
   // One LEFT JOIN per ref that keys read through; a referenced row not live leaves its keys NULL.

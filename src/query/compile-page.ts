@@ -60,7 +60,9 @@ class Compilation {
     const rowFilter = this.plan.rowFilters.get(entity.name);
     if (!rowFilter) return relation;
     const alias = this.params.nextAlias();
-    return `(SELECT * FROM ${relation} AS ${alias} WHERE ${this.filterSql(rowFilter, alias)})`;
+    // Refs inside a row filter read rows as they are, not as the role sees them (Hasura's rule for
+    // a permission's relationships); this also keeps a self-referencing filter from recursing.
+    return `(SELECT * FROM ${relation} AS ${alias} WHERE ${compileFilter(rowFilter, { params: this.params, alias, refRelation: this.view })})`;
   };
 
   filterSql(filter: NonNullable<PagePlan['filter']>, alias: string): string {

@@ -27,6 +27,8 @@ export interface PageArgs {
    * number of parents times `limit` (the request's row budget; the caller finds out by counting).
    */
   maxRows?: number;
+  /** A filter per entity name ANDed wherever the statement reads that entity (a role's select filters). */
+  rowFilters?: ReadonlyMap<string, Filter>;
 }
 
 /** The plan of a page of `entity` (of a batch of parents' children when `parents` is given). */
@@ -34,7 +36,7 @@ export function pagePlan(entity: EntitySchema, args: PageArgs, parents?: PagePla
   return {
     entity,
     filter: args.where,
-    rowFilters: new Map(),
+    rowFilters: args.rowFilters ?? new Map(),
     orderBy: args.orderBy,
     distinctOn: args.distinctOn ?? [],
     limit: args.limit,

@@ -9,7 +9,14 @@ import { startProjectsGateway, type ProjectsGateway } from '../support/projects-
 import { TEST_ADMIN_TOKEN } from '../support/gateway.js';
 
 const SECRET = 'a-test-secret-of-at-least-32-characters!';
-const customers = { id: 1, name: 'customers', attributes: [{ name: 'name', type: 'string', required: true }] };
+// The role of the tokens may read and insert customers (permissions are the tenants' own business here).
+const customers = {
+  id: 1,
+  name: 'customers',
+  attributes: [{ name: 'name', type: 'string', required: true }],
+  select_permissions: [{ role: 'user', permission: { columns: '*', filter: {} } }],
+  insert_permissions: [{ role: 'user', permission: { columns: '*' } }],
+};
 const DEFINITIONS = [
   { project: 'acme', entities: [customers] },
   { project: 'globex', entities: [customers] },

@@ -13,12 +13,20 @@ beforeAll(async () => {
     auth: { adminToken: TEST_ADMIN_TOKEN, jwt: { secret: SECRET } },
     webSafety: { ...DEFAULT_WEB_SAFETY, maxRequestBytes: 1024 * 1024 },
   });
-  userAuth = `Bearer ${await new SignJWT({ 'https://hasura.io/jwt/claims': { 'x-hasura-allowed-roles': ['user'], 'x-hasura-default-role': 'user', 'x-hasura-user-id': '1' } })
+  // The demo's analyst (schema/demo.json): reads its country's rows, may update and delete some.
+  userAuth = `Bearer ${await new SignJWT({ 'https://hasura.io/jwt/claims': { 'x-hasura-allowed-roles': ['analyst'], 'x-hasura-default-role': 'analyst', 'x-hasura-country': 'DE' } })
     .setProtectedHeader({ alg: 'HS256' })
     .setExpirationTime('1h')
     .sign(new TextEncoder().encode(SECRET))}`;
+  const customer = await gw.gql(
+    `mutation { insert_customers_one(object: {name: "Ada", country: "DE"}) { row_id } }`,
+    undefined,
+    { admin: true },
+  );
+  expect(customer.errors).toBeUndefined();
+  const c = customer.data.insert_customers_one.row_id;
   const seeded = await gw.gql(
-    `mutation { insert_orders(objects: [{total: 1, note: "first", quantity: 1}, {total: 2, note: "second", quantity: 2}, {total: 3, note: "third"}]) { affected_rows } }`,
+    `mutation { insert_orders(objects: [{customer: "${c}", total: 1, note: "first", quantity: 1}, {customer: "${c}", total: 2, note: "second", quantity: 2}, {customer: "${c}", total: 3, note: "third"}]) { affected_rows } }`,
     undefined,
     { admin: true },
   );

@@ -17,6 +17,14 @@ export const TEST_ADMIN_TOKEN = 'test-admin-token';
  * The test gateway's credentials, in this one place: the admin token, and a role for requests
  * without a credential so tests written before authentication (issue 12) call it as they did.
  */
+/**
+ * Tests call as the admin unless they say otherwise: the anonymous role may do only what its
+ * permissions allow, and most test definitions give it none.
+ */
+export function asAdmin(admin: boolean | undefined, headers: Record<string, string>): boolean {
+  return admin ?? !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization');
+}
+
 export const TEST_AUTH: AuthSettings = { adminToken: TEST_ADMIN_TOKEN, anonymousRole: 'anonymous' };
 /**
  * The test gateway's limits: the gateway's defaults, but with the document shape (depth, aliases,
@@ -45,6 +53,7 @@ export interface TestGateway {
   gql<T = any>(
     query: string,
     variables?: Record<string, unknown>,
+    /** admin: send the admin token (default: yes, unless `headers` carry an Authorization of their own). */
     options?: { admin?: boolean; headers?: Record<string, string> },
   ): Promise<GraphQLResponse<T>>;
   close(): Promise<void>;
@@ -115,12 +124,12 @@ export async function startTestGateway(options: TestGatewayOptions = {}): Promis
     databaseUrl: database.url,
     yogaWith: (other) =>
       createGatewayYoga({ schema: other.schema ?? schema, auth: other.auth ?? TEST_AUTH, webSafety: other.webSafety, bounds: options.bounds, services }),
-    async gql(query, variables, { admin = false, headers = {} } = {}) {
+    async gql(query, variables, { admin, headers = {} } = {}) {
       const response = await yoga.fetch('http://test/graphql', {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          ...(admin ? { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : {}),
+          ...(asAdmin(admin, headers) ? { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : {}),
           ...headers,
         },
         body: JSON.stringify({ query, variables }),

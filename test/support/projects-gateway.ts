@@ -9,7 +9,7 @@ import { loadCatalog, type Catalog } from '../../src/catalog/index.js';
 import { createProjectEndpoints, type AuthSettings, type ProjectEndpoints } from '../../src/graphql/index.js';
 import { createMetrics, type GatewayMetrics } from '../../src/metrics/index.js';
 import { checkReadiness, openOltpStore, type OltpStore } from '../../src/oltp/index.js';
-import { TEST_ADMIN_TOKEN, TEST_AUTH, TEST_WEB_SAFETY, testLakeSettings, type GraphQLResponse } from './gateway.js';
+import { TEST_ADMIN_TOKEN, TEST_AUTH, TEST_WEB_SAFETY, asAdmin, testLakeSettings, type GraphQLResponse } from './gateway.js';
 import { createTestDatabase } from './postgres.js';
 
 export interface ProjectsGateway {
@@ -62,10 +62,10 @@ export async function startProjectsGateway(options: ProjectsGatewayOptions): Pro
     readiness: () => checkReadiness(oltp.pool, 2_000),
     services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 20_000 } },
   });
-  const gqlAt: ProjectsGateway['gqlAt'] = async (at, query, variables, { admin = false, headers = {} } = {}) => {
+  const gqlAt: ProjectsGateway['gqlAt'] = async (at, query, variables, { admin, headers = {} } = {}) => {
     const response = await endpoints.fetch(`http://test${at}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(admin ? { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : {}), ...headers },
+      headers: { 'content-type': 'application/json', ...(asAdmin(admin, headers) ? { authorization: `Bearer ${TEST_ADMIN_TOKEN}` } : {}), ...headers },
       body: JSON.stringify({ query, variables }),
     });
     return { status: response.status, body: (await response.json()) as GraphQLResponse };
