@@ -7,7 +7,7 @@ import type { Attribute, AttributeType, Catalog, EntitySchema } from '../catalog
 import type { BoolExpJson, ColumnPreset } from '../catalog/permissions.js';
 import { AuthError, ValidationError } from '../errors/index.js';
 import type { AttributeInput, EntityRow, WriteTransaction } from '../oltp/index.js';
-import type { Filter } from '../query/index.js';
+import { FALSE, type Filter, type RowFilters } from '../query/index.js';
 import type { Session } from './auth.js';
 import { parseWhere } from './bind-filter.js';
 import { judge, type RowLookup } from './row-filter.js';
@@ -48,7 +48,6 @@ function sessionInput(type: AttributeType, text: string, at: string): unknown {
 
 export class RequestAccess {
   private readonly filters = new Map<string, Filter | null>();
-  private rowFilterMap: ReadonlyMap<string, Filter> | null = null;
 
   constructor(
     private readonly catalog: Catalog,
@@ -82,30 +81,28 @@ export class RequestAccess {
     const permission = entity.permissions?.select.get(this.role);
     // The role's schema has no field reaching an entity it may not select; a shared type (a ref's
     // target) may still name it: it reads nothing.
-    if (!permission) return { kind: 'or', items: [] };
+    if (!permission) return FALSE;
     return this.bind(entity, permission.filter, 'select permission filter');
   }
 
   /**
-   * Every entity's select filter, keyed by entity name, for the compilers: ANDed wherever a
-   * statement reads that entity (the page, joins, filters through refs, reverse relations).
+   * The select filters by entity name, for the compilers: ANDed wherever a statement reads that
+   * entity (the page, joins, filters through refs, reverse relations). Each is bound when first
+   * read, so a session variable missing from one entity's filter fails only what reads it.
    */
-  rowFilters(): ReadonlyMap<string, Filter> {
-    if (this.admin) return new Map();
-    if (!this.rowFilterMap) {
-      const map = new Map<string, Filter>();
-      for (const entity of this.catalog.entities) {
-        const filter = this.selectFilter(entity);
-        if (filter) map.set(entity.name, filter);
-      }
-      this.rowFilterMap = map;
-    }
-    return this.rowFilterMap;
-  }
+  readonly rowFilters: RowFilters = {
+    get: (name) => {
+      if (this.admin) return undefined;
+      const entity = this.catalog.entities.find((e) => e.name === name);
+      return entity ? (this.selectFilter(entity) ?? undefined) : undefined;
+    },
+  };
 
-  /** The rows of `entity` this role may see are all its current rows. */
+  /** The rows of `entity` this role may see are all its current rows (no filter to bind: decided from the definition). */
   seesAll(entity: EntitySchema): boolean {
-    return this.admin || this.selectFilter(entity) === null;
+    if (this.admin) return true;
+    const permission = entity.permissions?.select.get(this.role);
+    return permission !== undefined && Object.keys(permission.filter).length === 0;
   }
 
   /** At most this many rows per list of `entity` (Hasura's select `limit`); null: no permission bound. */

@@ -38,9 +38,13 @@ export function givenFields(input: Record<string, unknown> | null | undefined): 
  * the role may select; the written entity's own rows are bounded by the write permission's filter.
  */
 export function setWriteServices(ctx: GatewayContext, entity: EntitySchema): SetWriteServices {
-  const rowFilters = new Map(ctx.access.rowFilters());
-  rowFilters.delete(entity.name);
-  return { search: ctx.services.search, writer: ctx.services.oltp.writer, maxRows: ctx.services.limits.maxInsertObjects, rowFilters };
+  const { rowFilters } = ctx.access;
+  return {
+    search: ctx.services.search,
+    writer: ctx.services.oltp.writer,
+    maxRows: ctx.services.limits.maxInsertObjects,
+    rowFilters: { get: (name) => (name === entity.name ? undefined : rowFilters.get(name)) },
+  };
 }
 
 /** `row_id` = `rowId`, as a filter. */

@@ -1,6 +1,6 @@
 // A request's searches: one at a time, each within what the request's row budget has left.
 import type { Attribute, EntitySchema } from '../catalog/index.js';
-import { planAggregate, type AggregateGroup, type AggregatePlan, type AggregateRequest, type AggregateValues, type Filter, type PageArgs, type SearchService } from '../query/index.js';
+import { NO_ROW_FILTERS, planAggregate, type AggregateGroup, type AggregatePlan, type AggregateRequest, type AggregateValues, type Filter, type PageArgs, type RowFilters, type SearchService } from '../query/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import type { RowBudget } from './bounds.js';
 
@@ -27,7 +27,7 @@ export interface RequestSearch {
  * Every search of the request passes here, so here the role's row filters (access.ts) join each
  * plan: whatever field asked, a row the role may not see is not read.
  */
-export function requestSearch(search: SearchService, budget: RowBudget, rowFilters: ReadonlyMap<string, Filter> = new Map()): RequestSearch {
+export function requestSearch(search: SearchService, budget: RowBudget, rowFilters: RowFilters = NO_ROW_FILTERS): RequestSearch {
   let tail: Promise<unknown> = Promise.resolve();
   const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
     const turn = () => {

@@ -43,6 +43,7 @@ import {
 import type { Plugin } from 'graphql-yoga';
 import type { Catalog, EntitySchema } from '../catalog/index.js';
 import { referencedEntities, type Filter, type SearchService, type SnapshotHandle } from '../query/index.js';
+import type { RequestAccess } from './access.js';
 import type { GatewayContext } from './builder.js';
 import { BigIntScalar } from './scalars.js';
 
@@ -68,8 +69,8 @@ export function entitiesOfOperation(
   document: DocumentNode,
   operationName: string | null | undefined,
   variables: Readonly<Record<string, unknown>> | null | undefined,
-  /** The role's row filters: a row of an entity with one is searched (refs, `_by_pk` too), and the entities the filters name are read. */
-  rowFilters: ReadonlyMap<string, Filter> = new Map(),
+  /** Of the role: an entity it does not see whole is searched for single rows too (refs, `_by_pk`), and its row filter's entities are read. */
+  access?: Pick<RequestAccess, 'seesAll' | 'rowFilters'>,
 ): EntitySchema[] | null {
   const operation = getOperationAST(document, operationName);
   if (!operation || operation.operation !== 'query') return null;
@@ -110,7 +111,7 @@ export function entitiesOfOperation(
       Field: () => {
         const type = getNullableType(typeInfo.getType());
         // One row of an entity (a ref, `_by_pk`) comes from the OLTP store; lists and aggregates are searched.
-        if (isObjectType(type) && catalog.entities.some((e) => e.name === type.name) && !rowFilters.has(type.name)) return;
+        if (isObjectType(type) && catalog.entities.some((e) => e.name === type.name) && (!access || access.seesAll(catalog.entity(type.name)))) return;
         note(type);
       },
       Argument: () => note(typeInfo.getInputType()),
@@ -121,9 +122,14 @@ export function entitiesOfOperation(
       },
     }),
   );
-  for (const [name, filter] of rowFilters) {
-    if (!found.has(name)) continue;
-    for (const entity of referencedEntities(filter)) found.set(entity.name, entity);
+  for (const name of [...found.keys()]) {
+    let filter: Filter | undefined;
+    try {
+      filter = access?.rowFilters.get(name);
+    } catch {
+      continue; // it cannot be bound (a session variable is missing): the search that reads it says so
+    }
+    for (const entity of referencedEntities(filter ?? null)) found.set(entity.name, entity);
   }
   return [...found.values()];
 }
@@ -169,7 +175,7 @@ export function useRequestSnapshot(): Plugin<GatewayContext> {
   return {
     onExecute({ args, executeFn, setExecuteFn }) {
       const context = args.contextValue;
-      const entities = entitiesOfOperation(context.services.catalog, args.schema, args.document, args.operationName, args.variableValues, context.access.rowFilters());
+      const entities = entitiesOfOperation(context.services.catalog, args.schema, args.document, args.operationName, args.variableValues, context.access);
       if (!entities) return;
       const snapshot = context.snapshot;
       snapshot.open(entities);

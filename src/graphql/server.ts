@@ -224,7 +224,7 @@ export function createGatewayYoga(options: {
       const budget = new RowBudget(bounds.maxRows);
       const snapshot = new RequestSnapshot(services.search);
       const access = new RequestAccess(services.catalog, session);
-      const search = requestSearch(snapshot.search, budget, access.rowFilters());
+      const search = requestSearch(snapshot.search, budget, access.rowFilters);
       return {
         services,
         project,

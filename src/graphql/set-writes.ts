@@ -25,7 +25,7 @@ import type { AttributeValue, EntitySchema } from '../catalog/index.js';
 import { ConflictError, LimitError } from '../errors/index.js';
 import type { EntityRow, EavWriter } from '../oltp/index.js';
 import { StaleReadError } from '../oltp/index.js';
-import type { Filter, SearchService } from '../query/index.js';
+import type { Filter, RowFilters, SearchService } from '../query/index.js';
 import { enforceCheck } from './access.js';
 import { judge, type RowLookup } from './row-filter.js';
 import { applyChange, type RowChange } from './set-changes.js';
@@ -58,7 +58,7 @@ export interface SetWriteServices {
   /** Rows one call may change (MAX_INSERT_OBJECTS, shared with bulk inserts). */
   maxRows: number;
   /** The role's select filters of the entities a `where` reaches through relations (not the written one's). */
-  rowFilters?: ReadonlyMap<string, Filter>;
+  rowFilters?: RowFilters;
 }
 
 /** Transaction failures after which nothing was written and the call may simply run again. */

@@ -4,6 +4,7 @@
 import { TYPE_MAPPING, type Attribute, type AttributeType, type EntitySchema, type TimeBucket } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import { coerceFilterValue, type Filter, type FilterValue } from './filter.js';
+import type { RowFilters } from './plan.js';
 
 /** Aggregates of one attribute, by Hasura's names (`count` of rows is apart: it takes no attribute). */
 export const AGGREGATE_FUNCTIONS = ['sum', 'avg', 'min', 'max', 'count_distinct', 'stddev', 'stddev_pop', 'stddev_samp', 'variance', 'var_pop', 'var_samp'] as const;
@@ -55,7 +56,7 @@ export interface AggregatePlan {
    * that entity in the statement (the aggregated rows, referenced rows of group keys and of ref
    * filters), in compile-aggregate.ts `relation`. Nothing sets it yet.
    */
-  rowFilters?: ReadonlyMap<string, Filter>;
+  rowFilters?: RowFilters;
   /** Every figure the statement computes: those asked for, and those HAVING and the order read. */
   measures: Measure[];
   groupBy: GroupKey[];

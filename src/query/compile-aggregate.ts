@@ -5,6 +5,7 @@ import { quoteIdent, type Attribute, type EntitySchema } from '../catalog/index.
 import { Params, compileFilter } from './duckdb-sql.js';
 import type { Statement } from './engine.js';
 import { referencedEntities, rowIdCandidates, type CompareOp } from './filter.js';
+import { rowFilterEntities } from './plan.js';
 import { SPREAD_FUNCTIONS, measureName, measureType, type AggregatePlan, type GroupKey, type Having, type Measure } from './aggregate-plan.js';
 
 /** An entity's current rows (of `rowIds` only, when given), as the engine's `read` hands it over. */
@@ -13,8 +14,7 @@ export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null) =
 /** The entities a plan reads (its own, ref filters', group keys' targets, row filters'), for the snapshot. */
 export function aggregateEntities(plan: AggregatePlan): EntitySchema[] {
   const entities = [plan.entity, ...referencedEntities(plan.filter), ...plan.groupBy.flatMap((k) => (k.through ? [k.through.target] : []))];
-  for (const filter of plan.rowFilters?.values() ?? []) entities.push(...referencedEntities(filter));
-  return [...new Set(entities)];
+  return [...new Set([...entities, ...rowFilterEntities(plan.rowFilters, entities)])];
 }
 
 // 2^-64 and 2^64: scaling by a power of two is exact, and a sum of up to 2^63 scaled doubles

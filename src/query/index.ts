@@ -54,6 +54,8 @@ export {
   type OrderTerm,
   type PagePlan,
   type ParentBatch,
+  type RowFilters,
+  NO_ROW_FILTERS,
   type RelatedOrder,
   type SortDirection,
 } from './plan.js';

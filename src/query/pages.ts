@@ -6,7 +6,7 @@ import type { EntityRow } from '../oltp/index.js';
 import { compilePage } from './compile-page.js';
 import type { QueryEngine } from './engine.js';
 import type { Filter } from './filter.js';
-import { planEntities, type OrderTerm, type PagePlan } from './plan.js';
+import { NO_ROW_FILTERS, planEntities, type OrderTerm, type PagePlan, type RowFilters } from './plan.js';
 import { toEntityRow } from './rows.js';
 
 export interface PageArgs {
@@ -28,7 +28,7 @@ export interface PageArgs {
    */
   maxRows?: number;
   /** A filter per entity name ANDed wherever the statement reads that entity (a role's select filters). */
-  rowFilters?: ReadonlyMap<string, Filter>;
+  rowFilters?: RowFilters;
 }
 
 /** The plan of a page of `entity` (of a batch of parents' children when `parents` is given). */
@@ -36,7 +36,7 @@ export function pagePlan(entity: EntitySchema, args: PageArgs, parents?: PagePla
   return {
     entity,
     filter: args.where,
-    rowFilters: args.rowFilters ?? new Map(),
+    rowFilters: args.rowFilters ?? NO_ROW_FILTERS,
     orderBy: args.orderBy,
     distinctOn: args.distinctOn ?? [],
     limit: args.limit,

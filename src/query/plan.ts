@@ -57,6 +57,22 @@ export interface ParentBatch {
   maxRows?: number;
 }
 
+/**
+ * A filter per entity name, looked up as statements read entities (a role's select filters). A
+ * lookup, not a list: a filter is bound (and may fail, say on a missing session variable) only when
+ * a statement reads its entity. A Map is one.
+ */
+export interface RowFilters {
+  get(entityName: string): Filter | undefined;
+}
+
+export const NO_ROW_FILTERS: RowFilters = { get: () => undefined };
+
+/** The entities the row filters of `entities` read (refs inside a row filter read rows unfiltered: one level). */
+export function rowFilterEntities(rowFilters: RowFilters | undefined, entities: readonly EntitySchema[]): EntitySchema[] {
+  return rowFilters ? entities.flatMap((e) => referencedEntities(rowFilters.get(e.name) ?? null)) : [];
+}
+
 export interface PagePlan {
   entity: EntitySchema;
   /** The request's filter on `entity` (null: every row). */
@@ -66,7 +82,7 @@ export interface PagePlan {
    * a related sort joins, children a sort aggregates, rows a filter reaches through a ref. The one
    * place a role's row filter goes (the access-control issue); empty today.
    */
-  rowFilters: ReadonlyMap<string, Filter>;
+  rowFilters: RowFilters;
   orderBy: readonly OrderTerm[];
   /** Columns of `entity`: one row per distinct value (the first in `orderBy` order). */
   distinctOn: readonly string[];
@@ -96,12 +112,8 @@ function termEntities(term: OrderTerm): EntitySchema[] {
 
 /** Every entity the plan's statement reads (the snapshot must hold each one). */
 export function planEntities(plan: PagePlan): EntitySchema[] {
-  const all = [
-    plan.entity,
-    ...referencedEntities(plan.filter),
-    ...plan.orderBy.flatMap(termEntities),
-    ...[...plan.rowFilters.values()].flatMap((f) => referencedEntities(f)),
-  ];
+  const read = [plan.entity, ...referencedEntities(plan.filter), ...plan.orderBy.flatMap(termEntities)];
+  const all = [...read, ...rowFilterEntities(plan.rowFilters, read)];
   return [...new Map(all.map((e) => [e.name, e])).values()];
 }
 
