@@ -63,9 +63,10 @@ program
   .description('write the GraphQL schema generated from SCHEMA_DIR')
   .option('-o, --out <file>', 'output file', 'schema/schema.graphql')
   .option('--project <name>', 'the project whose schema to write (each has its own); needed when SCHEMA_DIR defines several')
-  .action((options: { out: string; project?: string }) =>
+  .option('--role <name>', "the schema a role sees (its permissions'); default: the admin's, all of it")
+  .action((options: { out: string; project?: string; role?: string }) =>
     run(async (config, log) => {
-      const sdl = printGatewaySchema(await loadCatalog(config.schemaDir), options.project);
+      const sdl = printGatewaySchema(await loadCatalog(config.schemaDir), options.project, options.role);
       await fs.mkdir(path.dirname(path.resolve(options.out)), { recursive: true });
       await fs.writeFile(options.out, sdl);
       log.info(`wrote ${options.out}`);

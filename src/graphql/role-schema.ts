@@ -172,34 +172,50 @@ export function schemaForRole(full: GraphQLSchema, catalog: Catalog, role: strin
   return withoutEmptyTypes(schema);
 }
 
-/** Takes out types left with no fields or values, and whatever needs them, until none is left. */
-function withoutEmptyTypes(start: GraphQLSchema): GraphQLSchema {
-  let schema = start;
-  for (;;) {
-    const empty = new Set<string>();
+/**
+ * Takes out types left with no fields or values, and whatever needs them (a field of such a type,
+ * a field with a required argument of one), until none is left: found on the type graph first,
+ * then taken out in one pass (each pass over the schema costs tens of milliseconds).
+ */
+function withoutEmptyTypes(schema: GraphQLSchema): GraphQLSchema {
+  const queryName = schema.getQueryType()?.name ?? 'Query';
+  const mutationName = schema.getMutationType()?.name;
+  const empty = new Set<string>();
+  const named = (type: GraphQLType) => getNamedType(type).name;
+  const usable = (field: { type: GraphQLType; args?: readonly { type: GraphQLType }[] }) =>
+    !empty.has(named(field.type)) && !(field.args ?? []).some((arg) => isNonNullType(arg.type) && empty.has(named(arg.type)));
+  for (let changed = true; changed; ) {
+    changed = false;
     for (const type of Object.values(schema.getTypeMap())) {
-      if (type.name.startsWith('__')) continue;
-      if ((isObjectType(type) || isInputObjectType(type)) && Object.keys(type.getFields()).length === 0) empty.add(type.name);
-      if (isEnumType(type) && type.getValues().length === 0) empty.add(type.name);
+      if (type.name.startsWith('__') || empty.has(type.name)) continue;
+      const nothing =
+        isObjectType(type) || isInputObjectType(type)
+          ? !Object.values(type.getFields()).some((field) => usable(field as { type: GraphQLType; args?: readonly { type: GraphQLType }[] }))
+          : isEnumType(type) && type.getValues().length === 0;
+      if (nothing) {
+        empty.add(type.name);
+        changed = true;
+      }
     }
-    const queryEmpty = empty.delete(schema.getQueryType()?.name ?? 'Query');
-    const mutationEmpty = schema.getMutationType() ? empty.delete(schema.getMutationType()!.name) : false;
-    if (empty.size === 0) {
-      if (queryEmpty || mutationEmpty) schema = replaceRoots(schema, queryEmpty, mutationEmpty);
-      return pruneSchema(schema);
-    }
-    const needsEmpty = (config: { type: GraphQLType }) => empty.has(getNamedType(config.type).name);
-    const requiredEmptyArg = (field: GraphQLFieldConfig<unknown, unknown>) =>
-      Object.values(field.args ?? {}).some((arg: GraphQLArgumentConfig) => needsEmpty(arg) && isNonNullType(arg.type));
-    schema = filterSchema({
+  }
+  const queryEmpty = empty.delete(queryName);
+  const mutationEmpty = mutationName ? empty.delete(mutationName) : false;
+  let out = schema;
+  if (empty.size > 0) {
+    const keep = (field: { type: GraphQLType }) => !empty.has(named(field.type));
+    const keepField = (field: GraphQLFieldConfig<unknown, unknown>) =>
+      keep(field) && !Object.values(field.args ?? {}).some((arg: GraphQLArgumentConfig) => isNonNullType(arg.type) && empty.has(named(arg.type)));
+    out = filterSchema({
       schema,
       typeFilter: (name) => !empty.has(name),
-      rootFieldFilter: (_op, _name, field) => !needsEmpty(field) && !requiredEmptyArg(field),
-      objectFieldFilter: (_type, _name, field) => !needsEmpty(field) && !requiredEmptyArg(field as GraphQLFieldConfig<unknown, unknown>),
-      inputObjectFieldFilter: (_type, _name, field) => !field || !needsEmpty(field as GraphQLInputFieldConfig),
-      argumentFilter: (_type, _field, _arg, arg) => !arg || !needsEmpty(arg),
+      rootFieldFilter: (_op, _name, field) => keepField(field),
+      objectFieldFilter: (_type, _name, field) => keepField(field as GraphQLFieldConfig<unknown, unknown>),
+      inputObjectFieldFilter: (_type, _name, field) => !field || keep(field as GraphQLInputFieldConfig),
+      argumentFilter: (_type, _field, _arg, arg) => !arg || keep(arg),
     });
   }
+  if (queryEmpty || mutationEmpty) out = replaceRoots(out, queryEmpty, mutationEmpty);
+  return pruneSchema(out);
 }
 
 /** A query root with only Hasura's `no_queries_available`, and no mutation root, where they are empty. */

@@ -11,6 +11,7 @@ import { defineEntityTypes } from './entities.js';
 import { defineMutations } from './mutations.js';
 import { defineReadInputs } from './inputs.js';
 import { defineQueries } from './queries.js';
+import { schemaForRole } from './role-schema.js';
 import { defineSearch } from './search.js';
 
 /** The schema of `project`, or of the catalog's only project when none is named. */
@@ -37,7 +38,9 @@ function onlyProject(catalog: Catalog): string {
   return names[0]!;
 }
 
-/** SDL in a stable order, for schema/schema.graphql and its snapshot test. */
-export function printGatewaySchema(catalog: Catalog, project?: string): string {
-  return printSchema(lexicographicSortSchema(buildSchema(catalog, project)));
+/** SDL in a stable order, for schema/schema.graphql and its snapshot test; of one role's schema when `role` is given. */
+export function printGatewaySchema(catalog: Catalog, project?: string, role?: string): string {
+  const name = project ?? onlyProject(catalog);
+  const full = buildSchema(catalog, name);
+  return printSchema(lexicographicSortSchema(role ? schemaForRole(full, catalog.project(name), role) : full));
 }
