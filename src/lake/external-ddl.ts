@@ -129,10 +129,14 @@ function qualified(namespace: string | undefined, name: string, syntax: Syntax):
   return [...quotedParts, quote(name, syntax)].join('.');
 }
 
-/** A SQL string literal; the location is operator input, so quotes are doubled and control characters refused. */
+/**
+ * A SQL string literal; the location is operator input, so quotes are doubled, and control
+ * characters and backslashes refused (Spark and Hive read a backslash in a literal as an escape).
+ */
 function literal(text: string): string {
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f]/.test(text)) throw new ValidationError(`${JSON.stringify(text)}: control characters are not allowed in a lake location`);
+  if (/[\u0000-\u001f\\]/.test(text)) {
+    throw new ValidationError(`${JSON.stringify(text)}: control characters and backslashes are not allowed in a lake location`);
+  }
   return `'${text.replaceAll("'", "''")}'`;
 }
 

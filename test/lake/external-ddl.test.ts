@@ -122,6 +122,7 @@ describe('external DDL texts', () => {
     expect(() => ddl('trino', { namespace: 'hive.lt"; DROP' })).toThrow(ValidationError);
     expect(() => ddl('trino', { namespace: 'hive..x' })).toThrow(/namespace "hive\.\.x"/);
     expect(() => ddl('trino', { location: 's3://b/p\n' })).toThrow(/control characters/);
+    expect(() => ddl('spark', { location: 's3a://b/p\\x' })).toThrow(/backslashes/);
     expect(ddl('trino', { location: "s3://b/it's" })).toContain(`'s3://b/it''s/shop/7/base/'`);
     expect(() => ddl('trino', { files: [{ ...FILES[0]!, kind: 'delta' }] })).toThrow(/is not directly under shop\/7\/delta\//);
   });
