@@ -7,9 +7,9 @@
 // by one after ORPHAN_GRACE_MS. Compaction drops deleted rows with their tombstones, so once GC has
 // taken a replaced delta file (the tombstone) but not yet the replaced base file (the old version),
 // a directory-wide read brings the deleted row back. The manifest says what is committed (DESIGN 3).
-import { NAME_PATTERN, TYPE_MAPPING, type EntitySchema } from '../catalog/index.js';
+import { NAME_PATTERN, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import { SYSTEM_COLUMNS } from './columns.js';
+import { lakeColumns } from './columns.js';
 import { schemaPrefix, type FileKind } from './layout.js';
 
 // Names the DDL adds itself: no attribute can take them (attribute names start with a letter).
@@ -154,7 +154,7 @@ export function externalDdl(input: ExternalDdlInput): string {
   const dialect = DIALECTS[engine];
   const names = externalNames(entity);
   const root = input.location.replace(/\/+$/, '');
-  const columns = [...SYSTEM_COLUMNS, ...entity.attributes.map((a) => ({ name: a.name, duckdb: TYPE_MAPPING[a.type].duckdb }))];
+  const columns = lakeColumns(entity);
   const prefix = schemaPrefix(entity);
   const byKind = new Map<FileKind, string[]>(KINDS.map((k) => [k, []]));
   for (const file of files) {
@@ -233,7 +233,7 @@ function duckdbFilesView(table: string, location: string, columns: readonly { na
 function viewDdl(input: ExternalDdlInput, names: ReturnType<typeof externalNames>, byKind: Map<FileKind, string[]>, dialect: Dialect): string {
   const { entity, namespace } = input;
   const q = (name: string) => quote(name, dialect.viewSyntax);
-  const stored = [...SYSTEM_COLUMNS.map((c) => c.name), ...entity.attributes.map((a) => a.name)];
+  const stored = lakeColumns(entity).map((c) => c.name);
   const parts = KINDS.map((kind) => {
     const live = byKind.get(kind)!;
     const filter = live.length === 0 ? 'false' : `${dialect.fileName} IN (${live.map(literal).join(', ')})`;
