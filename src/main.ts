@@ -1,9 +1,10 @@
-// Command line entry: serve (default), schema print, seed, flush, compact, verify, rebuild, token.
+// Command line entry: serve (default), schema print, seed, flush, compact, verify, rebuild, lake ddl, token.
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';
 import type { Logger } from 'pino';
 import { loadCatalog } from './catalog/index.js';
+import { printLakeDdl } from './cli/lake-ddl.js';
 import { createLogger } from './cli/logger.js';
 import { runMaintenance, withOltpStore } from './cli/maintain.js';
 import { seedDemo } from './cli/seed.js';
@@ -129,6 +130,20 @@ program
   .option('--project <name>', PROJECT_OPTION)
   .action((entity: string | undefined, options: { project?: string }) =>
     run((config, log) => runMaintenance(config, log, { entity, project: options.project }, (admin, schema) => admin.rebuild(schema)), 2),
+  );
+
+program
+  .command('lake')
+  .description('lake tools')
+  .command('ddl')
+  .description('print, per entity, external tables over its lake files and a view of its live rows (last write wins, deletes dropped) for a distributed engine')
+  .requiredOption('--engine <engine>', 'trino, athena, spark or duckdb')
+  .option('--project <name>', 'only this project’s entities')
+  .option('--entity <name>', 'only this entity (with --project when several projects define it)')
+  .option('--location <url>', 'the lake root as the engine names it (e.g. s3a://bucket/prefix for Spark); default LAKE_URL')
+  .option('--namespace <name>', 'where the tables and views go: catalog.schema (Trino), a database (Athena, Spark)')
+  .action((options: { engine: string; project?: string; entity?: string; location?: string; namespace?: string }) =>
+    run((config, log) => printLakeDdl(config, log, options), 2),
   );
 
 program

@@ -4,6 +4,7 @@ export { LakeReadCache, type PinnedFiles } from './cache.js';
 export { SYSTEM_COLUMNS, lakeColumns, lakeColumnsOf, type LakeColumn } from './columns.js';
 export { bufferRowsSql, loadBuffer, loadChanges } from './buffer.js';
 export { isPresentBaseKey, newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
+export { DDL_ENGINES, externalDdl, externalNames, type DdlEngine, type ExternalDdlFile, type ExternalDdlInput } from './external-ddl.js';
 export { parquetScanSql, type ScannedFile } from './scan.js';
 export { writeParquet, type WrittenFile } from './parquet.js';
 export {
