@@ -25,6 +25,29 @@ export interface BindOptions {
    * case, Hasura's rule) is replaced by its value before coercion; a missing one is an error.
    */
   session?: (name: string) => string | undefined;
+  /**
+   * Checking a definition's filter at start, before any session exists: a session variable stands
+   * for any value of its column's type (so the names, operators and shapes around it are checked).
+   */
+  anySessionValue?: boolean;
+}
+
+/** What a session variable stands for while a definition's filter is checked (anySessionValue). */
+const ANY_SESSION_VALUE = Symbol('any session value');
+
+/** A value of each column type, for a session variable while a definition is checked. */
+function sampleOf(type: AttributeType, enumValues?: readonly string[]): unknown {
+  const samples: Partial<Record<AttributeType, unknown>> = {
+    int: 0n,
+    float: 0,
+    boolean: false,
+    timestamp: new Date(0),
+    date: '1970-01-01',
+    ref: '00000000-0000-7000-8000-000000000000',
+    enum: enumValues?.[0] ?? '',
+    json: null,
+  };
+  return type in samples ? samples[type] : '';
 }
 
 const COMPARE_OPS: Record<string, CompareOp> = { _eq: 'eq', _neq: 'neq', _gt: 'gt', _gte: 'gte', _lt: 'lt', _lte: 'lte' };
@@ -148,6 +171,7 @@ class Binder {
 
   /** A scalar operand, a session variable's value when it names one. */
   private operand(value: unknown, at: string): unknown {
+    if (typeof value === 'string' && /^x-hasura-/i.test(value) && this.options.anySessionValue) return ANY_SESSION_VALUE;
     if (typeof value !== 'string' || !/^x-hasura-/i.test(value) || !this.options.session) return value;
     const resolved = this.options.session(value.toLowerCase()) ?? this.options.session(value);
     if (resolved === undefined) throw new ValidationError(`${at}: session variable "${value}" is not set`);
@@ -156,6 +180,7 @@ class Binder {
 
   private text(value: unknown, at: string): string {
     const text = this.operand(value, at);
+    if (text === ANY_SESSION_VALUE) return '';
     if (typeof text !== 'string') throw new ValidationError(`${at}: expected a string`);
     return text;
   }
@@ -163,7 +188,10 @@ class Binder {
   private comparison(column: ColumnRef, spec: unknown, at: string, attribute?: Attribute, allowed = operatorsOf(column.type)): Filter {
     if (!isPlainObject(spec)) throw new ValidationError(`${at}: expected an object of operators such as {_eq: …}`);
     const items: Filter[] = [];
-    const coerce = (value: unknown, path: string) => coerceFilterValue(column.type, this.operand(value, path), path, attribute?.values);
+    const coerce = (value: unknown, path: string) => {
+      const operand = this.operand(value, path);
+      return coerceFilterValue(column.type, operand === ANY_SESSION_VALUE ? sampleOf(column.type, attribute?.values) : operand, path, attribute?.values);
+    };
     for (const [op, value] of Object.entries(spec)) {
       const path = `${at}.${op}`;
       if (!allowed.includes(op)) throw new ValidationError(`${path}: unknown operator for ${column.type}; expected one of ${allowed.join(', ')}`);

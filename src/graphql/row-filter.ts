@@ -90,3 +90,27 @@ export async function judge(filter: Filter, row: EntityRow, lookup: RowLookup, a
       );
   }
 }
+
+/** The first filter form `judge` cannot decide (checks must avoid it), or null when it can judge all. */
+export function unjudgeable(filter: Filter): string | null {
+  switch (filter.kind) {
+    case 'and':
+    case 'or':
+      for (const item of filter.items) {
+        const found = unjudgeable(item);
+        if (found) return found;
+      }
+      return null;
+    case 'not':
+      return unjudgeable(filter.item);
+    case 'ref':
+      return unjudgeable(filter.filter);
+    case 'compare':
+    case 'in':
+    case 'is_null':
+    case 'like':
+      return null;
+    default:
+      return filter.kind;
+  }
+}

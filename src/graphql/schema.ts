@@ -10,6 +10,7 @@ import { createBuilder } from './builder.js';
 import { defineEntityTypes } from './entities.js';
 import { defineMutations } from './mutations.js';
 import { defineReadInputs } from './inputs.js';
+import { checkPermissions } from './permission-check.js';
 import { defineQueries } from './queries.js';
 import { schemaForRole } from './role-schema.js';
 import { defineSearch } from './search.js';
@@ -17,6 +18,7 @@ import { defineSearch } from './search.js';
 /** The schema of `project`, or of the catalog's only project when none is named. */
 export function buildSchema(catalog: Catalog, project?: string): GraphQLSchema {
   const scoped = catalog.project(project ?? onlyProject(catalog));
+  checkPermissions(scoped);
   const builder = createBuilder();
   const entityTypes = defineEntityTypes(builder, scoped);
   for (const types of entityTypes.values()) {
