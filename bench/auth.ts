@@ -11,7 +11,8 @@ import { median, openBenchGateway } from './support.js';
 const RUNS = Number(process.env.BENCH_RUNS ?? 2_000);
 const SECRET = 'bench-secret-of-at-least-32-characters!';
 const ADMIN = 'bench-admin-token';
-const claims = { 'https://hasura.io/jwt/claims': { 'x-hasura-allowed-roles': ['user'], 'x-hasura-default-role': 'user', 'x-hasura-user-id': '42', 'x-hasura-project': 'demo' } };
+// The demo's public read role (schema/demo.json): every row, so the questions answer the same with any credential.
+const claims = { 'https://hasura.io/jwt/claims': { 'x-hasura-allowed-roles': ['anonymous'], 'x-hasura-default-role': 'anonymous', 'x-hasura-user-id': '42', 'x-hasura-project': 'demo' } };
 
 // The demo schema over a throwaway database and local lake; its own servers per credential below.
 const g = await openBenchGateway('bench_auth');
@@ -29,7 +30,7 @@ await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
 const jwksUrl = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/jwks.json`;
 
 const services = { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } };
-const hsAuth: AuthSettings = { adminToken: ADMIN, anonymousRole: 'bench', jwt: { secret: SECRET } };
+const hsAuth: AuthSettings = { adminToken: ADMIN, anonymousRole: 'anonymous', jwt: { secret: SECRET } };
 const jwksAuth: AuthSettings = { adminToken: ADMIN, jwt: { jwksUrl } };
 const hsYoga = createGatewayYoga({ schema, services, auth: hsAuth });
 const jwksYoga = createGatewayYoga({ schema, services, auth: jwksAuth });

@@ -96,7 +96,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakReport> {
     auth: { adminToken: 'soak-admin-token', anonymousRole: 'soak' },
     services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 1_000, maxInsertObjects: 1_000 } },
   });
-  const gql = graphqlCaller((url, init) => yoga.fetch(url, init), 'http://soak/graphql');
+  const gql = graphqlCaller((url, init) => yoga.fetch(url, init), 'http://soak/graphql', { authorization: 'Bearer soak-admin-token' });
   const customers = catalog.entity('customers');
   const orders = catalog.entity('orders');
   const random = seededRandom(7);

@@ -82,15 +82,19 @@ export function median(values: readonly number[]): number {
   return percentile([...values].sort((a, b) => a - b), 50);
 }
 
-/** A GraphQL caller over a fetch function (HTTP or yoga.fetch in process); errors throw. */
+/** The benches' admin credential: questions are asked as the admin (no role's filters) unless a bench says otherwise. */
+export const BENCH_ADMIN_TOKEN = 'bench-admin-token-of-32-characters';
+
+/** A GraphQL caller over a fetch function (HTTP or yoga.fetch in process), as the admin unless `headers` say otherwise; errors throw. */
 export function graphqlCaller(
   fetcher: (url: string, init: RequestInit) => Promise<Response> | Response,
   url: string,
+  headers: Record<string, string> = { authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
 ): (query: string, variables?: Record<string, unknown>) => Promise<any> {
   return async (query, variables = {}) => {
     const response = await fetcher(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify({ query, variables }),
     });
     const body = (await response.json()) as { data?: any; errors?: { message: string }[] };
@@ -154,7 +158,7 @@ export async function openBenchGateway(name: string, options: BenchGatewayOption
   const schema = buildSchema(catalog);
   const yoga = createGatewayYoga({
     schema,
-    auth: { anonymousRole: 'bench' },
+    auth: { adminToken: BENCH_ADMIN_TOKEN },
     services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } },
   });
   const gateway: BenchGateway = {

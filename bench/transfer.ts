@@ -14,7 +14,7 @@ import { loadCatalog } from '../src/catalog/index.js';
 import { buildSchema, createGatewayYoga } from '../src/graphql/index.js';
 import { flushSchema } from '../src/ingest/index.js';
 import { openOltpStore } from '../src/oltp/index.js';
-import { benchDatabase, graphqlCaller, percentile } from './support.js';
+import { BENCH_ADMIN_TOKEN, benchDatabase, graphqlCaller, percentile } from './support.js';
 
 const BUFFERED = Number(process.env.BENCH_BUFFERED ?? 20_000);
 const PROBES = Number(process.env.BENCH_PROBES ?? 200);
@@ -46,7 +46,7 @@ async function insertOrders(customerIds: string[], rows: number): Promise<void> 
 function caller(lakehouse: Lakehouse) {
   const yoga = createGatewayYoga({
     schema: buildSchema(catalog),
-    auth: { anonymousRole: 'bench' },
+    auth: { adminToken: BENCH_ADMIN_TOKEN },
     services: { catalog, oltp, admin: lakehouse.admin, search: lakehouse.search, log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } },
   });
   return graphqlCaller((url, init) => yoga.fetch(url, init), 'http://bench/graphql');

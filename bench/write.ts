@@ -4,7 +4,7 @@ import pino from 'pino';
 import { serve } from '../src/cli/serve.js';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
 import { loadConfig } from '../src/config/index.js';
-import { benchDatabase, graphqlCaller, median, percentile } from './support.js';
+import { BENCH_ADMIN_TOKEN, benchDatabase, graphqlCaller, median, percentile } from './support.js';
 
 const BATCH_SIZES = [1_000, 10_000];
 const BULK_ROUNDS = 5;
@@ -18,7 +18,7 @@ function toVariables(object: Record<string, unknown>): Record<string, unknown> {
 }
 
 const database = await benchDatabase('bench_write');
-const config = { ...loadConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'warn', WORKERS: 'false', DATA_DIR: '.data/bench' }), host: '127.0.0.1' };
+const config = { ...loadConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'warn', WORKERS: 'false', DATA_DIR: '.data/bench', ADMIN_TOKEN: BENCH_ADMIN_TOKEN }), host: '127.0.0.1' };
 const gateway = await serve(config, pino({ level: 'warn' }));
 const random = seededRandom(7);
 

@@ -1,0 +1,84 @@
+// Write throughput through GraphQL over HTTP: bulk insert_orders and single-row insert_orders_one.
+// Usage: npm run bench:write  (BENCH_DATABASE_URL or DATABASE_URL to use a running Postgres)
+import pino from 'pino';
+import pg from 'pg';
+const timings = new Map<string, number[]>();
+const original = pg.Client.prototype.query as any;
+(pg.Client.prototype as any).query = function (this: any, ...args: any[]) {
+  const text = typeof args[0] === 'string' ? args[0] : args[0]?.text ?? '?';
+  const key = text.replace(/\s+/g, ' ').slice(0, 70);
+  const t = performance.now();
+  const result = original.apply(this, args);
+  if (result && typeof result.then === 'function') result.then(() => { const list = timings.get(key) ?? []; list.push(performance.now() - t); timings.set(key, list); }, () => {});
+  return result;
+};
+process.on('beforeExit', () => {});
+
+import { serve } from '../src/cli/serve.js';
+import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
+import { loadConfig } from '../src/config/index.js';
+import { benchDatabase, graphqlCaller, median, percentile } from './support.js';
+
+const BATCH_SIZES = [10_000];
+const BULK_ROUNDS = 5;
+const CLIENTS = 8;
+const SINGLE_PER_CLIENT = 1;
+
+function toVariables(object: Record<string, unknown>): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(object).map(([k, v]) => [k, typeof v === 'bigint' ? Number(v) : v instanceof Date ? v.toISOString() : v]),
+  );
+}
+
+const database = await benchDatabase('bench_write');
+const config = { ...loadConfig({ DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'warn', WORKERS: 'false', DATA_DIR: '.data/bench', ADMIN_TOKEN: 'bench-admin-token-0123456789' }), host: '127.0.0.1' };
+const gateway = await serve(config, pino({ level: 'warn' }));
+const random = seededRandom(7);
+
+const gql = graphqlCaller((url, init) => fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), authorization: 'Bearer bench-admin-token-0123456789' } }), gateway.url);
+
+try {
+  const customers = await gql(
+    `mutation($o: [customers_insert_input!]!) { insert_customers(objects: $o) { returning { row_id } } }`,
+    { o: Array.from({ length: 1_000 }, () => toVariables(demoCustomer(random))) },
+  );
+  const customerIds: string[] = customers.insert_customers.returning.map((r: { row_id: string }) => r.row_id);
+  const bulk = `mutation($o: [orders_insert_input!]!) { insert_orders(objects: $o) { affected_rows } }`;
+
+  console.log(`insert_orders(objects) over HTTP, ${BULK_ROUNDS} rounds per batch size (after one warm-up round)`);
+  for (const size of BATCH_SIZES) {
+    const rates: number[] = [];
+    for (let round = 0; round <= BULK_ROUNDS; round++) {
+      const objects = Array.from({ length: size }, () => toVariables(demoOrder(random, customerIds)));
+      const started = performance.now();
+      const data = await gql(bulk, { o: objects });
+      const seconds = (performance.now() - started) / 1000;
+      if (data.insert_orders.affected_rows !== size) throw new Error('short insert');
+      if (round > 0) rates.push(size / seconds);
+    }
+    console.log(`  batch ${size}: median ${Math.round(median(rates))} rows/s (min ${Math.round(Math.min(...rates))}, max ${Math.round(Math.max(...rates))})`);
+  }
+
+  const single = `mutation($o: orders_insert_input!) { insert_orders_one(object: $o) { row_id } }`;
+  const latencies: number[] = [];
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      for (let i = 0; i < SINGLE_PER_CLIENT; i++) {
+        const t = performance.now();
+        await gql(single, { o: toVariables(demoOrder(random, customerIds)) });
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const wall = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  console.log(
+    `insert_orders_one, ${CLIENTS} concurrent clients x ${SINGLE_PER_CLIENT}: p50 ${percentile(latencies, 50).toFixed(2)} ms, p95 ${percentile(latencies, 95).toFixed(2)} ms, ${Math.round(latencies.length / wall)} rows/s`,
+  );
+  const rows = [...timings].map(([k, v]) => [k, v.length, v.reduce((a, b) => a + b, 0)] as const).sort((a, b) => b[2] - a[2]).slice(0, 15);
+  for (const [k, n, t] of rows) console.log(`${t.toFixed(0).padStart(7)} ms ${String(n).padStart(5)}x ${k}`);
+} finally {
+  await gateway.stop();
+  await database.drop();
+}
