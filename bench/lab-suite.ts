@@ -56,6 +56,15 @@ export const SUITE: LabQuestion[] = [
             SELECT t.row_id FROM eav_value t JOIN eav_value p ON p.row_id = t.row_id AND p.attribute_id = ${attr(l, 'orders', 'paid')} AND p.v_bool
              WHERE t.attribute_id = ${attr(l, 'orders', 'total')} AND t.v_float >= 995) ${PAGE_ORDER}`),
         ),
+      // The planner pivots every order before the probes above (2.3 s at 1M): a materialized CTE
+      // makes it probe first and pivot only the hits through the primary key.
+      'materialized value-index probes, then pivot of the hits': async (sql, l) =>
+        ids(
+          await sql(`WITH hits AS MATERIALIZED (
+              SELECT t.row_id FROM eav_value t JOIN eav_value p ON p.row_id = t.row_id AND p.attribute_id = ${attr(l, 'orders', 'paid')} AND p.v_bool
+               WHERE t.attribute_id = ${attr(l, 'orders', 'total')} AND t.v_float >= 995)
+            SELECT * FROM (${orders(l, ALL)} AND e.row_id IN (SELECT row_id FROM hits)) o ${PAGE_ORDER}`),
+        ),
       'INTERSECT of value-index probes, then pivot': async (sql, l) =>
         ids(
           await sql(`SELECT * FROM (${orders(l, ALL)}) o WHERE o.row_id IN (
@@ -109,7 +118,7 @@ export const SUITE: LabQuestion[] = [
                 LEFT JOIN eav_value pl ON pl.row_id = r.row_id AND pl.attribute_id = ${attr(l, 'orders', 'placed_at')}
                WHERE cc.attribute_id = ${attr(l, 'customers', 'country')} AND cc.v_text = 'DE'
                ORDER BY pl.v_ts DESC NULLS FIRST, r.row_id LIMIT 50)
-            SELECT * FROM (${orders(l, ALL)}) o WHERE o.row_id IN (SELECT row_id FROM hits) ${PAGE_ORDER}`),
+            SELECT * FROM (${orders(l, ALL)} AND e.row_id IN (SELECT row_id FROM hits)) o ${PAGE_ORDER}`),
         ),
     },
   },

@@ -49,7 +49,8 @@ const program = new Command('bench')
   .option('--runs <n>', 'timed runs per question (ours and raw, round-robin)', number(1, 1000, true), 15)
   .option('--eav-runs <n>', 'timed runs of the fastest EAV form', number(1, 100, true), 5)
   .option('--eav-timeout-s <n>', 'bound of one EAV statement', number(1, 3600), 120)
-  .option('--load-seconds <n>', 'measured seconds per concurrency level (after 2 s of warm-up)', number(1, 600), 15)
+  .option('--load-seconds <n>', 'measured seconds per concurrency level', number(1, 600), 15)
+  .option('--load-warmup-s <n>', 'seconds of each level before the measured ones (queues fill at 32 clients)', number(0, 600), 5)
   .option('--clients <list>', 'concurrency levels', (text) => text.split(',').map((c) => number(1, 256, true)(c)), [1, 8, 32])
   .option('--month-days <n>', 'days of the write-amplification month', number(1, 366, true), 30)
   .option('--month-update-share <f>', 'share of the customers updated a day (a fifth of that inserted)', number(0.0001, 1), 0.01)
@@ -63,6 +64,7 @@ const options = program.opts<{
   eavRuns: number;
   eavTimeoutS: number;
   loadSeconds: number;
+  loadWarmupS: number;
   clients: number[];
   monthDays: number;
   monthUpdateShare: number;
@@ -208,16 +210,16 @@ try {
     try {
       const mix = { questions: SUITE.map((q) => q.graphql), orderIds: load.orderIds, customerIds: load.customerIds, weights: { question: 0.3, by_pk: 0.5, write: 0.2 } };
       for (const clients of options.clients) {
-        const level = await runLevel(gateway.url, mix, clients, options.loadSeconds, 2, clients);
+        const level = await runLevel(gateway.url, mix, clients, options.loadSeconds, options.loadWarmupS, clients);
         levels.push(level);
         console.log(`load, ${clients} clients: ${level.throughput_rps.toFixed(1)} req/s, p99 ${level.p99_ms.toFixed(1)} ms, by_pk p99 ${level.by_kind.by_pk.p99_ms.toFixed(1)} ms, ${level.errors} errors ${level.first_errors.join(' | ')}`);
       }
-      results.load = { mix: mix.weights, gateway_env: gatewayEnv, seconds_per_level: options.loadSeconds, levels, gateway_peak_rss_mb: gateway.peakRssMb() };
+      results.load = { mix: mix.weights, gateway_env: gatewayEnv, seconds_per_level: options.loadSeconds, warmup_seconds: options.loadWarmupS, levels, gateway_peak_rss_mb: gateway.peakRssMb() };
     } finally {
       await gateway.stop();
     }
     const env = Object.entries(gatewayEnv).map(([k, v]) => `${k}=${v}`).join(' ');
-    console.log(`\nconcurrency (a serve child on loopback, ${env}; ${options.loadSeconds} s per level; 30% questions, 50% orders_by_pk, 20% writes):`);
+    console.log(`\nconcurrency (a serve child on loopback, ${env}; ${options.loadSeconds} s per level after ${options.loadWarmupS} s of warm-up; 30% questions, 50% orders_by_pk, 20% writes):`);
     console.log(loadTable(levels));
   }
 
