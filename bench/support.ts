@@ -106,6 +106,8 @@ export function graphqlCaller(
 /** A gateway in process over a throwaway database and a local lake, as the search benchmarks run it. */
 export interface BenchGateway {
   dataDir: string;
+  /** The throwaway database (a second gateway process, the lab's EAV copy). */
+  databaseUrl: string;
   log: Logger;
   catalog: Catalog;
   oltp: OltpStore;
@@ -163,6 +165,7 @@ export async function openBenchGateway(name: string, options: BenchGatewayOption
   });
   const gateway: BenchGateway = {
     dataDir,
+    databaseUrl: database.url,
     log,
     catalog,
     oltp,
@@ -235,6 +238,8 @@ export interface DemoSizes {
  */
 export class DemoLoad {
   readonly customerIds: string[] = [];
+  /** Each flush of the load and of flushUpdates: rows and milliseconds (the flush rate of the lab). */
+  readonly flushes: { entity: string; rows: number; ms: number; bytes: number }[] = [];
   readonly orderIds: string[] = [];
   /** The data's seeded PRNG: a script that draws more after the load stays reproducible. */
   readonly random = seededRandom(42);
@@ -244,24 +249,37 @@ export class DemoLoad {
     readonly sizes: DemoSizes,
   ) {}
 
-  static async load(g: BenchGateway, sizes: DemoSizes, batch = 10_000): Promise<DemoLoad> {
+  /**
+   * `progress`: told the rows written so far of all `customers + orders - buffered / 2` (the lab's
+   * progress bar); without it the load logs its start and end only.
+   */
+  static async load(g: BenchGateway, sizes: DemoSizes, batch = 10_000, progress?: (rowsDone: number, rowsTotal: number) => void): Promise<DemoLoad> {
     const load = new DemoLoad(g, sizes);
     const { customers, orders } = load.entities;
     const started = performance.now();
-    console.log(`loading ${sizes.customers.toLocaleString('en')} customers and ${sizes.orders.toLocaleString('en')} orders through the write path ...`);
+    if (!progress) console.log(`loading ${sizes.customers.toLocaleString('en')} customers and ${sizes.orders.toLocaleString('en')} orders through the write path ...`);
+    const flushedOrders = sizes.orders - sizes.buffered / 2;
+    const tell = () => progress?.(load.customerIds.length + load.orderIds.length, sizes.customers + flushedOrders);
     for (let done = 0; done < sizes.customers; done += batch) {
       const rows = await g.oltp.writer.insert(customers, Array.from({ length: Math.min(batch, sizes.customers - done) }, () => demoCustomer(load.random)));
       load.customerIds.push(...rows.map((r) => r.row_id));
+      tell();
     }
-    await g.lakehouse.admin.flush(customers, true);
-    const flushedOrders = sizes.orders - sizes.buffered / 2;
+    await load.flush(customers);
     for (let done = 0; done < flushedOrders; done += batch) {
       const rows = await g.oltp.writer.insert(orders, Array.from({ length: Math.min(batch, flushedOrders - done) }, () => demoOrder(load.random, load.customerIds)));
       load.orderIds.push(...rows.map((r) => r.row_id));
-      if (load.orderIds.length % 20_000 === 0) await g.lakehouse.admin.flush(orders, true);
+      if (load.orderIds.length % 20_000 === 0) await load.flush(orders);
+      tell();
     }
-    console.log(`loaded in ${seconds(performance.now() - started)}`);
+    if (!progress) console.log(`loaded in ${seconds(performance.now() - started)}`);
     return load;
+  }
+
+  /** A forced flush of the entity's buffer, recorded in `flushes`. */
+  async flush(entity: EntitySchema): Promise<void> {
+    const report = await this.g.lakehouse.admin.flush(entity, true);
+    if (report.flushed) this.flushes.push({ entity: entity.name, rows: report.rows, ms: report.duration_ms, bytes: report.bytes });
   }
 
   get entities() {
@@ -307,10 +325,10 @@ export class DemoLoad {
   async flushUpdates(orders: number, customers = 0): Promise<void> {
     const started = performance.now();
     await this.updateOrders(orders);
-    await this.g.lakehouse.admin.flush(this.entities.orders, true);
+    await this.flush(this.entities.orders);
     if (customers > 0) {
       await this.updateCustomers(customers);
-      await this.g.lakehouse.admin.flush(this.entities.customers, true);
+      await this.flush(this.entities.customers);
     }
     console.log(`${orders.toLocaleString('en')} order and ${customers.toLocaleString('en')} customer updates flushed in ${seconds(performance.now() - started)}`);
   }
@@ -325,14 +343,17 @@ export class DemoLoad {
   }
 
   /** Each entity compacted to one base file, what the compaction worker leaves (the buffer stays). */
-  async compact(): Promise<void> {
+  async compact(): Promise<{ entity: string; ms: number; rows: number; bytes: number }[]> {
+    const done: { entity: string; ms: number; rows: number; bytes: number }[] = [];
     for (const entity of [this.entities.customers, this.entities.orders]) {
       const outcome = await compactSchema(this.g.lakehouse.compactDeps, entity, { force: true, trigger: 'bench' });
       if (outcome.status === 'compacted') {
+        done.push({ entity: entity.name, ms: outcome.durationMs, rows: outcome.added.reduce((n, a) => n + a.rows, 0), bytes: outcome.added.reduce((n, a) => n + a.bytes, 0) });
         const added = outcome.added.map((a) => `${a.role} (${a.rows.toLocaleString('en')} rows, ${(a.bytes / 1e6).toFixed(1)} MB)`).join(', ');
         console.log(`compacted ${entity.name}: ${outcome.removed.length} files into ${added} in ${outcome.durationMs} ms`);
       }
     }
+    return done;
   }
 }
 
