@@ -9,7 +9,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { freePort } from '../test/support/ports.js';
-import { benchDatabase } from './support.js';
+import { BENCH_ADMIN_TOKEN, benchDatabase } from './support.js';
 
 const args = process.argv.slice(2);
 const option = (name: string, fallback: string) => {
@@ -48,7 +48,7 @@ async function startGateway(databaseUrl: string, dataDir: string, n: number): Pr
   const child = spawn(process.execPath, [`--max-old-space-size=${heapMb}`, '--import', 'tsx', 'src/main.ts', 'serve'], {
     cwd: root,
     // Issue 12's limits would refuse these requests before the bounds measured here are reached.
-    env: { ...process.env, ANONYMOUS_ROLE: 'bench', MAX_DEPTH: '1000', MAX_ALIASES: '100000', MAX_TOKENS: '10000000', MAX_QUERY_COST: '1000000000', ...extraEnv, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
+    env: { ...process.env, ADMIN_TOKEN: BENCH_ADMIN_TOKEN, MAX_DEPTH: '1000', MAX_ALIASES: '100000', MAX_TOKENS: '10000000', MAX_QUERY_COST: '1000000000', ...extraEnv, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'warn' },
     stdio: ['ignore', out, out],
   });
   const exited = new Promise<string>((resolve) => child.once('exit', (code, signal) => resolve(`exit ${code ?? ''}${signal ?? ''}`)));
@@ -76,7 +76,7 @@ interface PhaseResult {
 async function post(gw: Gateway, query: string, variables?: unknown): Promise<{ bytes: number; body: any }> {
   const response = await fetch(`${gw.url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(PHASE_TIMEOUT_MS),
   });

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../test/support/ports.js';
-import { percentile } from './support.js';
+import { BENCH_ADMIN_TOKEN, percentile } from './support.js';
 
 export interface LoadGateway {
   url: string;
@@ -26,8 +26,8 @@ const statusMb = (pid: number, field: 'VmRSS' | 'VmHWM'): number | null => {
 };
 
 /**
- * `npm start`'s gateway (src/main.ts serve) as a child: the lab's database and lake, anonymous role
- * `bench`, no background workers (the buffer only grows during the run, so the states measured stay
+ * `npm start`'s gateway (src/main.ts serve) as a child: the lab's database and lake, the bench's
+ * admin token (the load asks and writes as the admin), no background workers (the buffer only grows during the run, so the states measured stay
  * the states built), `env` over the configuration's defaults.
  */
 export async function startLoadGateway(databaseUrl: string, lakeDir: string, dataDir: string, env: Record<string, string>): Promise<LoadGateway> {
@@ -38,7 +38,7 @@ export async function startLoadGateway(databaseUrl: string, lakeDir: string, dat
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     env: {
       ...process.env,
-      ANONYMOUS_ROLE: 'bench',
+      ADMIN_TOKEN: BENCH_ADMIN_TOKEN,
       WORKERS: 'false',
       ...env,
       DATABASE_URL: databaseUrl,
@@ -178,7 +178,7 @@ export async function runLevel(url: string, mix: LoadMix, clients: number, secon
 async function post(url: string, query: string, variables: Record<string, unknown> = {}): Promise<void> {
   const response = await fetch(`${url}/graphql`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` },
     body: JSON.stringify({ query, variables }),
     signal: AbortSignal.timeout(60_000),
   });
