@@ -1,4 +1,5 @@
 // The process bounds of issue 11 are read from the environment, with defaults, and checked.
+import os from 'node:os';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/index.js';
 
@@ -7,7 +8,8 @@ describe('configuration of the process bounds', () => {
     const config = loadConfig({});
     expect(config.request).toEqual({ maxRows: 100_000, maxResponseBytes: 32 * 1024 * 1024 });
     expect(config.documentCache).toEqual({ maxBytes: 4 * 1024 * 1024, maxDocumentBytes: 64 * 1024 });
-    expect(config.duckdb).toEqual({ memoryLimit: '2GB', threads: 2, maxQueries: 2, queueLength: 16, queueWaitMs: 10_000 });
+    const cores = os.availableParallelism();
+    expect(config.duckdb).toEqual({ memoryLimit: '2GB', threads: cores, maxQueries: Math.max(2, cores), queueLength: 16, queueWaitMs: 10_000 });
   });
 
   it('reads each variable', () => {
