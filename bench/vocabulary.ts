@@ -17,27 +17,7 @@ import { parse, validate } from 'graphql';
 import { sqlString } from '../src/lake/index.js';
 import { describeLake, DemoLoad, eavAttributeIds, exportCompacted, ms, openBenchGateway, rawDuckDb, timed, timedTogether, type Timing } from './support.js';
 import { EAV_FORMS, PAGE, RAW, type EavLayout } from './vocabulary-sql.js';
-
-// The questions as a frontend asks them, in the names issue 13 proposes. When the API lands under
-// other names, change them here; `answer` reads a response into the form the SQL answers take.
-const QUESTIONS = {
-  reverseFilter: {
-    label: 'customers with an order over 900 and tier PRO, first 50 by name',
-    graphql: `{ customers(where: {orders: {total: {_gt: 900}}, tier: {_eq: PRO}}, order_by: [{name: asc}], limit: 50) { row_id name tier } }`,
-    answer: (data: any): unknown[] => data.customers.map((c: any) => c.row_id),
-  },
-  nestedAggregate: {
-    label: 'a page of 50 customers with orders_aggregate { count sum { total } }',
-    graphql: `{ customers(limit: 50) { row_id name orders_aggregate { aggregate { count sum { total } } } } }`,
-    answer: (data: any): unknown[] => data.customers.map((c: any) => [c.row_id, c.orders_aggregate.aggregate.count, c.orders_aggregate.aggregate.sum.total]),
-  },
-  groupByRef: {
-    label: 'top 10 customer tiers by revenue over all orders',
-    graphql: `{ orders_aggregate(group_by: [customer__tier]) { groups(order_by: [{sum: {total: desc}}], limit: 10) { key { customer__tier } aggregate { sum { total } } } } }`,
-    answer: (data: any): unknown[] => data.orders_aggregate.groups.map((g: any) => [g.key.customer__tier, g.aggregate.sum.total]),
-  },
-} as const;
-type Question = keyof typeof QUESTIONS;
+import { difference, QUESTIONS, type Question } from './vocabulary-questions.js';
 
 // The issue's targets: ours within 1.5x of raw DuckDB and 30x faster than EAV; the nested page < 100 ms p50/p95.
 const TARGETS = { maxOursOverRaw: 1.5, minEavOverOurs: 30, nestedMaxMs: 100 };
@@ -84,22 +64,6 @@ function graphqlQuestions(): Question[] | null {
     console.warn(`${message}\nmeasuring the GraphQL of: ${accepted.join(', ') || 'none'}`);
   }
   return accepted;
-}
-
-/** Same answers, or the first difference (sums compared to 1e-9 relative: summation order differs). */
-function difference(a: readonly unknown[], b: readonly unknown[]): string | null {
-  const same = (x: unknown, y: unknown): boolean => {
-    if (Array.isArray(x) && Array.isArray(y)) return x.length === y.length && x.every((v, i) => same(v, y[i]));
-    if (typeof x === 'number' || typeof y === 'number' || typeof x === 'bigint' || typeof y === 'bigint') {
-      if (x === null || y === null) return x === y;
-      const [p, q] = [Number(x), Number(y)];
-      return Math.abs(p - q) <= 1e-9 * Math.max(1, Math.abs(p), Math.abs(q));
-    }
-    return String(x) === String(y);
-  };
-  if (a.length !== b.length) return `${a.length} vs ${b.length} rows`;
-  const i = a.findIndex((v, k) => !same(v, b[k]));
-  return i < 0 ? null : `row ${i}: ${JSON.stringify(a[i])} vs ${JSON.stringify(b[i])}`;
 }
 
 interface QuestionResult {
