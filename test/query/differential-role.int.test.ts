@@ -199,13 +199,13 @@ describe(`answers as role "${ROLE}" equal the oracle over the rows its filters a
       } else if (action < 0.55) {
         // Items move between owners and regions; owners change team and hide: rows move in and out of the role's sight.
         const set = Object.fromEntries(Object.entries(randomItem(live.owners)).filter(() => chance(0.5)));
-        await updateRow(gw, 'items', pick(live.items), Object.keys(set).length ? set : { region: pick(REGIONS) });
-        if (live.owners.length) await updateRow(gw, 'owners', pick(live.owners), { team: pick([...TEAMS, null]), hidden: pick([true, false, null]) });
+        expect(await updateRow(gw, 'items', pick(live.items), Object.keys(set).length ? set : { region: pick(REGIONS) })).toBeUndefined();
+        if (live.owners.length) expect(await updateRow(gw, 'owners', pick(live.owners), { team: pick([...TEAMS, null]), hidden: pick([true, false, null]) })).toBeUndefined();
         log.push('update');
       } else if (action < 0.68) {
         const entity = chance(0.7) ? 'items' : 'owners';
         const id = pick(live[entity]);
-        await deleteRow(gw, entity, id);
+        expect(await deleteRow(gw, entity, id)).toBeUndefined();
         live[entity] = live[entity].filter((x) => x !== id);
         gone.push(id);
         log.push(`delete ${entity}`);
