@@ -4,7 +4,8 @@
 // plain and nested aggregates are asked AS A ROLE, with random session variables, and compared with
 // the oracle answering over the truth cut to what the role may see (test/support/oracle-role.ts).
 // The items filter uses a session variable on its own column OR goes through a ref to owners,
-// whose own filter is stricter (hidden owners): an item may be visible while its owner is not.
+// whose own filter is stricter (hidden owners): an item may be visible while its owner is not; the
+// owners filter goes through the reverse relation to items, read unfiltered as a ref in a filter is.
 // ROLE_DIFF_STEPS / ROLE_DIFF_SEED scale and vary it (e.g. ROLE_DIFF_STEPS=100 for a long run).
 import fs from 'node:fs/promises';
 import path from 'node:path';
@@ -35,8 +36,19 @@ const DEFINITIONS = {
         { name: 'rank', type: 'int' },
       ],
       select_permissions: [
-        // Stricter than the items' ref below: a hidden owner of the team is not visible, its items are.
-        { role: ROLE, permission: { columns: '*', filter: { team: { _eq: 'X-Hasura-Team' }, hidden: { _neq: true } }, allow_aggregations: true } },
+        // Stricter than the items' ref below: a hidden owner of the team is not visible, its items are;
+        // or through the reverse relation: an owner of another team with a done gift item outside the
+        // region, an item the role does not see (a relation in a filter reads every row).
+        {
+          role: ROLE,
+          permission: {
+            columns: '*',
+            filter: {
+              _or: [{ team: { _eq: 'X-Hasura-Team' }, hidden: { _neq: true } }, { items: { region: { _neq: 'X-Hasura-Region' }, label: { _eq: 'gift' }, done: { _eq: true } } }],
+            },
+            allow_aggregations: true,
+          },
+        },
       ],
     },
     {
@@ -188,7 +200,7 @@ describe(`answers as role "${ROLE}" equal the oracle over the rows its filters a
     const log: string[] = [];
     let questions = 0;
     /** Rows the role was answered, and items its filter hid: the run shows the filter cut some rows and kept others. */
-    const seen = { asRole: 0, hidden: 0, ownerUnseen: 0 };
+    const seen = { asRole: 0, hidden: 0, ownerUnseen: 0, ownerByUnseenItem: 0 };
 
     for (let step = 0; step < STEPS; step++) {
       const action = random();
@@ -225,6 +237,8 @@ describe(`answers as role "${ROLE}" equal the oracle over the rows its filters a
       for (let q = 0; q < QUESTIONS_PER_STEP; q++) {
         const session = randomSession();
         const visible = truthAs(gw.catalog, truth, ROLE, session);
+        // Owners of another team visible through an item of theirs the role cannot see.
+        seen.ownerByUnseenItem += [...visible.get('owners')!.values()].filter((o) => o.values.team !== session['x-hasura-team']).length;
         const asRole = async (query: string, variables: Record<string, unknown>, context: string) => {
           const res = await gw.gql(query, variables, { headers: session });
           expect(res.errors, context).toBeUndefined();
@@ -335,6 +349,7 @@ describe(`answers as role "${ROLE}" equal the oracle over the rows its filters a
     expect(seen.hidden).toBeGreaterThan(0);
     expect(seen.asRole).toBeGreaterThan(0);
     expect(seen.ownerUnseen).toBeGreaterThan(0);
+    expect(seen.ownerByUnseenItem).toBeGreaterThan(0);
     expect(questions).toBe(STEPS * QUESTIONS_PER_STEP);
   });
 });
