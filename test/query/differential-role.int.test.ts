@@ -18,7 +18,7 @@ import { truthAs } from '../support/oracle-role.js';
 import { sortedPage, type SortedPageArgs } from '../support/oracle-sort.js';
 import { scratchDir } from '../support/scratch.js';
 
-const STEPS = Number(process.env.ROLE_DIFF_STEPS ?? 16);
+const STEPS = Number(process.env.ROLE_DIFF_STEPS ?? 24);
 const SEED = Number(process.env.ROLE_DIFF_SEED ?? 20261201);
 const QUESTIONS_PER_STEP = 6;
 const ROLE = 'viewer';
