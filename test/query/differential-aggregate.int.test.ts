@@ -4,8 +4,7 @@
 // <rel>_aggregate through GraphQL are compared with test/support/oracle-aggregate.ts over the OLTP truth.
 // DIFF_AGG_STEPS / DIFF_AGG_SEED scale and vary it (e.g. DIFF_AGG_STEPS=200 for a long run).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../src/cli/demo-data.js';
-import { compactSchema } from '../../src/compaction/index.js';
+import { compactEntity, deleteRow, dice, flushEntity, insertRows, stepContext, updateRow } from '../support/differential.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { readTruth, type Truth } from '../support/oracle.js';
 import { answerGroups, answerPerParent, roundFloats, type AggregateAsk, type GroupArgs } from '../support/oracle-aggregate.js';
@@ -14,9 +13,7 @@ const STEPS = Number(process.env.DIFF_AGG_STEPS ?? 12);
 const SEED = Number(process.env.DIFF_AGG_SEED ?? 20261130);
 const QUESTIONS_PER_STEP = 4;
 
-const random = seededRandom(SEED);
-const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-const chance = (p: number) => random() < p;
+const { random, pick, chance } = dice(SEED);
 
 const COUNTRIES = ['DE', 'FR', 'US', null];
 const TIERS = ['FREE', 'PRO', 'ENTERPRISE', null];
@@ -113,41 +110,37 @@ describe('grouped and nested aggregates equal the oracle over the OLTP truth', (
     for (let step = 0; step < STEPS; step++) {
       const action = random();
       if (action < 0.3 || live.orders.length < 8) {
-        const customers = await gql(`mutation($o: [customers_insert_input!]!) { insert_customers(objects: $o) { returning { row_id } } }`, { o: Array.from({ length: 1 + Math.floor(random() * 3) }, randomCustomer) }, 'insert');
-        live.customers.push(...customers.insert_customers.returning.map((r: { row_id: string }) => r.row_id));
-        const orders = await gql(`mutation($o: [orders_insert_input!]!) { insert_orders(objects: $o) { returning { row_id } } }`, { o: Array.from({ length: 2 + Math.floor(random() * 8) }, () => randomOrder(live.customers)) }, 'insert');
-        live.orders.push(...orders.insert_orders.returning.map((r: { row_id: string }) => r.row_id));
+        live.customers.push(...(await insertRows(gw, 'customers', Array.from({ length: 1 + Math.floor(random() * 3) }, randomCustomer))));
+        live.orders.push(...(await insertRows(gw, 'orders', Array.from({ length: 2 + Math.floor(random() * 8) }, () => randomOrder(live.customers)))));
         log.push('insert');
       } else if (action < 0.55) {
         // Orders move between customers and groups; customers change the fields orders group by.
         const set = Object.fromEntries(Object.entries(randomOrder(live.customers)).filter(() => chance(0.5)));
-        await gql(`mutation($id: UUID!, $s: orders_set_input!) { update_orders_by_pk(row_id: $id, _set: $s) { row_id } }`, { id: pick(live.orders), s: Object.keys(set).length ? set : { total: 1 } }, 'update');
+        expect(await updateRow(gw, 'orders', pick(live.orders), Object.keys(set).length ? set : { total: 1 }), 'update').toBeUndefined();
         if (live.customers.length) {
-          await gql(`mutation($id: UUID!, $s: customers_set_input!) { update_customers_by_pk(row_id: $id, _set: $s) { row_id } }`, { id: pick(live.customers), s: { country: pick(COUNTRIES), tier: pick(TIERS), signup_at: timestamp() } }, 'update');
+          expect(await updateRow(gw, 'customers', pick(live.customers), { country: pick(COUNTRIES), tier: pick(TIERS), signup_at: timestamp() }), 'update').toBeUndefined();
         }
         log.push('update');
       } else if (action < 0.68) {
         const entity = chance(0.6) ? 'orders' : 'customers';
         const id = pick(live[entity]);
-        await gql(`mutation($id: UUID!) { delete_${entity}_by_pk(row_id: $id) { row_id } }`, { id }, 'delete');
+        expect(await deleteRow(gw, entity, id), 'delete').toBeUndefined();
         live[entity] = live[entity].filter((x) => x !== id);
         log.push(`delete ${entity}`);
       } else if (action < 0.88) {
         const entity = chance(0.6) ? 'orders' : 'customers';
-        await gw.lakehouse.admin.flush(gw.catalog.entity(entity), true);
+        await flushEntity(gw, entity);
         log.push(`flush ${entity}`);
       } else {
         const entity = chance(0.6) ? 'orders' : 'customers';
-        const deps = gw.lakehouse.compactDeps;
         const settings = { dirtyRatio: pick([0, 0.3, 2]), baseTargetBytes: pick([6_000, 1e9]) };
-        const outcome = await compactSchema({ ...deps, settings: { ...deps.settings, ...settings } }, gw.catalog.entity(entity), { force: true, trigger: 'test' });
-        log.push(`compact ${entity}: ${outcome.status}`);
+        log.push(`compact ${entity}: ${await compactEntity(gw, entity, settings)}`);
       }
 
       if (step % 6 === 5 && live.customers.length > 1) {
         // A deleted customer leaves its orders behind: their referenced keys become NULL.
         const id = pick(live.customers);
-        await gql(`mutation($id: UUID!) { delete_customers_by_pk(row_id: $id) { row_id } }`, { id }, 'delete');
+        expect(await deleteRow(gw, 'customers', id), 'delete').toBeUndefined();
         live.customers = live.customers.filter((x) => x !== id);
         log.push('delete customers');
       }
@@ -165,7 +158,7 @@ describe('grouped and nested aggregates equal the oracle over the OLTP truth', (
           const ids = data.customers.map((c: { row_id: string }) => c.row_id);
           const expected = answerPerParent(gw.catalog, truth, orders, 'customer', ids, where, ASK);
           const actual = data.customers.map((c: any) => [c.row_id, c.orders_aggregate.aggregate]);
-          expect(roundFloats(actual), `step ${step} (${log.slice(-3).join(', ')}), nested where ${JSON.stringify(where)}`).toEqual(roundFloats(ids.map((id: string) => [id, expected.get(id)])));
+          expect(roundFloats(actual), `${stepContext(step, log)}, nested where ${JSON.stringify(where)}`).toEqual(roundFloats(ids.map((id: string) => [id, expected.get(id)])));
         } else {
           const groupBy = [...new Set(Array.from({ length: 1 + Math.floor(random() * 2) }, () => pick(KEYS)))];
           const args: GroupArgs = {
@@ -177,7 +170,7 @@ describe('grouped and nested aggregates equal the oracle over the OLTP truth', (
             limit: chance(0.5) ? 1 + Math.floor(random() * 4) : null,
             offset: chance(0.3) ? 1 + Math.floor(random() * 2) : 0,
           };
-          const context = `step ${step} (${log.slice(-3).join(', ')}), ${JSON.stringify(args)}`;
+          const context = `${stepContext(step, log)}, ${JSON.stringify(args)}`;
           const data = await gql(
             `query($w: orders_bool_exp, $z: String, $h: orders_group_having, $o: [orders_group_order_by!], $l: Int, $f: Int) {
               orders_aggregate(where: $w, group_by: [${groupBy.join(', ')}], time_zone: $z) {

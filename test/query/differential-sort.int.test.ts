@@ -3,8 +3,7 @@
 // (root lists and batched children) through GraphQL are compared with the oracle's sort over the
 // OLTP truth (test/support/oracle-sort.ts). SORT_DIFF_STEPS / SORT_DIFF_SEED scale and vary it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../src/cli/demo-data.js';
-import { compactSchema } from '../../src/compaction/index.js';
+import { compactEntity, deleteRow, dice, flushEntity, insertRows, stepContext, updateRow } from '../support/differential.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { readTruth, type Truth } from '../support/oracle.js';
 import { answerSorted, sortedPage, type SortedPageArgs } from '../support/oracle-sort.js';
@@ -13,9 +12,7 @@ const STEPS = Number(process.env.SORT_DIFF_STEPS ?? 14);
 const SEED = Number(process.env.SORT_DIFF_SEED ?? 20261130);
 const QUESTIONS_PER_STEP = 4;
 
-const random = seededRandom(SEED);
-const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-const chance = (p: number) => random() < p;
+const { random, pick, chance } = dice(SEED);
 
 // Few distinct values, so ties and distinct groups are common.
 const NAMES = ['Ada', 'Bob', 'Émile', 'ada', null];
@@ -110,46 +107,31 @@ describe('related sorts, aggregate sorts and distinct_on equal the oracle over t
     for (let step = 0; step < STEPS; step++) {
       const action = random();
       if (action < 0.35 || live.orders.length < 6) {
-        const customers = await gw.gql(`mutation($o: [customers_insert_input!]!) { insert_customers(objects: $o) { returning { row_id } } }`, {
-          o: Array.from({ length: 1 + Math.floor(random() * 3) }, randomCustomer),
-        });
-        expect(customers.errors).toBeUndefined();
-        live.customers.push(...customers.data.insert_customers.returning.map((r: { row_id: string }) => r.row_id));
-        const orders = await gw.gql(`mutation($o: [orders_insert_input!]!) { insert_orders(objects: $o) { returning { row_id } } }`, {
-          o: Array.from({ length: 2 + Math.floor(random() * 8) }, () => randomOrder(live.customers)),
-        });
-        expect(orders.errors).toBeUndefined();
-        live.orders.push(...orders.data.insert_orders.returning.map((r: { row_id: string }) => r.row_id));
+        live.customers.push(...(await insertRows(gw, 'customers', Array.from({ length: 1 + Math.floor(random() * 3) }, randomCustomer))));
+        live.orders.push(...(await insertRows(gw, 'orders', Array.from({ length: 2 + Math.floor(random() * 8) }, () => randomOrder(live.customers)))));
         log.push('insert');
       } else if (action < 0.6) {
         // Referenced rows change after the orders naming them were flushed, and orders move between customers.
         const customer = pick(live.customers);
         const { name, country, tier, lifetime_value } = randomCustomer();
-        await gw.gql(`mutation($id: UUID!, $s: customers_set_input!) { update_customers_by_pk(row_id: $id, _set: $s) { row_id } }`, {
-          id: customer,
-          s: Object.fromEntries(Object.entries({ name, country, tier, lifetime_value }).filter(() => chance(0.6))),
-        });
+        await updateRow(gw, 'customers', customer, Object.fromEntries(Object.entries({ name, country, tier, lifetime_value }).filter(() => chance(0.6))));
         const set = randomOrder(live.customers);
-        await gw.gql(`mutation($id: UUID!, $s: orders_set_input!) { update_orders_by_pk(row_id: $id, _set: $s) { row_id } }`, {
-          id: pick(live.orders),
-          s: Object.fromEntries(Object.entries(set).filter(() => chance(0.5))),
-        });
+        await updateRow(gw, 'orders', pick(live.orders), Object.fromEntries(Object.entries(set).filter(() => chance(0.5))));
         log.push('update');
       } else if (action < 0.72) {
         const entity = chance(0.6) ? 'orders' : 'customers';
         const id = pick(live[entity]);
-        await gw.gql(`mutation($id: UUID!) { delete_${entity}_by_pk(row_id: $id) { row_id } }`, { id });
+        await deleteRow(gw, entity, id);
         live[entity] = live[entity].filter((x) => x !== id);
         log.push(`delete ${entity}`);
       } else if (action < 0.9) {
         const entity = chance(0.5) ? 'orders' : 'customers';
-        await gw.lakehouse.admin.flush(gw.catalog.entity(entity), true);
+        await flushEntity(gw, entity);
         log.push(`flush ${entity}`);
       } else {
         const entity = chance(0.5) ? 'orders' : 'customers';
-        await gw.lakehouse.admin.flush(gw.catalog.entity(entity), true);
-        const outcome = await compactSchema(gw.lakehouse.compactDeps, gw.catalog.entity(entity), { force: true, trigger: 'test' });
-        log.push(`compact ${entity}: ${outcome.status}`);
+        await flushEntity(gw, entity);
+        log.push(`compact ${entity}: ${await compactEntity(gw, entity)}`);
       }
 
       const truth: Truth = await readTruth(gw);
@@ -159,7 +141,7 @@ describe('related sorts, aggregate sorts and distinct_on equal the oracle over t
         const kind = q % 3;
         if (kind === 0) {
           const args = { ...sortArgs(ordersTerm, ['customer', 'note', 'paid']), where: randomOrdersWhere() };
-          const context = `step ${step} (${log.slice(-3).join(', ')}), orders ${JSON.stringify(args)}`;
+          const context = `${stepContext(step, log)}, orders ${JSON.stringify(args)}`;
           const res = await gw.gql(
             `query($w: orders_bool_exp, $o: [orders_order_by!], $d: [orders_select_column!], $l: Int, $f: Int) { orders(where: $w, order_by: $o, distinct_on: $d, limit: $l, offset: $f) { row_id } }`,
             gqlArgs(args),
@@ -168,7 +150,7 @@ describe('related sorts, aggregate sorts and distinct_on equal the oracle over t
           expect(res.data.orders.map((r: { row_id: string }) => r.row_id), context).toEqual(answerSorted(gw.catalog, truth, orders, args).map((r) => r.row_id));
         } else if (kind === 1) {
           const args = sortArgs(customersTerm, ['country', 'tier', 'name']);
-          const context = `step ${step} (${log.slice(-3).join(', ')}), customers ${JSON.stringify(args)}`;
+          const context = `${stepContext(step, log)}, customers ${JSON.stringify(args)}`;
           const res = await gw.gql(
             `query($o: [customers_order_by!], $d: [customers_select_column!], $l: Int, $f: Int) { customers(order_by: $o, distinct_on: $d, limit: $l, offset: $f) { row_id } }`,
             gqlArgs(args),
@@ -178,7 +160,7 @@ describe('related sorts, aggregate sorts and distinct_on equal the oracle over t
         } else {
           // Batched children: every customer's orders in one statement, each parent paged on its own.
           const args = sortArgs(ordersTerm, ['note', 'paid', 'customer']);
-          const context = `step ${step} (${log.slice(-3).join(', ')}), customers { orders ${JSON.stringify(args)} }`;
+          const context = `${stepContext(step, log)}, customers { orders ${JSON.stringify(args)} }`;
           const res = await gw.gql(
             `query($o: [orders_order_by!], $d: [orders_select_column!], $l: Int, $f: Int) { customers(order_by: {row_id: asc}, limit: 1000) { row_id orders(order_by: $o, distinct_on: $d, limit: $l, offset: $f) { row_id } } }`,
             gqlArgs(args),

@@ -3,9 +3,8 @@
 // are compared with the answer computed from the OLTP EAV store (the truth).
 // DIFF_STEPS / DIFF_SEED scale and vary it (e.g. DIFF_STEPS=400 for a long run).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom } from '../../src/cli/demo-data.js';
-import { compactSchema } from '../../src/compaction/index.js';
 import type { EntityRow } from '../../src/oltp/index.js';
+import { compactEntity, deleteRow, dice, flushEntity, insertRows, stepContext, updateRow } from '../support/differential.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { answerList, evaluate, readTruth, type Truth } from '../support/oracle.js';
 
@@ -13,9 +12,7 @@ const STEPS = Number(process.env.DIFF_STEPS ?? 40);
 const SEED = Number(process.env.DIFF_SEED ?? 20261125);
 const QUESTIONS_PER_STEP = 6;
 
-const random = seededRandom(SEED);
-const pick = <T,>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-const chance = (p: number) => random() < p;
+const { random, pick, chance } = dice(SEED);
 
 const NAMES = ['Ada', 'Bob', "O'Neil", '100% pure', 'snake_case', 'back\\slash', 'Émile'];
 const COUNTRIES = ['DE', 'FR', 'US', null];
@@ -179,53 +176,38 @@ describe('merge-on-read answers equal the OLTP truth', () => {
     for (let step = 0; step < STEPS; step++) {
       const action = random();
       if (action < 0.3 || live.orders.length < 5) {
-        const customers = await gw.gql(`mutation($o: [customers_insert_input!]!) { insert_customers(objects: $o) { returning { row_id } } }`, {
-          o: Array.from({ length: 1 + Math.floor(random() * 3) }, randomCustomer),
-        });
-        live.customers.push(...customers.data.insert_customers.returning.map((r: { row_id: string }) => r.row_id));
-        everyCustomer.push(...customers.data.insert_customers.returning.map((r: { row_id: string }) => r.row_id));
-        const orders = await gw.gql(`mutation($o: [orders_insert_input!]!) { insert_orders(objects: $o) { returning { row_id } } }`, {
-          o: Array.from({ length: 1 + Math.floor(random() * 8) }, () => randomOrder(live.customers)),
-        });
-        expect(orders.errors).toBeUndefined();
-        live.orders.push(...orders.data.insert_orders.returning.map((r: { row_id: string }) => r.row_id));
+        const customers = await insertRows(gw, 'customers', Array.from({ length: 1 + Math.floor(random() * 3) }, randomCustomer));
+        live.customers.push(...customers);
+        everyCustomer.push(...customers);
+        live.orders.push(...(await insertRows(gw, 'orders', Array.from({ length: 1 + Math.floor(random() * 8) }, () => randomOrder(live.customers)))));
         log.push('insert');
       } else if (action < 0.6) {
         // Updates move rows in and out of every filter above, flushed or not.
         const id = pick(live.orders);
         const set = randomOrder(live.customers);
         const partial = Object.fromEntries(Object.entries(set).filter(() => chance(0.5)));
-        const res = await gw.gql(`mutation($id: UUID!, $s: orders_set_input!) { update_orders_by_pk(row_id: $id, _set: $s) { row_id } }`, {
-          id,
-          s: Object.keys(partial).length ? partial : { total: 1 },
-        });
-        expect(res.errors).toBeUndefined();
+        expect(await updateRow(gw, 'orders', id, Object.keys(partial).length ? partial : { total: 1 })).toBeUndefined();
         if (chance(0.3) && live.customers.length) {
           const customer = pick(live.customers);
-          await gw.gql(`mutation($id: UUID!, $s: customers_set_input!) { update_customers_by_pk(row_id: $id, _set: $s) { row_id } }`, {
-            id: customer,
-            s: { country: pick(COUNTRIES), tier: pick(TIERS) },
-          });
+          await updateRow(gw, 'customers', customer, { country: pick(COUNTRIES), tier: pick(TIERS) });
         }
         log.push('update');
       } else if (action < 0.72) {
         const entity = chance(0.75) ? 'orders' : 'customers';
         const id = pick(live[entity]);
-        await gw.gql(`mutation($id: UUID!) { delete_${entity}_by_pk(row_id: $id) { row_id } }`, { id });
+        await deleteRow(gw, entity, id);
         live[entity] = live[entity].filter((x) => x !== id);
         log.push(`delete ${entity}`);
       } else if (action < 0.9) {
         const entity = chance(0.7) ? 'orders' : 'customers';
-        await gw.lakehouse.admin.flush(gw.catalog.entity(entity), true);
+        await flushEntity(gw, entity);
         log.push(`flush ${entity}`);
       } else {
         // Compaction with varied settings, so every phase runs: present files, roll-overs into
         // historical files (a tiny target size), rewrites and kept changes (the dirty ratio).
         const entity = chance(0.7) ? 'orders' : 'customers';
         const settings = { dirtyRatio: pick([0, 0.05, 0.3, 2]), baseTargetBytes: pick([1, 6_000, 1e9]) };
-        const deps = gw.lakehouse.compactDeps;
-        const outcome = await compactSchema({ ...deps, settings: { ...deps.settings, ...settings } }, gw.catalog.entity(entity), { force: true, trigger: 'test' });
-        log.push(`compact ${entity} ${JSON.stringify(settings)}: ${outcome.status === 'compacted' ? outcome.added.map((a) => a.role).join('+') : outcome.reason}`);
+        log.push(`compact ${entity} ${JSON.stringify(settings)}: ${await compactEntity(gw, entity, settings)}`);
       }
 
       const truth = await readTruth(gw);
@@ -235,7 +217,7 @@ describe('merge-on-read answers equal the OLTP truth', () => {
           // Customers through their orders (reverse relations and aggregate predicates).
           const where = randomCustomerCondition();
           const res = await gw.gql(`query($w: customers_bool_exp) { customers(where: $w, limit: 1000) { row_id } }`, { w: where });
-          const context = `step ${step} (${log.slice(-3).join(', ')}), customers where ${JSON.stringify(where)}`;
+          const context = `${stepContext(step, log)}, customers where ${JSON.stringify(where)}`;
           expect(res.errors, context).toBeUndefined();
           const expected = answerList(gw.catalog, truth, gw.catalog.entity('customers'), { where, limit: 1000 }).map((r) => r.row_id);
           expect(res.data.customers.map((r: { row_id: string }) => r.row_id), context).toEqual(expected);
@@ -243,7 +225,7 @@ describe('merge-on-read answers equal the OLTP truth', () => {
           continue;
         }
         const where = randomOrderCondition(truth);
-        const context = `step ${step} (${log.slice(-3).join(', ')}), where ${JSON.stringify(where)}`;
+        const context = `${stepContext(step, log)}, where ${JSON.stringify(where)}`;
         if (q % 6 === 5) {
           // Grouped: by a time bucket of placed_at (UTC) or by a plain field.
           const bucket = pick([...BUCKETS, null]);
