@@ -25,14 +25,14 @@ const ADMIN = 'bench-admin-token';
 if (!(ORDERS >= 2 * BUFFERED) || !(RUNS >= 1)) throw new Error(`BENCH_ORDERS must be at least ${2 * BUFFERED} and BENCH_RUNS at least 1`);
 
 const g = await openBenchGateway('bench_row_filter');
-// The bench gateway has no admin token; this server has one, and the demo's roles from schema/demo.json.
+// A server of its own over the bench gateway's services: its admin token, the anonymous role, and the demo's roles from schema/demo.json.
 const yoga = createGatewayYoga({
   schema: g.schema,
   auth: { adminToken: ADMIN, anonymousRole: 'anonymous' },
   services: { catalog: g.catalog, oltp: g.oltp, admin: g.lakehouse.admin, search: g.lakehouse.search, log: g.log, limits: { defaultLimit: 100, maxLimit: 10_000, maxInsertObjects: 50_000 } },
 });
-const as = (headers: Record<string, string>) =>
-  graphqlCaller((url, init) => yoga.fetch(url, { ...init, headers: { ...(init.headers as Record<string, string>), ...headers } }), 'http://bench/graphql');
+// Exactly these headers (graphqlCaller's default would add the bench's admin token).
+const as = (headers: Record<string, string>) => graphqlCaller((url, init) => yoga.fetch(url, init), 'http://bench/graphql', headers);
 const admin = as({ authorization: `Bearer ${ADMIN}` });
 
 // The analyst's select filters (schema/demo.json) as `where` of every list and aggregate of the questions.
