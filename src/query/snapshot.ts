@@ -26,8 +26,11 @@ export interface EntityTiers {
   files: TierFile[];
   /** DuckDB table of the newest lake versions of the rows changed in these files (null: none). */
   latestChanged: string | null;
-  /** Mirror rows in (above, upTo] are this snapshot's buffer; null when it is empty. */
-  hot: { table: string; above: bigint; upTo: bigint } | null;
+  /**
+   * Mirror rows in (above, upTo] are this snapshot's buffer; null when it is empty. Without
+   * `supersedesLake` the buffer holds only rows inserted in it, which the older tiers lack.
+   */
+  hot: { table: string; above: bigint; upTo: bigint; supersedesLake: boolean } | null;
 }
 
 export interface QuerySnapshot {
@@ -197,8 +200,8 @@ export async function takeSnapshot(
   const claimAndRefresh = async (listing: ReturnType<typeof withFlushed>, client: PgClient | null) => {
     deps.hot.claim(id, new Map(listing.map((l) => [keyOf(l.entity), l.flushedThrough])));
     for (const { entity, flushedThrough, bufferMax } of listing) {
-      const table = await deps.hot.refresh(id, client, entity, { flushedThrough, bufferMax });
-      hot.set(keyOf(entity), table && bufferMax !== null ? { table, above: flushedThrough, upTo: bufferMax } : null);
+      const read = await deps.hot.refresh(id, client, entity, { flushedThrough, bufferMax });
+      hot.set(keyOf(entity), read && bufferMax !== null ? { ...read, above: flushedThrough, upTo: bufferMax } : null);
     }
   };
   let listed: ReturnType<typeof withFlushed>;

@@ -2,7 +2,8 @@
 // DESIGN 4.4). Three disjoint parts, none deduplicated per query, so a filter on the view reaches
 // the Parquet scan and the tables under it:
 //  1. rows with one version in the lake and none in the buffer: straight from their files, after
-//     an anti-join against the row_ids changed in the lake or present in the buffer;
+//     an anti-join against the row_ids changed in the lake or updated/deleted in the buffer (a row
+//     inserted in the buffer has no lake version);
 //  2. rows changed in the lake and not in the buffer: their newest lake version, materialized once
 //     per flush (latest.ts);
 //  3. rows in the buffer: the version that is newest in the query's snapshot, which the hot mirror
@@ -25,7 +26,10 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
 
   const hot = tiers.hot;
   const inBuffer = hot ? `${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}` : null;
-  const hotIds = inBuffer ? `(SELECT row_id FROM ${inBuffer})` : null;
+  // The buffered rows that may have a lake version: an insert's row_id is new to the store, so a
+  // row with an insert in the range has none (hot.ts). Without such a row, no anti-join at all.
+  const hotIds =
+    inBuffer && hot!.supersedesLake ? `(SELECT row_id FROM ${inBuffer} GROUP BY row_id HAVING NOT bool_or(coalesce(inserted, false)))` : null;
   const parts: string[] = [];
   // A file whose every row is listed as changed (a compaction's kept changes, a flush of updates
   // only) holds no single-version row: part 1 skips it.
