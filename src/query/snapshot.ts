@@ -8,6 +8,7 @@ import { changedRowIdsOf, listTiers, type DuckDb, type EntityTierListing, type L
 import type { PgClient, PgPool } from '../oltp/index.js';
 import type { HotMirror } from './hot.js';
 import type { LakeLatestVersions, LatestLease } from './latest.js';
+import type { FileZones, ZoneMaps } from './zone-map.js';
 
 export interface TierFile {
   fileId: bigint;
@@ -19,6 +20,8 @@ export interface TierFile {
   /** Local path DuckDB reads (the lake directory, or the read cache for S3). */
   localPath: string;
   columns: readonly string[];
+  /** Its columns' ranges, to skip it for a filter none of its rows meets (null: unknown, never skipped). */
+  zones: FileZones | null;
 }
 
 export interface EntityTiers {
@@ -177,7 +180,7 @@ const keyOf = (entity: Pick<EntitySchema, 'project' | 'id'>) => `${entity.projec
  * with `'onDemand'` the caller prepares the ones it reads (`QuerySnapshot.prepare`).
  */
 export async function takeSnapshot(
-  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets; latest: LakeLatestVersions; hooks?: SnapshotHooks },
+  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets; latest: LakeLatestVersions; zones?: ZoneMaps; hooks?: SnapshotHooks },
   entities: readonly EntitySchema[],
   options: { prepare?: 'all' | 'onDemand' } = {},
 ): Promise<QuerySnapshot> {
@@ -256,7 +259,7 @@ export async function takeSnapshot(
       );
     });
     pins.push(pinned);
-    const local = files.map((f, i) => ({
+    const local: TierFile[] = files.map((f, i) => ({
       fileId: f.fileId,
       changedRows: changedRows[i]!,
       rowCount: f.rowCount,
@@ -264,7 +267,12 @@ export async function takeSnapshot(
       rowIdMax: f.rowIdMax,
       columns: f.columns,
       localPath: pinned.paths[i]!,
+      zones: null,
     }));
+    if (deps.zones) {
+      const zones = await deps.zones.ensure(entity, local);
+      local.forEach((f, i) => (f.zones = zones[i]!));
+    }
     const lease = await deps.latest.lease(entity, local);
     leases.push(lease);
     // Released meanwhile (the caller's bound ran out): what this call took must not outlive it.

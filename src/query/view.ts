@@ -10,15 +10,20 @@
 //     marks (hot.ts: superseded_at).
 import { quoteIdent } from '../catalog/index.js';
 import { lakeColumns, parquetScanSql } from '../lake/index.js';
+import type { Filter } from './filter.js';
 import type { EntityTiers, TierFile } from './snapshot.js';
 import { ChangedRowSets } from './snapshot.js';
+import { mayMatch } from './zone-map.js';
 
 /**
  * A relation (parenthesized subquery) of the entity's current, live rows with its lake columns.
  * With `rowIds`, the caller promises to read only those rows: files whose row_id range (from the
- * manifest) holds none of them are skipped.
+ * manifest) holds none of them are skipped. With `filter`, the caller promises to keep only rows it
+ * holds true for: part 1 skips files whose zone maps rule it out for every row. Only part 1: the
+ * anti-join still takes every listed file's changed set, so a row whose newest version lies in a
+ * skipped file never shows an older one.
  */
-export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null): string {
+export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null, filter: Filter | null = null): string {
   const columns = lakeColumns(tiers.entity);
   const allColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
   const files = rowIds ? tiers.files.filter((f) => rowIds.some((id) => id >= f.rowIdMin && id <= f.rowIdMax)) : tiers.files;
@@ -33,7 +38,7 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
   const parts: string[] = [];
   // A file whose every row is listed as changed (a compaction's kept changes, a flush of updates
   // only) holds no single-version row: part 1 skips it.
-  const singles = files.filter((f) => f.changedRows < f.rowCount);
+  const singles = files.filter((f) => f.changedRows < f.rowCount && !(filter && f.zones && !mayMatch(filter, f.zones)));
   if (singles.length > 0) {
     const withChanges = files.filter((f) => f.changedRows > 0);
     const changedInLake = withChanges.length
