@@ -270,7 +270,7 @@ export async function takeSnapshot(
       zones: null,
     }));
     if (deps.zones) {
-      const zones = await deps.zones.ensure(entity, local);
+      const zones = deps.zones.known(entity, local);
       local.forEach((f, i) => (f.zones = zones[i]!));
     }
     const lease = await deps.latest.lease(entity, local);

@@ -49,25 +49,41 @@ function zonedColumns(entity: EntitySchema): { name: string; type: AttributeType
   return [{ name: 'time_slot', type: 'int' as AttributeType }, ...entity.attributes.filter((a) => ZONED[a.type]).map((a) => ({ name: a.name, type: a.type }))];
 }
 
+interface ZonedFile {
+  fileId: bigint;
+  localPath: string;
+  columns: readonly string[];
+}
+
 /** Per process: each file's zones, computed on first use (files never change). */
 export class ZoneMaps {
-  private readonly byFile = new Map<bigint, Promise<FileZones | null>>();
+  private readonly byFile = new Map<bigint, { zones: FileZones | null; computing: Promise<void> }>();
 
   constructor(private readonly duck: DuckDb) {}
 
-  /** The zones of these files, in order (null: none known, the file is never skipped). */
-  ensure(entity: EntitySchema, files: readonly { fileId: bigint; localPath: string; columns: readonly string[] }[]): Promise<(FileZones | null)[]> {
-    return Promise.all(
-      files.map((file) => {
-        let zones = this.byFile.get(file.fileId);
-        if (!zones) {
-          // A failure only costs the pruning of this file; the search itself goes on.
-          zones = this.compute(entity, file).catch(() => null);
-          this.byFile.set(file.fileId, zones);
-        }
-        return zones;
-      }),
-    );
+  /**
+   * The zones of these files known now, in order (null: not yet, the file is not skipped); the
+   * missing ones are computed in the background. A scan of a 1M-row file took ~100-150 ms here:
+   * the first search after a compaction does not wait for it.
+   */
+  known(entity: EntitySchema, files: readonly ZonedFile[]): (FileZones | null)[] {
+    return files.map((file) => {
+      const entry = this.byFile.get(file.fileId);
+      if (entry) return entry.zones;
+      const created: { zones: FileZones | null; computing: Promise<void> } = { zones: null, computing: Promise.resolve() };
+      // A failure only costs the pruning of this file (null, never retried: the file never changes).
+      created.computing = this.compute(entity, file).then(
+        (zones) => void (created.zones = zones),
+        () => undefined,
+      );
+      this.byFile.set(file.fileId, created);
+      return null;
+    });
+  }
+
+  /** Waits for the computations started so far (tests). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.byFile.values()].map((entry) => entry.computing));
   }
 
   /** Forgets files the manifest no longer lists as live (their ids never come back). */
@@ -75,7 +91,7 @@ export class ZoneMaps {
     for (const id of this.byFile.keys()) if (!live.has(id)) this.byFile.delete(id);
   }
 
-  private async compute(entity: EntitySchema, file: { localPath: string; columns: readonly string[] }): Promise<FileZones> {
+  private async compute(entity: EntitySchema, file: ZonedFile): Promise<FileZones> {
     const present = new Set(file.columns);
     const columns = zonedColumns(entity).filter((c) => present.has(c.name));
     const select = ['count(*)::BIGINT AS n'];

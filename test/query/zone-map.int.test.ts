@@ -45,6 +45,9 @@ describe('zone maps: pruning files by their column ranges', () => {
 
   /** The row_id:quantity of the current orders the filter keeps, and how many lake files the statement reads. */
   const search = async ({ filter, where }: { filter: Filter; where: string }) => {
+    // A first snapshot starts the zones' computation (in the background), the second one uses them.
+    (await takeSnapshot({ pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest, zones }, [orders])).release();
+    await zones.settled();
     const snapshot = await takeSnapshot({ pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest, zones }, [orders]);
     try {
       const tiers = snapshot.tiers(orders);
