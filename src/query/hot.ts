@@ -39,6 +39,9 @@ import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/inde
 /** Per connection (TEMP), so refreshes of different schemas on other connections do not meet. */
 const HOT_STAGING = { table: 'hot_staging', temporary: true } as const;
 
+/** Inserts whose slot the mirror remembers per schema (~100 bytes each), a lagging flush included. */
+const BORN_LIMIT = 200_000;
+
 /** The slots (above, upTo] of a range of changes. */
 interface SlotRange {
   above: bigint;
@@ -250,7 +253,8 @@ export class HotMirror {
         throw error;
       }
       // Only once the rows are in: a failed copy leaves the JS side as it was, like the table.
-      for (const [rowId, slot] of ops.inserts) state.born.set(rowId, slot);
+      // Bounded: past the cap an insert goes unrecorded, and a later update of it counts as a lake row.
+      for (const [rowId, slot] of ops.inserts) if (state.born.size < BORN_LIMIT) state.born.set(rowId, slot);
       const added = ops.changes.map(([rowId, slot]): LakeChange => ({ slot, born: state.born.get(rowId) ?? null }));
       // COPY gives no order; every slot here is above the ones already listed (copiedThrough).
       added.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
