@@ -5,12 +5,12 @@
 // DateStyle and entities over 1,664 attributes. The snapshot is parsed once per row, by
 // json_transform into a struct of the lake types (DuckDB casts each field; what does not convert
 // reads as NULL instead of failing every later read of the entity).
-import { BIGINT, DuckDBDataChunk, SMALLINT, UUID, VARCHAR, uuidValue, type DuckDBConnection } from '@duckdb/node-api';
+import { BIGINT, BOOLEAN, DuckDBDataChunk, SMALLINT, UUID, VARCHAR, uuidValue, type DuckDBConnection } from '@duckdb/node-api';
 import { TYPE_MAPPING, quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient, type SlotRange } from '../oltp/index.js';
 import { lakeColumnsOf } from './columns.js';
 
-const STAGING_TYPES = [BIGINT, SMALLINT, UUID, BIGINT, VARCHAR];
+const STAGING_TYPES = [BIGINT, SMALLINT, UUID, BIGINT, VARCHAR, BOOLEAN];
 
 /**
  * Creates (or replaces) `staging` (a quoted table name; TEMP tables are per connection) and appends the
@@ -38,7 +38,7 @@ export async function loadChanges(
 ): Promise<number> {
   await connection.run(
     `CREATE OR REPLACE ${staging.temporary ? 'TEMP ' : ''}TABLE ${staging.table}
-       (time_slot BIGINT, schema_id SMALLINT, row_id UUID, deleted_at BIGINT, snapshot VARCHAR)`,
+       (time_slot BIGINT, schema_id SMALLINT, row_id UUID, deleted_at BIGINT, snapshot VARCHAR, inserted BOOLEAN)`,
   );
   // The appender takes the bare name (the caller quoted it through quoteIdent) and, for a TEMP
   // table, its catalog (temp.main).
@@ -47,7 +47,9 @@ export async function loadChanges(
   try {
     for await (const batch of batches) {
       const chunk = DuckDBDataChunk.create(STAGING_TYPES);
-      chunk.setColumns([batch.timeSlots, batch.schemaIds, batch.rowIds.map(uuidValue), batch.deletedAt, batch.snapshots]);
+      // inserted is NULL (unknown) for change-shaped rows without an op (the OLTP truth).
+      const inserted = batch.inserted.length === batch.timeSlots.length ? batch.inserted : batch.timeSlots.map(() => null);
+      chunk.setColumns([batch.timeSlots, batch.schemaIds, batch.rowIds.map(uuidValue), batch.deletedAt, batch.snapshots, inserted]);
       appender.appendDataChunk(chunk);
       rows += batch.timeSlots.length;
     }
@@ -62,15 +64,17 @@ export async function loadChanges(
  * A SELECT of the lake columns of `attributes` (in order, after the system columns) over a table
  * `loadBuffer` filled. `deleted_at` 0 reads as NULL: both mean live (SPEC 3.1), the lake keeps one.
  */
-export function bufferRowsSql(staging: string, attributes: readonly LakeAttribute[]): string {
+export function bufferRowsSql(staging: string, attributes: readonly LakeAttribute[], options: { inserted?: boolean } = {}): string {
+  // With `inserted`, the staged op (is it an insert) follows the lake columns.
   const system = 'time_slot, schema_id, row_id, NULLIF(deleted_at, 0) AS deleted_at';
-  if (attributes.length === 0) return `SELECT ${system} FROM ${staging}`;
+  const op = options.inserted ? ', inserted' : '';
+  if (attributes.length === 0) return `SELECT ${system}${op} FROM ${staging}`;
   // Names are catalog-validated ([a-z][a-z0-9_]*), so the struct description needs no escaping.
   const struct = JSON.stringify(Object.fromEntries(attributes.map((a) => [a.name, TYPE_MAPPING[a.type].duckdb])));
   const values = lakeColumnsOf(attributes)
     .slice(4)
     .map((c) => `v.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`);
-  return `SELECT ${system}, ${values.join(', ')}
+  return `SELECT ${system}, ${values.join(', ')}${op}
             FROM (SELECT *, json_transform(snapshot, '${struct}') AS v FROM ${staging}) AS staged`;
 }
 

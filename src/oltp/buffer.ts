@@ -65,8 +65,9 @@ export interface SlotRange {
  * Reads the buffered changes of `entity` in `range` as column batches, through binary COPY (one
  * round trip, no text format). The typed columns are derived from the snapshot by the reader's
  * side (the lake, in DuckDB): a typed column per attribute here would hit Postgres' limit of 1,664
- * select entries and print dates by the session's DateStyle. Run it inside a transaction (the
- * range travels as transaction-local settings) and consume it to the end.
+ * select entries and print dates by the session's DateStyle. Each change says whether it is an
+ * insert (`inserted`): a row inserted in the buffer has no lake version to supersede. Run it inside
+ * a transaction (the range travels as transaction-local settings) and consume it to the end.
  */
 export async function* readBufferChanges(client: PgClient, entity: EntitySchema, range: SlotRange): AsyncGenerator<ChangeBatch> {
   // COPY takes no bind parameters; the values travel as transaction-local settings instead.
@@ -77,7 +78,7 @@ export async function* readBufferChanges(client: PgClient, entity: EntitySchema,
   );
   const copy = client.query(
     copyTo(`COPY (
-      SELECT time_slot, schema_id, row_id, deleted_at, snapshot FROM change_log
+      SELECT time_slot, schema_id, row_id, deleted_at, snapshot, op = 'c' FROM change_log
        WHERE project = current_setting('ltbase.project')
          AND schema_id = current_setting('ltbase.schema_id')::smallint
          AND time_slot <= current_setting('ltbase.up_to_slot')::bigint

@@ -12,16 +12,22 @@ export interface ChangeBatch {
   deletedAt: (bigint | null)[];
   /** The snapshot as JSON text. */
   snapshots: string[];
+  /**
+   * Whether each change is an insert (change_log.op 'c'), when the COPY selected it as a sixth,
+   * boolean field (the buffer's read does; the OLTP truth has no ops); else empty.
+   */
+  inserted: boolean[];
 }
 
 export const BATCH_ROWS = 2048;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-/** Fields of each tuple, in the order the COPY selects them. */
+/** Fields of each tuple, in the order the COPY selects them; a sixth, boolean one is optional. */
 const FIELDS = 5;
+const FIELDS_WITH_OP = 6;
 
 function emptyBatch(): ChangeBatch {
-  return { timeSlots: [], schemaIds: [], rowIds: [], deletedAt: [], snapshots: [] };
+  return { timeSlots: [], schemaIds: [], rowIds: [], deletedAt: [], snapshots: [], inserted: [] };
 }
 
 /**
@@ -47,8 +53,8 @@ async function drain(stream: Readable): Promise<void> {
 }
 
 /**
- * Parses `COPY (SELECT time_slot, schema_id, row_id, deleted_at, snapshot …) TO STDOUT (FORMAT
- * binary)` from `stream`, yielding batches. Chunks are joined only once a whole tuple has arrived,
+ * Parses `COPY (SELECT time_slot, schema_id, row_id, deleted_at, snapshot [, op = 'c'] …) TO STDOUT
+ * (FORMAT binary)` from `stream`, yielding batches. Chunks are joined only once a whole tuple has arrived,
  * so a 16 MiB snapshot costs one copy, not one per network chunk.
  */
 export async function* readChangeBatches(stream: Readable): AsyncGenerator<ChangeBatch> {
@@ -109,13 +115,13 @@ function tupleEnd(buf: Buffer, at: number): number {
   if (buf.length < at + 2) return -(at + 2);
   const count = buf.readInt16BE(at);
   if (count === -1) return at + 2;
-  if (count !== FIELDS) throw new Error(`binary COPY: a tuple of ${count} fields, expected ${FIELDS}`);
+  if (count !== FIELDS && count !== FIELDS_WITH_OP) throw new Error(`binary COPY: a tuple of ${count} fields, expected ${FIELDS} or ${FIELDS_WITH_OP}`);
   // The fixed-size fields must have their sizes (readTuple relies on them).
   if (buf.length >= at + 40 && (buf.readInt32BE(at + 2) !== 8 || buf.readInt32BE(at + 14) !== 2 || buf.readInt32BE(at + 20) !== 16)) {
     throw new Error('binary COPY: time_slot, schema_id and row_id must be int8, int2 and uuid');
   }
   let p = at + 2;
-  for (let i = 0; i < FIELDS; i++) {
+  for (let i = 0; i < count; i++) {
     if (buf.length < p + 4) return -(p + 4);
     const length = buf.readInt32BE(p);
     p += 4 + (length > 0 ? length : 0);
@@ -140,4 +146,9 @@ function readTuple(buf: Buffer, at: number, batch: ChangeBatch): void {
   // jsonb's binary form: a version byte (1), then the JSON text in UTF-8.
   if (buf[p + 4] !== 1) throw new Error(`binary COPY: jsonb version ${buf[p + 4]}, expected 1`);
   batch.snapshots.push(buf.toString('utf8', p + 5, p + 4 + jsonLength));
+  if (buf.readInt16BE(at) === FIELDS_WITH_OP) {
+    p += 4 + jsonLength;
+    // bool: one byte; NULL (never, the column is NOT NULL) reads as not an insert, the safe answer.
+    batch.inserted.push(buf.readInt32BE(p) === 1 && buf[p + 4] === 1);
+  }
 }

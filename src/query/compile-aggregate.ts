@@ -4,12 +4,12 @@
 import { quoteIdent, type Attribute, type EntitySchema } from '../catalog/index.js';
 import { Params, compileFilter } from './duckdb-sql.js';
 import type { Statement } from './engine.js';
-import { referencedEntities, rowIdCandidates, type CompareOp } from './filter.js';
+import { allOf, referencedEntities, rowIdCandidates, type CompareOp, type Filter } from './filter.js';
 import { rowFilterEntities } from './plan.js';
 import { SPREAD_FUNCTIONS, measureName, measureType, type AggregatePlan, type GroupKey, type Having, type Measure } from './aggregate-plan.js';
 
 /** An entity's current rows (of `rowIds` only, when given), as the engine's `read` hands it over. */
-export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null) => string;
+export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null, filter?: Filter | null) => string;
 
 /** The entities a plan reads (its own, ref filters', group keys' targets, row filters'), for the snapshot. */
 export function aggregateEntities(plan: AggregatePlan): EntitySchema[] {
@@ -106,12 +106,13 @@ export const PARENT_COLUMN = 'parent__';
 export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = false): Statement {
   const params = new Params();
   // The one spot every entity read of the statement passes: a role's row filter goes in here.
-  const relation: ViewOf = (entity, rowIds) => {
+  const relation: ViewOf = (entity, rowIds, filter) => {
     const rowFilter = plan.rowFilters?.get(entity.name);
-    if (!rowFilter) return view(entity, rowIds);
+    if (!rowFilter) return view(entity, rowIds, filter);
     const alias = params.nextAlias();
+    const kept = filter ? allOf([filter, rowFilter]) : rowFilter;
     // Refs inside a row filter read rows as they are (see compile-page.ts), not through `relation`.
-    return `(SELECT * FROM ${view(entity, rowIds)} AS ${alias} WHERE ${compileFilter(rowFilter, { params, alias, refRelation: view })})`;
+    return `(SELECT * FROM ${view(entity, rowIds, kept)} AS ${alias} WHERE ${compileFilter(rowFilter, { params, alias, refRelation: view })})`;
   };
 
   // One LEFT JOIN per ref that keys read through; a referenced row not live leaves its keys NULL.
@@ -139,7 +140,7 @@ export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = fa
 
   const conditions = [plan.filter ? compileFilter(plan.filter, { params, alias: 'o', refRelation: relation }) : 'true'];
   if (plan.parents) conditions.push(`o.${quoteIdent(plan.parents.via.name)} = ANY(${params.addList('ref', plan.parents.ids)}::UUID[])`);
-  const from = `${relation(plan.entity, rowIdCandidates(plan.filter))} AS o${[...joins.values()].map((j) => j.sql).join('')}`;
+  const from = `${relation(plan.entity, rowIdCandidates(plan.filter), plan.filter)} AS o${[...joins.values()].map((j) => j.sql).join('')}`;
   const grouping = keys.length ? ` GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : '';
   let sql = `SELECT ${select.join(', ')} FROM ${from} WHERE ${conditions.join(' AND ')}${grouping}`;
 

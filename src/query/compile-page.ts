@@ -3,11 +3,11 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { Params, compileFilter } from './duckdb-sql.js';
 import type { Statement } from './engine.js';
-import { rowIdCandidates } from './filter.js';
+import { allOf, rowIdCandidates, type Filter } from './filter.js';
 import type { ChildAggregate, ChildAggregateOrder, OrderTerm, PagePlan } from './plan.js';
 
-/** The current-rows relation of an entity (of `rowIds` only when given), as the engine's snapshot names it. */
-export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null) => string;
+/** The current-rows relation of an entity (of `rowIds` only when given), as the engine's snapshot names it (engine.ts). */
+export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null, filter?: Filter | null) => string;
 
 /** DuckDB's function of each aggregate (Hasura's stddev and variance are the sample ones, as in Postgres). */
 const SQL_AGGREGATES: Record<Exclude<ChildAggregate, 'count'>, string> = {
@@ -55,9 +55,10 @@ class Compilation {
    * filter for that entity ANDed. Every read of every entity goes through here (the page, joins,
    * grouped children, filters through refs), so a role's row filter needs nothing else.
    */
-  readonly source = (entity: EntitySchema, rowIds?: readonly string[] | null): string => {
-    const relation = this.view(entity, rowIds);
+  readonly source = (entity: EntitySchema, rowIds?: readonly string[] | null, filter?: Filter | null): string => {
     const rowFilter = this.plan.rowFilters.get(entity.name);
+    // `filter`: the caller keeps only rows it holds for; with the row filter, the view may skip files.
+    const relation = this.view(entity, rowIds, filter && rowFilter ? allOf([filter, rowFilter]) : (filter ?? rowFilter ?? null));
     if (!rowFilter) return relation;
     const alias = this.params.nextAlias();
     // Refs inside a row filter read rows as they are, not as the role sees them (Hasura's rule for
@@ -180,7 +181,7 @@ export function compilePage(plan: PagePlan, view: ViewOf): Statement {
   const conditions: string[] = [];
   if (plan.parents) conditions.push(`${MAIN}.${quoteIdent(plan.parents.via.name)} = ANY(${params.addList('ref', plan.parents.ids)}::UUID[])`);
   if (plan.filter) conditions.push(c.filterSql(plan.filter, MAIN));
-  const from = `${c.source(plan.entity, rowIdCandidates(plan.filter))} AS ${MAIN}${c.joinsSql()}`;
+  const from = `${c.source(plan.entity, rowIdCandidates(plan.filter), plan.filter)} AS ${MAIN}${c.joinsSql()}`;
   const where = conditions.length ? conditions.join(' AND ') : 'true';
   const distinct = plan.distinctOn.map((column) => `${MAIN}.${quoteIdent(column)}`);
 

@@ -17,8 +17,10 @@ import { TimeoutError } from '../errors/index.js';
 import type { DuckDb, LakeReadCache } from '../lake/index.js';
 import { retryTransient, type PgPool, type PgRetrySettings } from '../oltp/index.js';
 import { Admission, type AdmissionSettings } from './admission.js';
+import type { Filter } from './filter.js';
 import { HotMirror } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
+import { ZoneMaps } from './zone-map.js';
 import { ChangedRowSets, takeSnapshot, type QuerySnapshot } from './snapshot.js';
 import { currentRowsSql } from './view.js';
 
@@ -29,8 +31,11 @@ export interface Statement {
   types?: DuckDBType[];
 }
 
-/** `view(entity)` stands for the entity's current rows (`view(entity, rowIds)` when only those rows are read). */
-export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null) => string;
+/**
+ * `view(entity)` stands for the entity's current rows (`view(entity, rowIds)` when only those rows
+ * are read; with `filter`, the caller promises to keep only the rows it holds true for).
+ */
+export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null, filter?: Filter | null) => string;
 export type BuildStatement = (view: ViewOf) => Statement;
 export type ResultRows = Record<string, unknown>[];
 
@@ -88,6 +93,7 @@ interface EngineParts {
   hot: HotMirror;
   changed: ChangedRowSets;
   latest: LakeLatestVersions;
+  zones: ZoneMaps;
   admission: Admission;
   /** Snapshots taken and not yet released. */
   open: Set<HeldSnapshot>;
@@ -111,6 +117,7 @@ export class QueryEngine {
       hot: new HotMirror(deps.duck, path.join(deps.workDir, 'hot')),
       changed: new ChangedRowSets(deps.pool, deps.duck),
       latest: new LakeLatestVersions(deps.duck),
+      zones: new ZoneMaps(deps.duck),
       open: new Set(),
     };
     this.admission = this.parts.admission;
@@ -120,6 +127,7 @@ export class QueryEngine {
   /** Drops what this process keeps about lake files the manifest no longer names (after GC). */
   async forgetFilesExcept(known: ReadonlySet<bigint>): Promise<void> {
     await this.parts.changed.retainOnly(known);
+    this.parts.zones.retainOnly(known);
   }
 
   /**
@@ -225,7 +233,7 @@ class HeldSnapshot implements SnapshotHandle {
         for (const entity of entities) this.readKeys.add(keyOf(entity));
         await this.deps.faults?.beforeStatement?.();
         // Past the bound, `run` refuses the statement before any DuckDB reader sees it.
-        return await this.run(build((entity, rowIds) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null)));
+        return await this.run(build((entity, rowIds, filter) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null, filter ?? null)));
       } finally {
         this.running--;
         if (this.state !== 'open' && this.running === 0) this.free();
@@ -254,9 +262,9 @@ class HeldSnapshot implements SnapshotHandle {
       try {
         // A snapshot only reads, so a lost connection or a serialization failure just takes it again.
         const { pool, cache, pgRetry } = this.deps;
-        const { hot, latest } = this.parts;
+        const { hot, latest, zones } = this.parts;
         const snapshot = await retryTransient(
-          () => takeSnapshot({ pool, hot, cache, changed, latest }, [...this.wanted.values()], { prepare: 'onDemand' }),
+          () => takeSnapshot({ pool, hot, cache, changed, latest, zones }, [...this.wanted.values()], { prepare: 'onDemand' }),
           pgRetry,
         );
         this.changed = changed;

@@ -25,12 +25,22 @@
 //
 // Rows are pruned only up to the smallest F of the queries in flight, and not at all while one is
 // taking its snapshot; F never decreases, so every later snapshot's F is at least that floor.
+//
+// Inserts supersede nothing (DESIGN 4.4 anti-join): an insert's row_id is new to the store
+// (eav_entity's key), so a row whose range holds its insert has no version at or below F. The
+// mirror keeps change_log.op per version (`inserted`), and per update or delete the slot of its
+// row's insert when the mirror saw it (`born`); a query's range (F, M] needs the anti-join only
+// if one of its updates or deletes has no insert in (F, M]. An insert flushed since (born <= F) or
+// never seen (null: pruned, in a gap, copied before the mirror started) counts as a lake row.
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
-import { bufferRowsSql, lakeColumns, loadBuffer, type DuckDb } from '../lake/index.js';
-import type { PgClient } from '../oltp/index.js';
+import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb } from '../lake/index.js';
+import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/index.js';
 
 /** Per connection (TEMP), so refreshes of different schemas on other connections do not meet. */
 const HOT_STAGING = { table: 'hot_staging', temporary: true } as const;
+
+/** Inserts whose slot the mirror remembers per schema (~100 bytes each), a lagging flush included. */
+const BORN_LIMIT = 200_000;
 
 /** The slots (above, upTo] of a range of changes. */
 interface SlotRange {
@@ -48,6 +58,26 @@ interface MirrorState {
   gaps: SlotRange[];
   /** Serializes refreshes and prunes of this schema's mirror. */
   queue: Promise<void>;
+  /** Each update or delete in the mirror, by ascending slot, with the slot of its row's insert if seen. */
+  lakeChanges: LakeChange[];
+  /** Slot of each row's insert the mirror holds (row_id as a 128-bit integer); pruned with the rows. */
+  born: Map<bigint, bigint>;
+}
+
+/** An update or delete, and the slot of its row's insert when the mirror copied it (else null). */
+interface LakeChange {
+  slot: bigint;
+  born: bigint | null;
+}
+
+/** What a query reads of the mirror. */
+export interface HotRead {
+  table: string;
+  /**
+   * Whether a change in the range may supersede a lake version (an update or delete of a row not
+   * inserted in the range): without one, the older tiers need no anti-join against the buffer.
+   */
+  supersedesLake: boolean;
 }
 
 /** The part of its snapshot a query reads from the mirror: (flushedThrough, bufferMax]. */
@@ -109,7 +139,7 @@ export class HotMirror {
    * empty. When the shared mirror lacks part of the range (a gap), the range is copied into a table
    * of the query's own. Without a client the mirror must already hold the range (`holds`).
    */
-  async refresh(readerId: number, client: PgClient | null, entity: EntitySchema, range: HotRange): Promise<string | null> {
+  async refresh(readerId: number, client: PgClient | null, entity: EntitySchema, range: HotRange): Promise<HotRead | null> {
     const key = `${entity.project}/${entity.id}`;
     if (this.readers.get(readerId)?.get(key) !== range.flushedThrough) {
       throw new Error(`hot mirror: query ${readerId} reads ${key} without claiming it first`);
@@ -117,7 +147,7 @@ export class HotMirror {
     const { bufferMax, flushedThrough } = range;
     if (bufferMax === null) return null;
     const state = this.stateOf(entity);
-    let table = state.table;
+    let read: HotRead | null = null;
     await this.serialized(state, async () => {
       if (bufferMax > state.copiedThrough) {
         if (!client) throw new Error(`hot mirror: ${key} needs changes up to ${bufferMax} copied, and no snapshot to copy them in`);
@@ -128,10 +158,15 @@ export class HotMirror {
       await this.prune(key, state);
       if (lacksPartOf(state, range)) {
         if (!client) throw new Error(`hot mirror: ${key} lacks changes in (${flushedThrough}, ${bufferMax}], and no snapshot to copy them in`);
-        table = await this.copyOwn(readerId, client, entity, { flushedThrough, bufferMax });
+        const own = await this.copyOwn(readerId, client, entity, { flushedThrough, bufferMax });
+        read = { table: own.table, supersedesLake: supersedesLake(own, flushedThrough, bufferMax) };
+      } else {
+        // Read inside the queue: a later copy only appends above bufferMax, a later prune only
+        // drops entries at or below the floor, which is at most this query's flushedThrough.
+        read = { table: state.table, supersedesLake: supersedesLake(state, flushedThrough, bufferMax) };
       }
     });
-    return table;
+    return read;
   }
 
   private stateOf(entity: EntitySchema): MirrorState {
@@ -140,7 +175,7 @@ export class HotMirror {
     if (!state) {
       const table = quoteIdent(`hot_${entity.project}_${entity.id}`);
       // The table is created first in the schema's queue, before any refresh can run.
-      state = { table, copiedThrough: -1n, prunedThrough: -1n, gaps: [], queue: this.createTable(entity, table) };
+      state = { table, copiedThrough: -1n, prunedThrough: -1n, gaps: [], queue: this.createTable(entity, table), lakeChanges: [], born: new Map() };
       this.states.set(key, state);
     }
     return state;
@@ -149,7 +184,7 @@ export class HotMirror {
   private async createTable(entity: EntitySchema, table: string): Promise<void> {
     const columns = lakeColumns(entity).map((c) => `${quoteIdent(c.name)} ${c.duckdb}`);
     await this.duck.use(async (connection) => {
-      await connection.run(`CREATE OR REPLACE TABLE ${table} (${columns.join(', ')}, superseded_at BIGINT)`);
+      await connection.run(`CREATE OR REPLACE TABLE ${table} (${columns.join(', ')}, inserted BOOLEAN, superseded_at BIGINT)`);
     });
   }
 
@@ -158,13 +193,21 @@ export class HotMirror {
    * schema's queue like any copy. Rare: the query's snapshot predates a flush that a newer
    * query's copy went past.
    */
-  private async copyOwn(readerId: number, client: PgClient, entity: EntitySchema, range: { flushedThrough: bigint; bufferMax: bigint }): Promise<string> {
+  private async copyOwn(readerId: number, client: PgClient, entity: EntitySchema, range: { flushedThrough: bigint; bufferMax: bigint }): Promise<MirrorState> {
     const table = quoteIdent(`hot_${entity.project}_${entity.id}_q${readerId}`);
     await this.createTable(entity, table);
     this.ownTables.set(readerId, [...(this.ownTables.get(readerId) ?? []), table]);
-    const own: MirrorState = { table, copiedThrough: range.flushedThrough, prunedThrough: range.flushedThrough, gaps: [], queue: Promise.resolve() };
+    const own: MirrorState = {
+      table,
+      copiedThrough: range.flushedThrough,
+      prunedThrough: range.flushedThrough,
+      gaps: [],
+      queue: Promise.resolve(),
+      lakeChanges: [],
+      born: new Map(),
+    };
     await this.copy(client, entity, own, range.bufferMax);
-    return table;
+    return own;
   }
 
   private release(readerId: number): void {
@@ -188,7 +231,8 @@ export class HotMirror {
     await this.duck.use(async (connection) => {
       // The rows come in binary (no text format) into a staging table of this connection; the
       // INSERT below types them. Few statements: each costs DuckDB milliseconds on every refresh.
-      const rows = await loadBuffer(client, connection, entity, { aboveSlot: state.copiedThrough, upToSlot: upTo }, HOT_STAGING);
+      const ops = { inserts: [] as [bigint, bigint][], changes: [] as [bigint, bigint][] };
+      const rows = await loadChanges(connection, tapOps(readBufferChanges(client, entity, { aboveSlot: state.copiedThrough, upToSlot: upTo }), ops), HOT_STAGING);
       // Each version records the slot of the row's next version (superseded_at), so a query
       // finds the newest version in its snapshot with a filter instead of a window.
       await connection.run('BEGIN');
@@ -201,13 +245,20 @@ export class HotMirror {
         await connection.run(
           `INSERT INTO ${state.table}
              SELECT *, lead(time_slot) OVER (PARTITION BY row_id ORDER BY time_slot) AS superseded_at
-               FROM (${bufferRowsSql(HOT_STAGING.table, entity.attributes)}) AS buffered`,
+               FROM (${bufferRowsSql(HOT_STAGING.table, entity.attributes, { inserted: true })}) AS buffered`,
         );
         await connection.run('COMMIT');
       } catch (error) {
         await connection.run('ROLLBACK').catch(() => undefined);
         throw error;
       }
+      // Only once the rows are in: a failed copy leaves the JS side as it was, like the table.
+      // Bounded: past the cap an insert goes unrecorded, and a later update of it counts as a lake row.
+      for (const [rowId, slot] of ops.inserts) if (state.born.size < BORN_LIMIT) state.born.set(rowId, slot);
+      const added = ops.changes.map(([rowId, slot]): LakeChange => ({ slot, born: state.born.get(rowId) ?? null }));
+      // COPY gives no order; every slot here is above the ones already listed (copiedThrough).
+      added.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
+      state.lakeChanges.push(...added);
       // The next refresh replaces the staging table; only a large one is worth a statement now.
       if (rows > 10_000) await connection.run(`DROP TABLE ${HOT_STAGING.table}`);
     });
@@ -228,6 +279,45 @@ export class HotMirror {
     state.prunedThrough = floor;
     // No query in flight or to come reads at or below the floor, so gaps there no longer matter.
     state.gaps = state.gaps.filter((gap) => gap.upTo > floor);
+    // Nor its changes; an insert forgotten here reads as unseen (null) for a later update: a lake row.
+    const kept = state.lakeChanges.findIndex((change) => change.slot > floor);
+    state.lakeChanges.splice(0, kept < 0 ? state.lakeChanges.length : kept);
+    for (const [rowId, slot] of state.born) if (slot <= floor) state.born.delete(rowId);
+  }
+}
+
+/**
+ * Whether a change in (flushedThrough, bufferMax] may supersede a version in the query's files:
+ * an update or delete whose row's insert is not in that range.
+ */
+function supersedesLake(state: MirrorState, flushedThrough: bigint, bufferMax: bigint): boolean {
+  const changes = state.lakeChanges;
+  // The first entry above flushedThrough (entries are by ascending slot).
+  let low = 0;
+  let high = changes.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (changes[mid]!.slot <= flushedThrough) low = mid + 1;
+    else high = mid;
+  }
+  for (let i = low; i < changes.length && changes[i]!.slot <= bufferMax; i++) {
+    const born = changes[i]!.born;
+    if (born === null || born <= flushedThrough) return true;
+  }
+  return false;
+}
+
+/**
+ * Passes the batches on, noting per change its row_id and slot: inserts in `ops.inserts`, updates
+ * and deletes in `ops.changes`. A batch without ops (never, from the buffer) counts as changes.
+ */
+async function* tapOps(batches: AsyncIterable<ChangeBatch>, ops: { inserts: [bigint, bigint][]; changes: [bigint, bigint][] }): AsyncGenerator<ChangeBatch> {
+  for await (const batch of batches) {
+    const known = batch.inserted.length === batch.timeSlots.length;
+    for (let i = 0; i < batch.timeSlots.length; i++) {
+      (known && batch.inserted[i] ? ops.inserts : ops.changes).push([batch.rowIds[i]!, batch.timeSlots[i]!]);
+    }
+    yield batch;
   }
 }
 

@@ -8,6 +8,7 @@ import { changedRowIdsOf, listTiers, type DuckDb, type EntityTierListing, type L
 import type { PgClient, PgPool } from '../oltp/index.js';
 import type { HotMirror } from './hot.js';
 import type { LakeLatestVersions, LatestLease } from './latest.js';
+import type { FileZones, ZoneMaps } from './zone-map.js';
 
 export interface TierFile {
   fileId: bigint;
@@ -19,6 +20,8 @@ export interface TierFile {
   /** Local path DuckDB reads (the lake directory, or the read cache for S3). */
   localPath: string;
   columns: readonly string[];
+  /** Its columns' ranges, to skip it for a filter none of its rows meets (null: unknown, never skipped). */
+  zones: FileZones | null;
 }
 
 export interface EntityTiers {
@@ -26,8 +29,11 @@ export interface EntityTiers {
   files: TierFile[];
   /** DuckDB table of the newest lake versions of the rows changed in these files (null: none). */
   latestChanged: string | null;
-  /** Mirror rows in (above, upTo] are this snapshot's buffer; null when it is empty. */
-  hot: { table: string; above: bigint; upTo: bigint } | null;
+  /**
+   * Mirror rows in (above, upTo] are this snapshot's buffer; null when it is empty. Without
+   * `supersedesLake` the buffer holds only rows inserted in it, which the older tiers lack.
+   */
+  hot: { table: string; above: bigint; upTo: bigint; supersedesLake: boolean } | null;
 }
 
 export interface QuerySnapshot {
@@ -174,7 +180,7 @@ const keyOf = (entity: Pick<EntitySchema, 'project' | 'id'>) => `${entity.projec
  * with `'onDemand'` the caller prepares the ones it reads (`QuerySnapshot.prepare`).
  */
 export async function takeSnapshot(
-  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets; latest: LakeLatestVersions; hooks?: SnapshotHooks },
+  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets; latest: LakeLatestVersions; zones?: ZoneMaps; hooks?: SnapshotHooks },
   entities: readonly EntitySchema[],
   options: { prepare?: 'all' | 'onDemand' } = {},
 ): Promise<QuerySnapshot> {
@@ -197,8 +203,8 @@ export async function takeSnapshot(
   const claimAndRefresh = async (listing: ReturnType<typeof withFlushed>, client: PgClient | null) => {
     deps.hot.claim(id, new Map(listing.map((l) => [keyOf(l.entity), l.flushedThrough])));
     for (const { entity, flushedThrough, bufferMax } of listing) {
-      const table = await deps.hot.refresh(id, client, entity, { flushedThrough, bufferMax });
-      hot.set(keyOf(entity), table && bufferMax !== null ? { table, above: flushedThrough, upTo: bufferMax } : null);
+      const read = await deps.hot.refresh(id, client, entity, { flushedThrough, bufferMax });
+      hot.set(keyOf(entity), read && bufferMax !== null ? { ...read, above: flushedThrough, upTo: bufferMax } : null);
     }
   };
   let listed: ReturnType<typeof withFlushed>;
@@ -253,7 +259,7 @@ export async function takeSnapshot(
       );
     });
     pins.push(pinned);
-    const local = files.map((f, i) => ({
+    const local: TierFile[] = files.map((f, i) => ({
       fileId: f.fileId,
       changedRows: changedRows[i]!,
       rowCount: f.rowCount,
@@ -261,7 +267,12 @@ export async function takeSnapshot(
       rowIdMax: f.rowIdMax,
       columns: f.columns,
       localPath: pinned.paths[i]!,
+      zones: null,
     }));
+    if (deps.zones) {
+      const zones = deps.zones.known(entity, local);
+      local.forEach((f, i) => (f.zones = zones[i]!));
+    }
     const lease = await deps.latest.lease(entity, local);
     leases.push(lease);
     // Released meanwhile (the caller's bound ran out): what this call took must not outlive it.

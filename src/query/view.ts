@@ -2,22 +2,28 @@
 // DESIGN 4.4). Three disjoint parts, none deduplicated per query, so a filter on the view reaches
 // the Parquet scan and the tables under it:
 //  1. rows with one version in the lake and none in the buffer: straight from their files, after
-//     an anti-join against the row_ids changed in the lake or present in the buffer;
+//     an anti-join against the row_ids changed in the lake or updated/deleted in the buffer (a row
+//     inserted in the buffer has no lake version);
 //  2. rows changed in the lake and not in the buffer: their newest lake version, materialized once
 //     per flush (latest.ts);
 //  3. rows in the buffer: the version that is newest in the query's snapshot, which the hot mirror
 //     marks (hot.ts: superseded_at).
 import { quoteIdent } from '../catalog/index.js';
 import { lakeColumns, parquetScanSql } from '../lake/index.js';
+import type { Filter } from './filter.js';
 import type { EntityTiers, TierFile } from './snapshot.js';
 import { ChangedRowSets } from './snapshot.js';
+import { mayMatch } from './zone-map.js';
 
 /**
  * A relation (parenthesized subquery) of the entity's current, live rows with its lake columns.
  * With `rowIds`, the caller promises to read only those rows: files whose row_id range (from the
- * manifest) holds none of them are skipped.
+ * manifest) holds none of them are skipped. With `filter`, the caller promises to keep only rows it
+ * holds true for: part 1 skips files whose zone maps rule it out for every row. Only part 1: the
+ * anti-join still takes every listed file's changed set, so a row whose newest version lies in a
+ * skipped file never shows an older one.
  */
-export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null): string {
+export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null, filter: Filter | null = null): string {
   const columns = lakeColumns(tiers.entity);
   const allColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
   const files = rowIds ? tiers.files.filter((f) => rowIds.some((id) => id >= f.rowIdMin && id <= f.rowIdMax)) : tiers.files;
@@ -25,11 +31,14 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
 
   const hot = tiers.hot;
   const inBuffer = hot ? `${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}` : null;
-  const hotIds = inBuffer ? `(SELECT row_id FROM ${inBuffer})` : null;
+  // The buffered rows that may have a lake version: an insert's row_id is new to the store, so a
+  // row with an insert in the range has none (hot.ts). Without such a row, no anti-join at all.
+  const hotIds =
+    inBuffer && hot!.supersedesLake ? `(SELECT row_id FROM ${inBuffer} GROUP BY row_id HAVING NOT bool_or(coalesce(inserted, false)))` : null;
   const parts: string[] = [];
   // A file whose every row is listed as changed (a compaction's kept changes, a flush of updates
   // only) holds no single-version row: part 1 skips it.
-  const singles = files.filter((f) => f.changedRows < f.rowCount);
+  const singles = files.filter((f) => f.changedRows < f.rowCount && !(filter && f.zones && !mayMatch(filter, f.zones)));
   if (singles.length > 0) {
     const withChanges = files.filter((f) => f.changedRows > 0);
     const changedInLake = withChanges.length

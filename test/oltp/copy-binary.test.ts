@@ -9,6 +9,8 @@ interface Change {
   uuid: string;
   deleted: bigint | null;
   snapshot: string;
+  /** The optional sixth field (`op = 'c'`), a bool; absent when undefined. */
+  inserted?: boolean;
 }
 
 /** The bytes Postgres sends for `COPY (SELECT time_slot, schema_id, row_id, deleted_at, snapshot …) TO STDOUT (FORMAT binary)`. */
@@ -28,7 +30,7 @@ function copyBytes(changes: readonly Change[], headerExtension = Buffer.alloc(0)
   parts.push(int32(0), int32(headerExtension.length), headerExtension);
   for (const c of changes) {
     const count = Buffer.alloc(2);
-    count.writeInt16BE(5);
+    count.writeInt16BE(c.inserted === undefined ? 5 : 6);
     const schema = Buffer.alloc(2);
     schema.writeInt16BE(c.schema);
     parts.push(
@@ -38,6 +40,7 @@ function copyBytes(changes: readonly Change[], headerExtension = Buffer.alloc(0)
       field(Buffer.from(c.uuid.replaceAll('-', ''), 'hex')),
       field(c.deleted === null ? null : int8(c.deleted)),
       field(Buffer.concat([Buffer.from([1]), Buffer.from(c.snapshot, 'utf8')])),
+      ...(c.inserted === undefined ? [] : [field(Buffer.from([c.inserted ? 1 : 0]))]),
     );
   }
   parts.push(Buffer.from([0xff, 0xff]));
@@ -92,6 +95,18 @@ describe('binary COPY reader', () => {
     const { batches, changes } = await readAll(splitEvery(copyBytes(many), 4096));
     expect(batches.map((b) => b.timeSlots.length)).toEqual([BATCH_ROWS, BATCH_ROWS, 5]);
     expect(changes).toEqual(many);
+  });
+
+  it('reads the optional insert flag, split anywhere, and leaves it empty without one', async () => {
+    const flagged = sample.map((c, i) => ({ ...c, inserted: i !== 1 }));
+    for (const size of [1, 5, 4096]) {
+      const batches: ChangeBatch[] = [];
+      for await (const batch of readChangeBatches(Readable.from(splitEvery(copyBytes(flagged), size)))) batches.push(batch);
+      expect(batches.flatMap((b) => b.inserted)).toEqual([true, false, true]);
+      expect((await readAll(splitEvery(copyBytes(flagged), size))).changes).toEqual(sample);
+    }
+    const plain = await readAll([copyBytes(sample)]);
+    expect(plain.batches.flatMap((b) => b.inserted)).toEqual([]);
   });
 
   it('reads an empty result', async () => {
