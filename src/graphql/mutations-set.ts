@@ -6,7 +6,7 @@ import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import type { EntityTypes } from './entities.js';
 import { withFilter } from './access.js';
-import { givenFields, setWriteServices, visibleIds, visibleRows, type MutationTypes } from './mutations.js';
+import { givenFields, setWriteServices, visibleIds, visibleRows, type MutationTypes } from './write-context.js';
 import { checkChange, parseInc, type RowChange } from './set-changes.js';
 import { pathIn, writeMatching, type SetStatement, type UpdateCheck } from './set-writes.js';
 
