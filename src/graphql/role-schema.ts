@@ -161,7 +161,7 @@ export function schemaForRole(full: GraphQLSchema, catalog: Catalog, role: strin
     return !entity || entity.update !== null;
   };
 
-  let schema = filterSchema({
+  const schema = filterSchema({
     schema: full,
     rootFieldFilter: (operation, name) => allowedRoot(operation, name),
     objectFieldFilter: (typeName, name) => allowedMember(typeName, name),
