@@ -14,7 +14,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { loadConfig } from '../config/index.js';
 import { boundedParserCache } from './document-cache.js';
-import { createGatewayYoga, type GatewayYoga } from './server.js';
+import { createGatewayYoga, requestIdFrom, type GatewayYoga } from './server.js';
 import { buildSchema } from './schema.js';
 
 export type ProjectEndpointsOptions = Omit<Parameters<typeof createGatewayYoga>[0], 'schema' | 'project' | 'endpoint' | 'parserCache' | 'sharedProcess'>;
@@ -83,7 +83,9 @@ export function createProjectEndpoints(options: ProjectEndpointsOptions): Projec
     async fetch(url, init) {
       const target = route(new URL(url, 'http://localhost').pathname);
       if ('yoga' in target) return target.yoga.fetch(url, init ?? {});
-      return new Response(errorBody(target.message), { status: target.status, headers: { 'content-type': 'application/json' } });
+      // The router's own answers carry a request id too, as the servers' do.
+      const requestId = requestIdFrom(new Headers(init?.headers).get('x-request-id'));
+      return new Response(errorBody(target.message), { status: target.status, headers: { 'content-type': 'application/json', 'x-request-id': requestId } });
     },
     handleNode(request, response) {
       const target = route(new URL(request.url ?? '/', 'http://localhost').pathname);
@@ -91,7 +93,9 @@ export function createProjectEndpoints(options: ProjectEndpointsOptions): Projec
         void target.yoga(request, response);
         return;
       }
-      response.writeHead(target.status, { 'content-type': 'application/json' }).end(errorBody(target.message));
+      const given = request.headers['x-request-id'];
+      const requestId = requestIdFrom(Array.isArray(given) ? given[0] : given);
+      response.writeHead(target.status, { 'content-type': 'application/json', 'x-request-id': requestId }).end(errorBody(target.message));
     },
   };
 }

@@ -23,12 +23,16 @@ import { corsFor, operationSafetyPlugins, requestSafetyPlugins, type WebSafetySe
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._-]{1,100}$/;
 const requestIds = new WeakMap<Request, string>();
 
-/** The caller's x-request-id when it is sane, else a new one; stable per request. */
+/** The caller's x-request-id (the header's value) when it is sane, else a new one. */
+export function requestIdFrom(given: string | null | undefined): string {
+  return given && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+}
+
+/** requestIdFrom, stable per request. */
 function requestIdOf(request: Request): string {
   let id = requestIds.get(request);
   if (!id) {
-    const given = request.headers.get('x-request-id');
-    id = given && REQUEST_ID_PATTERN.test(given) ? given : randomUUID();
+    id = requestIdFrom(request.headers.get('x-request-id'));
     requestIds.set(request, id);
   }
   return id;

@@ -200,6 +200,11 @@ describe.each([
     const unknown = await gw.gqlAt('/graphql/initech', `{ __typename }`);
     expect(unknown.status).toBe(404);
     expect(unknown.body.errors?.[0]?.message).toContain('unknown project "initech"');
+    // the router's own answers carry a request id, the caller's when it sends a sane one
+    const mine = await gw.endpoints.fetch('http://test/graphql/initech', { method: 'POST', headers: { 'x-request-id': 'trace-42' } });
+    expect(mine.headers.get('x-request-id')).toBe('trace-42');
+    const generated = await gw.endpoints.fetch('http://test/graphql', { method: 'POST', headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(generated.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 
   it('GraphiQL opens per project on its endpoint; probes and metrics answer for the process', async () => {
