@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { Catalog, parseProjectDefinition } from '../../src/catalog/index.js';
 import { ConfigError } from '../../src/errors/index.js';
 import { checkPermissions } from '../../src/graphql/permission-check.js';
+import { buildSchema } from '../../src/graphql/schema.js';
 
 function catalogWith(permissions: Record<string, unknown>): Catalog {
   const definition = parseProjectDefinition(
@@ -44,6 +45,10 @@ const select = (filter: unknown) => ({ select_permissions: [{ role: 'user', perm
 describe('permission filters and checks at start', () => {
   it('accepts session variables in columns of every type, through refs too', () => {
     expect(problemOf(select({ _and: [{ owner: { team: { _eq: 'X-Hasura-Team' } } }, { score: { _gt: 'X-Hasura-Min' } }, { tier: { _eq: 'X-Hasura-Tier' } }, { name: { _ilike: 'X-Hasura-Name' } }] }))).toBeNull();
+  });
+
+  it('stops the schema from being built, so the gateway does not start with a broken permission', () => {
+    expect(() => buildSchema(catalogWith(select({ nmae: { _eq: 'x' } })))).toThrow(/select_permissions \(role "user"\) filter: filter\.nmae/);
   });
 
   it('names the file, entity, operation, role and path of an unknown field, operator or value', () => {
