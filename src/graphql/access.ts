@@ -3,13 +3,13 @@
 // row limits. The role's schema (role-schema.ts) already hides what the role may not name; this is
 // what must hold per row, and the one place resolvers ask for it. The admin credential has no
 // permissions to bind: every method answers "no restriction".
-import type { Attribute, AttributeType, Catalog, EntitySchema } from '../catalog/index.js';
+import type { Attribute, Catalog, EntitySchema } from '../catalog/index.js';
 import type { BoolExpJson, ColumnPreset } from '../catalog/permissions.js';
 import { AuthError, ValidationError } from '../errors/index.js';
 import type { AttributeInput, EntityRow, WriteTransaction } from '../oltp/index.js';
 import { FALSE, type Filter, type RowFilters } from '../query/index.js';
 import type { Session } from './auth.js';
-import { parseWhere } from './bind-filter.js';
+import { parseWhere, sessionValue } from './bind-filter.js';
 import { judge, type RowLookup } from './row-filter.js';
 
 /** A bound insert or update permission: what to AND, what must hold after, what to preset. */
@@ -23,28 +23,6 @@ export interface WriteRule {
 }
 
 const UNRESTRICTED: WriteRule = { filter: null, check: null, presets: {} };
-
-/** A session variable's text as an input of the attribute's type (Hasura casts them the same way). */
-function sessionInput(type: AttributeType, text: string, at: string): unknown {
-  switch (type) {
-    case 'float': {
-      const n = Number(text);
-      if (text.trim() === '' || !Number.isFinite(n)) throw new ValidationError(`${at}: the session variable's value "${text}" is not a number`);
-      return n;
-    }
-    case 'boolean':
-      if (text !== 'true' && text !== 'false') throw new ValidationError(`${at}: the session variable's value "${text}" is not true or false`);
-      return text === 'true';
-    case 'json':
-      try {
-        return JSON.parse(text) as unknown;
-      } catch {
-        throw new ValidationError(`${at}: the session variable's value is not JSON`);
-      }
-    default:
-      return text;
-  }
-}
 
 export class RequestAccess {
   private readonly filters = new Map<string, Filter | null>();
@@ -120,7 +98,7 @@ export class RequestAccess {
       else {
         const text = this.variable(preset.variable);
         if (text === undefined) throw new ValidationError(`${at}: session variable "${preset.variable}" is not set`);
-        out[preset.column] = sessionInput(attribute.type, text, at);
+        out[preset.column] = sessionValue(attribute.type, text, at);
       }
     }
     return out as AttributeInput;

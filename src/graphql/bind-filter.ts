@@ -32,6 +32,31 @@ export interface BindOptions {
   anySessionValue?: boolean;
 }
 
+/**
+ * A session variable's text as a value of a column's type: session variables are strings (HTTP
+ * headers, JWT claims), cast the way Hasura casts them, for filters and presets alike.
+ */
+export function sessionValue(type: AttributeType, text: string, at: string): unknown {
+  switch (type) {
+    case 'float': {
+      const n = Number(text);
+      if (text.trim() === '' || !Number.isFinite(n)) throw new ValidationError(`${at}: the session variable's value "${text}" is not a number`);
+      return n;
+    }
+    case 'boolean':
+      if (text !== 'true' && text !== 'false') throw new ValidationError(`${at}: the session variable's value "${text}" is not true or false`);
+      return text === 'true';
+    case 'json':
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        throw new ValidationError(`${at}: the session variable's value is not JSON`);
+      }
+    default:
+      return text;
+  }
+}
+
 /** What a session variable stands for while a definition's filter is checked (anySessionValue). */
 const ANY_SESSION_VALUE = Symbol('any session value');
 
@@ -190,7 +215,12 @@ class Binder {
     const items: Filter[] = [];
     const coerce = (value: unknown, path: string) => {
       const operand = this.operand(value, path);
-      return coerceFilterValue(column.type, operand === ANY_SESSION_VALUE ? sampleOf(column.type, attribute?.values) : operand, path, attribute?.values);
+      // A session variable's text is cast to the column's type first; at start it stands for any value.
+      const typed =
+        operand === ANY_SESSION_VALUE ? sampleOf(column.type, attribute?.values)
+        : operand !== value ? sessionValue(column.type, operand as string, path)
+        : operand;
+      return coerceFilterValue(column.type, typed, path, attribute?.values);
     };
     for (const [op, value] of Object.entries(spec)) {
       const path = `${at}.${op}`;

@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Catalog, parseProjectDefinition } from '../../src/catalog/index.js';
 import { ConfigError } from '../../src/errors/index.js';
+import { parseWhere } from '../../src/graphql/bind-filter.js';
 import { checkPermissions } from '../../src/graphql/permission-check.js';
 import { buildSchema } from '../../src/graphql/schema.js';
 
@@ -63,5 +64,15 @@ describe('permission filters and checks at start', () => {
     expect(problemOf(insert({ owner: { email: { _like: '%@x' } }, score: { _in: [1, 2] } }))).toBeNull();
     // the same form is fine in a filter: the search judges those
     expect(problemOf(select({ name: { _regex: '^a' } }))).toBeNull();
+  });
+
+  it('a session variable binds at request time whatever its column type, as it was checked at start', () => {
+    const catalog = catalogWith({});
+    const customers = catalog.entity('customers');
+    const session = (values: Record<string, string>) => ({ session: (name: string) => values[name] });
+    const where = { _and: [{ score: { _gt: 'X-Hasura-Min' } }, { owner: { team: { _eq: 'X-Hasura-Team' } } }] };
+    expect(checkPermissions(catalogWith(select(where)))).toBeUndefined();
+    expect(JSON.stringify(parseWhere(catalog, customers, where, 'filter', session({ 'x-hasura-min': '2.5', 'x-hasura-team': '7' })), (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v))).toContain('2.5');
+    expect(() => parseWhere(catalog, customers, where, 'filter', session({ 'x-hasura-min': 'high', 'x-hasura-team': '7' }))).toThrow(/filter\._and\[0\]\.score\._gt: .*"high"/);
   });
 });
