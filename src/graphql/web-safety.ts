@@ -6,23 +6,17 @@ import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import { usePersistedOperations } from '@graphql-yoga/plugin-persisted-operations';
 import { GraphQLError, Kind, NoSchemaIntrospectionCustomRule, type ASTVisitor, type ValidationContext } from 'graphql';
 import { createGraphQLError, type CORSOptions, type Plugin } from 'graphql-yoga';
+import type { WebSafetyConfig } from '../config/index.js';
 import { ConfigError } from '../errors/index.js';
 
-export interface WebSafetySettings {
-  /** Bytes of a request body (MAX_REQUEST_BYTES); refused before it is parsed. */
-  maxRequestBytes: number;
-  maxDepth: number;
-  maxAliases: number;
-  maxTokens: number;
-  maxCost: number;
-  /** Nesting of objects and lists in one argument or variable (MAX_INPUT_DEPTH): deep `_and` chains. */
-  maxInputDepth: number;
-  introspection: boolean;
-  graphiql: boolean;
-  corsOrigins: string[];
+/**
+ * The configuration's limits and switches (config WebSafetyConfig), with the allow-list read from
+ * its file; the statement timeout belongs to the Postgres pool, not to Yoga.
+ */
+export type WebSafetySettings = Omit<WebSafetyConfig, 'statementTimeoutMs' | 'persistedOperationsFile'> & {
   /** Operations by the SHA-256 of their text; when set, only these run (the admin may send any). */
   persistedOperations?: ReadonlyMap<string, string>;
-}
+};
 
 /** Headers a browser only sends after a CORS preflight, so a cross-site form cannot carry them. */
 export const CSRF_HEADERS = ['x-graphql-yoga-csrf', 'authorization', 'x-hasura-admin-secret', 'x-hasura-role'];
