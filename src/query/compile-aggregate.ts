@@ -2,14 +2,11 @@
 // (own fields, referenced rows' fields through LEFT JOINs, time buckets), figures with the
 // float-overflow guard, HAVING, group order and top-N. Pure: `view` stands for each entity's rows.
 import { quoteIdent, type Attribute, type EntitySchema } from '../catalog/index.js';
-import { Params, compileFilter } from './duckdb-sql.js';
-import type { Statement } from './engine.js';
-import { allOf, referencedEntities, rowIdCandidates, type CompareOp, type Filter } from './filter.js';
+import { Params, SQL_AGGREGATE_FUNCTIONS, compileFilter, rowFilteredView } from './duckdb-sql.js';
+import type { Statement, ViewOf } from './engine.js';
+import { referencedEntities, rowIdCandidates, type CompareOp } from './filter.js';
 import { rowFilterEntities } from './plan.js';
 import { SPREAD_FUNCTIONS, measureName, measureType, type AggregatePlan, type GroupKey, type Having, type Measure } from './aggregate-plan.js';
-
-/** An entity's current rows (of `rowIds` only, when given), as the engine's `read` hands it over. */
-export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null, filter?: Filter | null) => string;
 
 /** The entities a plan reads (its own, ref filters', group keys' targets, row filters'), for the snapshot. */
 export function aggregateEntities(plan: AggregatePlan): EntitySchema[] {
@@ -27,18 +24,6 @@ const SCALE_UP = '18446744073709551616::DOUBLE';
 const SPREAD_DOWN = '2.778448436856347e-163::DOUBLE';
 const SPREAD_UP = '3.599131035634557e+162::DOUBLE';
 
-const SQL_FUNCTIONS: Record<Exclude<Measure['fn'], 'count' | 'count_distinct'>, string> = {
-  sum: 'sum',
-  avg: 'avg',
-  min: 'min',
-  max: 'max',
-  stddev: 'stddev_samp',
-  stddev_pop: 'stddev_pop',
-  stddev_samp: 'stddev_samp',
-  variance: 'var_samp',
-  var_pop: 'var_pop',
-  var_samp: 'var_samp',
-};
 
 /**
  * A figure's expression. sum/avg of a float: DuckDB's running total becomes Infinity past ±1.8e308
@@ -50,7 +35,7 @@ export function measureSql(measure: Measure, column: (attribute: Attribute) => s
   if (measure.fn === 'count') return 'count(*)';
   const col = column(measure.attribute);
   if (measure.fn === 'count_distinct') return `count(DISTINCT ${col})`;
-  const fn = SQL_FUNCTIONS[measure.fn];
+  const fn = SQL_AGGREGATE_FUNCTIONS[measure.fn];
   if (!guarded || measure.attribute.type !== 'float') return `${fn}(${col})`;
   if (measure.fn === 'sum' || measure.fn === 'avg') {
     return `CASE WHEN isfinite(${fn}(${col})) THEN ${fn}(${col}) ELSE ${fn}(${col} * ${SCALE_DOWN}) * ${SCALE_UP} END`;
@@ -106,14 +91,7 @@ export const PARENT_COLUMN = 'parent__';
 export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = false): Statement {
   const params = new Params();
   // The one spot every entity read of the statement passes: a role's row filter goes in here.
-  const relation: ViewOf = (entity, rowIds, filter) => {
-    const rowFilter = plan.rowFilters?.get(entity.name);
-    if (!rowFilter) return view(entity, rowIds, filter);
-    const alias = params.nextAlias();
-    const kept = filter ? allOf([filter, rowFilter]) : rowFilter;
-    // Refs inside a row filter read rows as they are (see compile-page.ts), not through `relation`.
-    return `(SELECT * FROM ${view(entity, rowIds, kept)} AS ${alias} WHERE ${compileFilter(rowFilter, { params, alias, refRelation: view })})`;
-  };
+  const relation = rowFilteredView(view, plan.rowFilters, params);
 
   // One LEFT JOIN per ref that keys read through; a referenced row not live leaves its keys NULL.
   const joins = new Map<string, { alias: string; sql: string }>();

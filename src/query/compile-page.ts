@@ -1,27 +1,10 @@
 // PagePlan -> one DuckDB statement: related sorts as LEFT JOINs to the referenced current rows,
 // child aggregates as LEFT JOINs of grouped subqueries, distinct_on and paging as QUALIFY windows.
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
-import { Params, compileFilter } from './duckdb-sql.js';
-import type { Statement } from './engine.js';
-import { allOf, rowIdCandidates, type Filter } from './filter.js';
-import type { ChildAggregate, ChildAggregateOrder, OrderTerm, PagePlan } from './plan.js';
-
-/** The current-rows relation of an entity (of `rowIds` only when given), as the engine's snapshot names it (engine.ts). */
-export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null, filter?: Filter | null) => string;
-
-/** DuckDB's function of each aggregate (Hasura's stddev and variance are the sample ones, as in Postgres). */
-const SQL_AGGREGATES: Record<Exclude<ChildAggregate, 'count'>, string> = {
-  sum: 'sum',
-  avg: 'avg',
-  max: 'max',
-  min: 'min',
-  stddev: 'stddev_samp',
-  stddev_pop: 'stddev_pop',
-  stddev_samp: 'stddev_samp',
-  variance: 'var_samp',
-  var_pop: 'var_pop',
-  var_samp: 'var_samp',
-};
+import { Params, SQL_AGGREGATE_FUNCTIONS, compileFilter, rowFilteredView } from './duckdb-sql.js';
+import type { Statement, ViewOf } from './engine.js';
+import { rowIdCandidates } from './filter.js';
+import type { ChildAggregateOrder, OrderTerm, PagePlan } from './plan.js';
 
 /** Alias of the page's own rows in every statement. */
 const MAIN = 'o';
@@ -47,24 +30,17 @@ class Compilation {
 
   constructor(
     private readonly plan: PagePlan,
-    private readonly view: ViewOf,
-  ) {}
+    view: ViewOf,
+  ) {
+    this.source = rowFilteredView(view, plan.rowFilters, this.params);
+  }
 
   /**
    * An entity's rows as the statement may read them: its current rows, with the plan's row
    * filter for that entity ANDed. Every read of every entity goes through here (the page, joins,
    * grouped children, filters through refs), so a role's row filter needs nothing else.
    */
-  readonly source = (entity: EntitySchema, rowIds?: readonly string[] | null, filter?: Filter | null): string => {
-    const rowFilter = this.plan.rowFilters.get(entity.name);
-    // `filter`: the caller keeps only rows it holds for; with the row filter, the view may skip files.
-    const relation = this.view(entity, rowIds, filter && rowFilter ? allOf([filter, rowFilter]) : (filter ?? rowFilter ?? null));
-    if (!rowFilter) return relation;
-    const alias = this.params.nextAlias();
-    // Refs inside a row filter read rows as they are, not as the role sees them (Hasura's rule for
-    // a permission's relationships); this also keeps a self-referencing filter from recursing.
-    return `(SELECT * FROM ${relation} AS ${alias} WHERE ${compileFilter(rowFilter, { params: this.params, alias, refRelation: this.view })})`;
-  };
+  readonly source: ViewOf;
 
   filterSql(filter: NonNullable<PagePlan['filter']>, alias: string): string {
     return compileFilter(filter, { params: this.params, alias, refRelation: this.source });
@@ -105,7 +81,7 @@ class Compilation {
       join = { alias: `g${++this.joins}`, child: term.child, via: term.via.name, parentAlias: alias, restrict: alias === MAIN ? this.candidates() : null, outputs: new Map() };
       this.aggregates.set(key, join);
     }
-    const aggregate = term.aggregate === 'count' ? 'count(*)' : `${SQL_AGGREGATES[term.aggregate]}(c.${quoteIdent(term.column!)})`;
+    const aggregate = term.aggregate === 'count' ? 'count(*)' : `${SQL_AGGREGATE_FUNCTIONS[term.aggregate]}(c.${quoteIdent(term.column!)})`;
     let output = join.outputs.get(aggregate);
     if (!output) {
       output = `a${join.outputs.size + 1}`;

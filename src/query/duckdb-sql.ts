@@ -17,8 +17,40 @@ import {
   type DuckDBValue,
 } from '@duckdb/node-api';
 import { TYPE_MAPPING, quoteIdent, type AttributeType, type EntitySchema } from '../catalog/index.js';
-import { AGGREGATE_VALUE, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue, type RelatedAggregate } from './filter.js';
+import type { ViewOf } from './engine.js';
+import { AGGREGATE_VALUE, allOf, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue, type RelatedAggregate } from './filter.js';
 import { hasKeySql, jsonContainsSql, jsonEqualsSql } from './json-sql.js';
+import type { RowFilters } from './plan.js';
+
+/** DuckDB's function of each figure (Hasura's stddev and variance are the sample ones, as in Postgres). */
+export const SQL_AGGREGATE_FUNCTIONS = {
+  sum: 'sum',
+  avg: 'avg',
+  min: 'min',
+  max: 'max',
+  stddev: 'stddev_samp',
+  stddev_pop: 'stddev_pop',
+  stddev_samp: 'stddev_samp',
+  variance: 'var_samp',
+  var_pop: 'var_pop',
+  var_samp: 'var_samp',
+} as const;
+
+/**
+ * `view` with each entity's row filter (a role's select filter) ANDed wherever a statement reads
+ * that entity: the one place both compilers put it. With the caller's `filter` too, the view may
+ * skip files. Refs inside a row filter read rows as they are, not as the role sees them (Hasura's
+ * rule for a permission's relationships); this also keeps a self-referencing filter from recursing.
+ */
+export function rowFilteredView(view: ViewOf, rowFilters: RowFilters | undefined, params: Params): ViewOf {
+  return (entity, rowIds, filter) => {
+    const rowFilter = rowFilters?.get(entity.name);
+    if (!rowFilter) return view(entity, rowIds, filter);
+    const alias = params.nextAlias();
+    const kept = filter ? allOf([filter, rowFilter]) : rowFilter;
+    return `(SELECT * FROM ${view(entity, rowIds, kept)} AS ${alias} WHERE ${compileFilter(rowFilter, { params, alias, refRelation: view })})`;
+  };
+}
 
 const SQL_OPS: Record<CompareOp, string> = { eq: '=', neq: '<>', gt: '>', gte: '>=', lt: '<', lte: '<=' };
 
