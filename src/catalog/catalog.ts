@@ -5,7 +5,13 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ConfigError, NotFoundError, ValidationError } from '../errors/index.js';
 import { parseProjectDefinition, type Attribute, type EntitySchema, type ProjectDefinition } from './definitions.js';
-import { graphqlNameProblems } from './graphql-names.js';
+import { graphqlNameProblems, reverseRelationFieldName } from './graphql-names.js';
+
+/** A ref of `from` that names the target entity: seen from the target, a reverse relation. */
+export interface ReverseRelation {
+  from: EntitySchema;
+  attribute: Attribute;
+}
 
 export class Catalog {
   readonly entities: readonly EntitySchema[];
@@ -16,6 +22,7 @@ export class Catalog {
   /** The target of each ref attribute, resolved within its own project once. */
   private readonly refTargets = new Map<Attribute, EntitySchema>();
   private readonly projectCatalogs = new Map<string, Catalog>();
+  private readonly reverse = new Map<EntitySchema, ReadonlyMap<string, ReverseRelation>>();
 
   constructor(readonly projects: readonly ProjectDefinition[]) {
     const problems: string[] = [];
@@ -95,12 +102,27 @@ export class Catalog {
   }
 
   /** Ref attributes of other entities that point at `target`: the reverse relations. */
-  referencesTo(target: EntitySchema): { from: EntitySchema; attribute: Attribute }[] {
+  referencesTo(target: EntitySchema): ReverseRelation[] {
     return this.entities.flatMap((from) =>
       from.project !== target.project
         ? []
         : from.attributes.filter((a) => a.type === 'ref' && a.refEntity === target.name).map((attribute) => ({ from, attribute })),
     );
+  }
+
+  /**
+   * The reverse relations of `target` by the field name they have on its output type and inputs
+   * (`orders`, or `orders_by_<ref>` when several refs of one entity point at it); computed once,
+   * since filters and sorts look them up per request.
+   */
+  reverseRelations(target: EntitySchema): ReadonlyMap<string, ReverseRelation> {
+    let relations = this.reverse.get(target);
+    if (!relations) {
+      const refs = this.referencesTo(target);
+      relations = new Map(refs.map((r) => [reverseRelationFieldName(r.from, r.attribute, refs.filter((s) => s.from === r.from).length), r]));
+      this.reverse.set(target, relations);
+    }
+    return relations;
   }
 }
 /** Reads every `*.json` in `dir` as one project's definition. */

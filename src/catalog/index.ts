@@ -1,5 +1,5 @@
 // Public face of the catalog: validated EAV schema definitions and the type mapping.
-export { Catalog, loadCatalog } from './catalog.js';
+export { Catalog, loadCatalog, type ReverseRelation } from './catalog.js';
 export {
   NAME_PATTERN,
   RESERVED_NAMES,

@@ -3,7 +3,7 @@
 // row of a ref's target the nested <rel>_aggregate(where) { aggregate {…} }, batched per level
 // (Hasura's shape; group_by and what follows it are this gateway's own).
 import type { GraphQLResolveInfo, FieldNode } from 'graphql';
-import { TYPE_MAPPING, groupKeyChoices, reverseRelationFieldName, type Attribute, type Catalog, type EntitySchema } from '../catalog/index.js';
+import { TYPE_MAPPING, groupKeyChoices, type Attribute, type Catalog, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import {
   AGGREGATE_FUNCTIONS,
@@ -82,9 +82,8 @@ export function defineAggregates(builder: GatewayBuilder, catalog: Catalog, all:
   // Nested: customers { orders_aggregate(where) { aggregate { … } } }, one statement per batch of parents.
   for (const types of all.values()) {
     const entity = types.entity;
-    const references = catalog.referencesTo(entity);
-    for (const { from, attribute } of references) {
-      const fieldName = `${reverseRelationFieldName(from, attribute, references.filter((r) => r.from === from).length)}_aggregate`;
+    for (const [relation, { from, attribute }] of catalog.reverseRelations(entity)) {
+      const fieldName = `${relation}_aggregate`;
       builder.objectField(types.object, fieldName, (t) =>
         dynamicField<{ row_id: string }>(t)({
           type: aggregateTypes.get(from.name)!,

@@ -2,6 +2,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { createGraphQLError, type Plugin } from 'graphql-yoga';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { ADMIN_ROLE } from '../catalog/index.js';
 import { AuthError, GatewayError, UnavailableError } from '../errors/index.js';
 
 /**
@@ -42,7 +43,6 @@ export interface AuthSettings {
 }
 
 export const DEFAULT_CLAIMS_NAMESPACE = 'https://hasura.io/jwt/claims';
-export const ADMIN_ROLE = 'admin';
 /** Asymmetric algorithms only for a JWKS: an HS256 token signed with a public key as its secret is refused. */
 export const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA', 'Ed25519'];
 export const SECRET_ALGORITHMS = ['HS256'];

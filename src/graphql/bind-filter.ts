@@ -2,7 +2,7 @@
 // query room: names resolve against the catalog, operators into meanings, values into typed literals,
 // and every mistake is a ValidationError naming the path of the bad input. Hasura's operator names
 // live here and in bool-exp.ts only.
-import { TYPE_MAPPING, reverseRelationFieldName, type Attribute, type AttributeType, type Catalog, type EntitySchema, type JsonValue } from '../catalog/index.js';
+import { TYPE_MAPPING, type Attribute, type AttributeType, type Catalog, type EntitySchema, type JsonValue } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import {
   AGGREGATE_VALUE,
@@ -329,7 +329,7 @@ class Binder {
       // comparison on the ref column, so that form stays fast.
       return { kind: 'ref', column: { name: attribute.name, type: 'ref' }, target, filter: this.where(target, value, path) };
     }
-    const relations = reverseRelations(this.catalog, entity);
+    const relations = this.catalog.reverseRelations(entity);
     const relation = relations.get(key);
     if (relation) {
       const via: ColumnRef = { name: relation.attribute.name, type: 'ref' };
@@ -404,11 +404,6 @@ function jsonValue(value: unknown, at: string): JsonValue {
   throw new ValidationError(`${at}: expected a JSON value`);
 }
 
-/** The reverse relations of `entity` by field name (the names its output type has). */
-export function reverseRelations(catalog: Catalog, entity: EntitySchema): Map<string, { from: EntitySchema; attribute: Attribute }> {
-  const refs = catalog.referencesTo(entity);
-  return new Map(refs.map((r) => [reverseRelationFieldName(r.from, r.attribute, refs.filter((s) => s.from === r.from).length), r]));
-}
 
 /**
  * Binds a `where` of `entity` into the filter IR. Unknown fields and operators, wrong value types,

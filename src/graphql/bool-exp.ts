@@ -1,6 +1,6 @@
 // Generated filter input types (Hasura's names): <Scalar>_comparison_exp and <entity>_bool_exp.
 import { TYPE_MAPPING, type Attribute, type AttributeType, type Catalog, type EntitySchema } from '../catalog/index.js';
-import { NUMERIC_AGGREGATES, operatorsOf, reverseRelations } from './bind-filter.js';
+import { NUMERIC_AGGREGATES, STRING_OPS, operatorsOf } from './bind-filter.js';
 import { dynamicInput, type GatewayBuilder } from './builder.js';
 import type { EntityTypes } from './entities.js';
 import { selectColumnEnum } from './select-column.js';
@@ -8,7 +8,7 @@ import { selectColumnEnum } from './select-column.js';
 export type InputRef = ReturnType<GatewayBuilder['inputRef']>;
 
 /** Operators whose operand is text whatever the column type. */
-const TEXT_OPERAND = new Set(['_like', '_ilike', '_nlike', '_nilike', '_similar', '_nsimilar', '_regex', '_nregex', '_iregex', '_niregex', '_contains', '_starts_with']);
+const TEXT_OPERAND = new Set(STRING_OPS);
 
 function comparisonDescription(op: string): string {
   const texts: Record<string, string> = {
@@ -176,7 +176,7 @@ export function defineBoolExpInputs(builder: GatewayBuilder, catalog: Catalog, e
         : attribute.type === 'ref'
           ? boolExp.get(attribute.refEntity!)!
           : scalarComparison(attribute.type);
-    const relations = [...reverseRelations(catalog, entity)].map(([name, r]) => ({ name, from: r.from, filter: boolExp.get(r.from.name)!, aggregate: aggregateBoolExpOf(r.from) }));
+    const relations = [...catalog.reverseRelations(entity)].map(([name, r]) => ({ name, from: r.from, filter: boolExp.get(r.from.name)!, aggregate: aggregateBoolExpOf(r.from) }));
     self.implement({
       description: `Filter of ${entity.name} rows (Hasura's bool_exp); a ref field takes the referenced entity's filter, a reverse relation the referencing one's (some row matches)`,
       fields: (t) => {

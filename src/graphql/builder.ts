@@ -129,8 +129,8 @@ export interface RowLoader<T> {
 export interface RequestLoaders {
   /** Current live row by row_id from the OLTP store, batched per entity and request. */
   rowByPk(entity: EntitySchema): RowLoader<EntityRow | null>;
-  /** Rows of `entity` whose ref `via` names a parent, batched per request and `argsKey`. */
-  children(entity: EntitySchema, via: Attribute, args: PageArgs, argsKey: string): RowLoader<EntityRow[]>;
+  /** Rows of `entity` whose ref `via` names a parent, batched per request and `argsKey`; `args` are bound when its batch is first made. */
+  children(entity: EntitySchema, via: Attribute, args: () => PageArgs, argsKey: string): RowLoader<EntityRow[]>;
   /** Figures of `plan`'s rows per parent their ref `via` names (nested `<rel>_aggregate`), one statement per batch and `argsKey`. */
   childAggregates(plan: AggregatePlan, via: Attribute, request: AggregateRequest, argsKey: string): RowLoader<AggregateValues>;
 }

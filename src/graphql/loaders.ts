@@ -29,11 +29,12 @@ export function createLoaders(services: GatewayServices, search: RequestSearch, 
       }
       return loader;
     },
-    children(entity: EntitySchema, via: Attribute, args: PageArgs, argsKey: string) {
+    children(entity: EntitySchema, via: Attribute, argsOf: () => PageArgs, argsKey: string) {
       // One loader per relation and arguments: parents asking the same question share a batch.
       const key = `${entity.name}.${via.name}:${argsKey}`;
       let loader = children.get(key);
       if (!loader) {
+        const args = argsOf();
         const where = `${via.name} → ${entity.name}`;
         const batches = new DataLoader(async (parentIds: readonly string[]) => {
           const rows = await search.children(entity, via, parentIds, args, where);

@@ -1,7 +1,7 @@
 // Generated sort input types (Hasura's names): the order_by enum, <entity>_order_by (own columns,
 // object relationships through refs, <relation>_aggregate of reverse relations) and the
 // <entity>_aggregate_order_by family; parseOrderBy binds them to the query room's order terms.
-import { TYPE_MAPPING, reverseRelationFieldName, type Attribute, type Catalog, type EntitySchema } from '../catalog/index.js';
+import { TYPE_MAPPING, type Attribute, type Catalog, type EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import type { ChildAggregate, OrderTerm } from '../query/index.js';
 import { dynamicInput, type GatewayBuilder } from './builder.js';
@@ -32,11 +32,6 @@ function aggregateColumns(entity: EntitySchema, fn: Exclude<ChildAggregate, 'cou
 const AGGREGATE_ORDER_FIELDS = ['avg', 'count', 'max', 'min', 'stddev', 'stddev_pop', 'stddev_samp', 'sum', 'var_pop', 'var_samp', 'variance'] as const;
 const COLUMN_AGGREGATES = AGGREGATE_ORDER_FIELDS.filter((fn): fn is Exclude<ChildAggregate, 'count'> => fn !== 'count');
 
-/** The reverse relations of `entity` by the field name they have on its object and inputs. */
-export function reverseRelations(catalog: Catalog, entity: EntitySchema): { name: string; from: EntitySchema; attribute: Attribute }[] {
-  const refs = catalog.referencesTo(entity);
-  return refs.map(({ from, attribute }) => ({ name: reverseRelationFieldName(from, attribute, refs.filter((r) => r.from === from).length), from, attribute }));
-}
 
 /** Defines the order_by enum and every entity's `<name>_order_by`, by entity name. */
 export function defineOrderByInputs(builder: GatewayBuilder, catalog: Catalog): ReadonlyMap<string, InputRef> {
@@ -81,7 +76,7 @@ export function defineOrderByInputs(builder: GatewayBuilder, catalog: Catalog): 
   };
 
   for (const entity of catalog.entities) {
-    const relations = reverseRelations(catalog, entity).map((r) => ({ ...r, input: aggregateOrderByOf(r.from) }));
+    const relations = [...catalog.reverseRelations(entity)].map(([name, r]) => ({ name, ...r, input: aggregateOrderByOf(r.from) }));
     orderBy.get(entity.name)!.implement({
       description: `Ordering options when selecting data from "${entity.name}": one field per object; row_id breaks ties`,
       fields: (t) => {
@@ -116,7 +111,7 @@ function objectTerms(catalog: Catalog, entity: EntitySchema, item: OrderInput, p
       for (const term of objectTerms(catalog, target, value as OrderInput, `${path}.${key}`)) terms.push({ kind: 'related', ref: attribute, target, term });
       continue;
     }
-    const relation = key.endsWith('_aggregate') ? reverseRelations(catalog, entity).find((r) => `${r.name}_aggregate` === key) : undefined;
+    const relation = key.endsWith('_aggregate') ? catalog.reverseRelations(entity).get(key.slice(0, -'_aggregate'.length)) : undefined;
     if (relation) {
       terms.push(...aggregateTerms(relation.from, relation.attribute, value as OrderInput));
       continue;

@@ -25,7 +25,7 @@ import {
   type GraphQLInputFieldConfig,
   type GraphQLType,
 } from 'graphql';
-import { ENTITY_TYPE_SUFFIXES, groupKeyChoices, reverseRelationFieldName, type Catalog, type EntitySchema } from '../catalog/index.js';
+import { ENTITY_TYPE_SUFFIXES, groupKeyChoices, type Catalog, type EntitySchema } from '../catalog/index.js';
 
 /** Hasura's root field of a role that may query nothing (a schema needs one query field). */
 export const NO_QUERIES_FIELD = 'no_queries_available';
@@ -89,12 +89,6 @@ export function schemaForRole(full: GraphQLSchema, catalog: Catalog, role: strin
     for (const suffix of ENTITY_TYPE_SUFFIXES) owners.set(`${n}_${suffix}`, { rights: r, suffix });
     for (const fn of ['bool_and', 'bool_or']) owners.set(`${n}_select_column_${n}_aggregate_bool_exp_${fn}_arguments_columns`, { rights: r, suffix: 'select_column' });
   }
-  // Reverse relations by field name, per target entity.
-  const relations = new Map<string, Map<string, EntitySchema>>();
-  for (const entity of catalog.entities) {
-    const refs = catalog.referencesTo(entity);
-    relations.set(entity.name, new Map(refs.map((r) => [reverseRelationFieldName(r.from, r.attribute, refs.filter((s) => s.from === r.from).length), r.from])));
-  }
   const groupKeys = new Map(
     catalog.entities.map((e) => [e.name, new Map(groupKeyChoices(e, (name) => catalog.entities.find((x) => x.name === name)).map((k) => [k.name, k]))]),
   );
@@ -122,8 +116,8 @@ export function schemaForRole(full: GraphQLSchema, catalog: Catalog, role: strin
       if (!read.has(name)) return false;
       return attribute?.type !== 'ref' || ['', 'bool_exp', 'order_by'].includes(suffix) === false || canRead(attribute.refEntity);
     }
-    const relation = relations.get(r.entity.name)!;
-    const child = relation.get(name) ?? (name.endsWith('_aggregate') ? relation.get(name.slice(0, -'_aggregate'.length)) : undefined);
+    const relation = catalog.reverseRelations(r.entity);
+    const child = (relation.get(name) ?? (name.endsWith('_aggregate') ? relation.get(name.slice(0, -'_aggregate'.length)) : undefined))?.from;
     if (child) {
       const childRights = rights.get(child.name)!;
       return childRights.read !== null && (!name.endsWith('_aggregate') || relation.has(name) || childRights.aggregations);

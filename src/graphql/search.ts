@@ -1,7 +1,7 @@
 // Read fields per entity over the lake (Hasura's shape): <name>(distinct_on, where, order_by, limit,
 // offset) and reverse relations (aggregates: aggregates.ts); scans go to DuckDB (the query room).
 import type { GraphQLResolveInfo } from 'graphql';
-import { reverseRelationFieldName, type Catalog, type EntitySchema } from '../catalog/index.js';
+import type { Catalog, EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import { checkDistinctOn, type PageArgs } from '../query/index.js';
 import { parseWhere } from './bind-filter.js';
@@ -86,9 +86,7 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
   );
 
   // Reverse relations: customers { orders(where, order_by, limit, offset) }, batched per request.
-  for (const { from, attribute } of catalog.referencesTo(entity)) {
-    const sources = catalog.referencesTo(entity).filter((r) => r.from === from);
-    const fieldName = reverseRelationFieldName(from, attribute, sources.length);
+  for (const [fieldName, { from, attribute }] of catalog.reverseRelations(entity)) {
     const fromTypes = all.get(from.name)!;
     builder.objectField(types.object, fieldName, (t) =>
       dynamicField<{ row_id: string }>(t)({
@@ -100,7 +98,8 @@ function defineEntitySearch(builder: GatewayBuilder, catalog: Catalog, types: En
           const columns = selectedColumns(info, from);
           // Parents asking the same question of the same columns share one batch.
           const key = `${argsKey(raw)}|${[...columns].sort().join(',')}`;
-          return ctx.loaders.children(from, attribute, { ...pageArgs(ctx, from, raw, `${name}.${fieldName}`), columns }, key).load(row.row_id);
+          // The arguments are bound once per batch, not once per parent row.
+          return ctx.loaders.children(from, attribute, () => ({ ...pageArgs(ctx, from, raw, `${name}.${fieldName}`), columns }), key).load(row.row_id);
         },
       }),
     );

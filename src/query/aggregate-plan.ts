@@ -52,9 +52,9 @@ export interface AggregatePlan {
   entity: EntitySchema;
   filter: Filter | null;
   /**
-   * The door for access control: a role's row filter per entity name, applied to every read of
+   * A role's row filter per entity name (request-search.ts sets them), applied to every read of
    * that entity in the statement (the aggregated rows, referenced rows of group keys and of ref
-   * filters), in compile-aggregate.ts `relation`. Nothing sets it yet.
+   * filters), through duckdb-sql.ts `rowFilteredView`.
    */
   rowFilters?: RowFilters;
   /** Every figure the statement computes: those asked for, and those HAVING and the order read. */

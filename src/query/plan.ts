@@ -80,7 +80,7 @@ export interface PagePlan {
   /**
    * A filter per entity name ANDed wherever the statement reads that entity: the page's rows, rows
    * a related sort joins, children a sort aggregates, rows a filter reaches through a ref. The one
-   * place a role's row filter goes (the access-control issue); empty today.
+   * place a role's row filter goes (request-search.ts sets them; duckdb-sql.ts rowFilteredView).
    */
   rowFilters: RowFilters;
   orderBy: readonly OrderTerm[];
