@@ -8,7 +8,7 @@ import { loadCatalog } from '../catalog/index.js';
 import type { Config } from '../config/index.js';
 import { createProjectEndpoints, loadPersistedOperations, type AuthSettings } from '../graphql/index.js';
 import { createMetrics } from '../metrics/index.js';
-import { checkReadiness, openOltpStore, startEmbeddedPostgres, type EmbeddedPostgres, type OltpStore } from '../oltp/index.js';
+import { checkReadiness, openOltpStore, openOltpStoreBeside, startEmbeddedPostgres, type EmbeddedPostgres, type OltpStore } from '../oltp/index.js';
 import { openLakehouse, type Lakehouse } from './lakehouse.js';
 import { isEmpty, seedDemo } from './seed.js';
 
@@ -83,7 +83,7 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
     oltp = await openOltpStore({ databaseUrl, catalog, log, maxValueBytes: config.maxValueBytes });
     if (embedded && (await isEmpty(oltp))) await seedDemo(oltp, catalog, log, DEMO_COUNTS);
     // Requests get their own pool, whose statements STATEMENT_TIMEOUT_MS bounds (requestDatabaseUrl).
-    requestOltp = await openOltpStore({
+    requestOltp = openOltpStoreBeside(oltp, {
       databaseUrl: requestDatabaseUrl(databaseUrl, config.webSafety.statementTimeoutMs),
       catalog,
       log,

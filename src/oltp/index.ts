@@ -32,31 +32,48 @@ export interface OltpStore {
   close(): Promise<void>;
 }
 
-/** Connects, migrates and registers the catalog's attributes. */
-export async function openOltpStore(options: {
+interface OltpStoreOptions {
   databaseUrl: string;
   catalog: Catalog;
   log: Logger;
   poolSize?: number;
   /** Largest accepted attribute value (MAX_VALUE_BYTES); default 16 MiB. */
   maxValueBytes?: number;
-}): Promise<OltpStore> {
-  const pool = createPool(options.databaseUrl, {
+}
+
+function poolOf(options: OltpStoreOptions): PgPool {
+  return createPool(options.databaseUrl, {
     max: options.poolSize,
     onConnectionError: (error) => options.log.warn(`a Postgres connection failed (${error.message}); the pool replaces it`),
   });
+}
+
+function storeOver(pool: PgPool, options: OltpStoreOptions, ids: AttributeIds): OltpStore {
+  return {
+    pool,
+    ids,
+    writer: new EavWriter(pool, options.catalog, ids, { maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES }),
+    readRows: (entity, rowIds) => readEntityRows(pool, ids, entity, rowIds),
+    close: () => pool.end(),
+  };
+}
+
+/** Connects, migrates and registers the catalog's attributes. */
+export async function openOltpStore(options: OltpStoreOptions): Promise<OltpStore> {
+  const pool = poolOf(options);
   try {
     await migrate(pool, options.log);
-    const ids = await registerCatalog(pool, options.catalog, options.log);
-    return {
-      pool,
-      ids,
-      writer: new EavWriter(pool, options.catalog, ids, { maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES }),
-      readRows: (entity, rowIds) => readEntityRows(pool, ids, entity, rowIds),
-      close: () => pool.end(),
-    };
+    return storeOver(pool, options, await registerCatalog(pool, options.catalog, options.log));
   } catch (error) {
     await pool.end().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * Another pool over the database of `store` (say, with another statement_timeout in its URL): it
+ * is migrated and the catalog registered already, so this only connects.
+ */
+export function openOltpStoreBeside(store: OltpStore, options: OltpStoreOptions): OltpStore {
+  return storeOver(poolOf(options), options, store.ids);
 }
