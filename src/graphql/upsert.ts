@@ -71,9 +71,12 @@ export async function insertRows(
       throw error;
     }
   }
+  // Checked once, before any attempt takes a connection.
+  const values = objects.map((o) => services.writer.coerce(entity, o.input, false, o.at));
+  const presets = services.writer.coerce(entity, guard.updatePresets, true, 'the update permission preset');
   return withWriteRetries(field, async () => {
     try {
-      return await upsertOnce(services, catalog, entity, field, objects, onConflict, guard);
+      return await upsertOnce(services, catalog, entity, field, objects, values, presets, onConflict, guard);
     } catch (error) {
       // Another transaction inserted one of the row_ids first: run again, and update or skip it.
       if (error instanceof RowIdTakenError) throw new StaleReadError(error.message);
@@ -88,6 +91,8 @@ async function upsertOnce(
   entity: EntitySchema,
   field: string,
   objects: readonly InsertObject[],
+  values: readonly Record<string, AttributeValue>[],
+  presets: Record<string, AttributeValue>,
   onConflict: OnConflict,
   guard: InsertGuard,
 ): Promise<EntityRow[]> {
@@ -112,7 +117,7 @@ async function upsertOnce(
   }
 
   return services.writer.transaction(async (tx) => {
-    const prepared = objects.map((o) => ({ row_id: o.rowId ?? uuidv7(), values: tx.coerce(entity, o.input, false, o.at) }));
+    const prepared = objects.map((o, i) => ({ row_id: o.rowId ?? uuidv7(), values: values[i]! }));
     const locked = await tx.heads(given);
     for (const id of given) {
       const before = seen.get(id);
@@ -137,7 +142,6 @@ async function upsertOnce(
       entity,
       toUpdate.map((r) => r.row_id),
     );
-    const presets = tx.coerce(entity, guard.updatePresets, true, 'the update permission preset');
     const updates: RowUpdate[] = toUpdate.map((row) => {
       const before = current.get(row.row_id)!;
       const values = { ...before.values };

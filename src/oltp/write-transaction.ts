@@ -1,9 +1,9 @@
 // One write transaction of the EAV store: read and lock rows, then write a set of inserts, updates
 // and soft deletes with one change_log row per changed row; the time slots are taken last.
-import type { AttributeValue, Catalog, EntitySchema, ValuePolicy } from '../catalog/index.js';
+import type { AttributeValue, Catalog, EntitySchema } from '../catalog/index.js';
 import { ConflictError } from '../errors/index.js';
 import { takeTimeSlots } from './clock.js';
-import { captureChanges, checkRefs, coerceObject, ValueRows, type AttributeInput } from './eav-write.js';
+import { captureChanges, checkRefs, ValueRows } from './eav-write.js';
 import type { PgClient, PgPool } from './pool.js';
 import { readEntityRows } from './reader.js';
 import type { AttributeIds } from './registry.js';
@@ -75,13 +75,7 @@ export class WriteTransaction {
     readonly client: PgClient,
     private readonly catalog: Catalog,
     private readonly ids: AttributeIds,
-    private readonly policy: ValuePolicy,
   ) {}
-
-  /** Checks an input object against the entity (see coerceObject); `at` names it in errors. */
-  coerce(entity: EntitySchema, input: AttributeInput, partial: boolean, at?: string): Record<string, AttributeValue> {
-    return coerceObject(entity, input, partial, this.policy, at);
-  }
 
   /** Locks the headers of the given row_ids that exist and returns them. */
   heads(rowIds: readonly string[]): Promise<Map<string, RowHead>> {

@@ -40,7 +40,7 @@ export class EavWriter {
 
   /** Runs `work` in one READ COMMITTED transaction; rolls back on any error. */
   transaction<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, (client) => work(new WriteTransaction(client, this.catalog, this.ids, this.policy)));
+    return inTransaction(this.pool, (client) => work(new WriteTransaction(client, this.catalog, this.ids)));
   }
 
   /** Checks an input object against the entity (unknown attributes, types, required values); `at` names it. */
@@ -67,8 +67,9 @@ export class EavWriter {
     if (objects.length === 0) return [];
     const at = (i: number) => (objects.length === 1 ? undefined : `objects[${i}]`);
     const given = rowIds.filter((id): id is string => id !== undefined);
+    // Checked before a connection is taken: a batch of 50,000 objects holds none while it is checked.
+    const prepared = objects.map((object, i) => ({ row_id: rowIds[i] ?? uuidv7(), values: this.coerce(entity, object, false, at(i)) }));
     return this.transaction(async (tx) => {
-      const prepared = objects.map((object, i) => ({ row_id: rowIds[i] ?? uuidv7(), values: tx.coerce(entity, object, false, at(i)) }));
       const heads = await tx.heads(given);
       prepared.forEach((row, i) => {
         const conflict = rowIdConflict(this.catalog, entity, heads.get(row.row_id));
@@ -82,8 +83,8 @@ export class EavWriter {
 
   /** Sets the given attributes of a live row; null when no live row has that row_id. */
   async update(entity: EntitySchema, rowId: string, set: AttributeInput): Promise<EntityRow | null> {
+    const changes = this.coerce(entity, set, true);
     return this.transaction(async (tx) => {
-      const changes = tx.coerce(entity, set, true);
       const current = (await tx.lockLive(entity, [rowId])).get(rowId);
       if (!current) return null;
       const update = { before: current, values: { ...current.values, ...changes }, changed: new Set(Object.keys(changes)) };
