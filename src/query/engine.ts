@@ -18,7 +18,7 @@ import type { DuckDb, LakeReadCache } from '../lake/index.js';
 import { retryTransient, type PgPool, type PgRetrySettings } from '../oltp/index.js';
 import { Admission, type AdmissionSettings } from './admission.js';
 import type { Filter } from './filter.js';
-import { HotMirror } from './hot.js';
+import { HotMirror, keyOf } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
 import { ZoneMaps } from './zone-map.js';
 import { ChangedRowSets, takeSnapshot, type QuerySnapshot } from './snapshot.js';
@@ -99,7 +99,6 @@ interface EngineParts {
   open: Set<HeldSnapshot>;
 }
 
-const keyOf = (entity: EntitySchema) => `${entity.project}/${entity.id}`;
 
 export class QueryEngine {
   readonly admission: Admission;

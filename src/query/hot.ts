@@ -36,6 +36,9 @@ import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb } from '../lake/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/index.js';
 
+/** An entity's key across projects (schema ids are unique within a project only). */
+export const keyOf = (entity: Pick<EntitySchema, 'project' | 'id'>) => `${entity.project}/${entity.id}`;
+
 /** Per connection (TEMP), so refreshes of different schemas on other connections do not meet. */
 const HOT_STAGING = { table: 'hot_staging', temporary: true } as const;
 
@@ -129,7 +132,7 @@ export class HotMirror {
    */
   holds(entity: EntitySchema, range: HotRange): boolean {
     if (range.bufferMax === null) return true;
-    const state = this.states.get(`${entity.project}/${entity.id}`);
+    const state = this.states.get(keyOf(entity));
     return state !== undefined && state.copiedThrough >= range.bufferMax && !lacksPartOf(state, range);
   }
 
@@ -140,7 +143,7 @@ export class HotMirror {
    * of the query's own. Without a client the mirror must already hold the range (`holds`).
    */
   async refresh(readerId: number, client: PgClient | null, entity: EntitySchema, range: HotRange): Promise<HotRead | null> {
-    const key = `${entity.project}/${entity.id}`;
+    const key = keyOf(entity);
     if (this.readers.get(readerId)?.get(key) !== range.flushedThrough) {
       throw new Error(`hot mirror: query ${readerId} reads ${key} without claiming it first`);
     }
@@ -170,7 +173,7 @@ export class HotMirror {
   }
 
   private stateOf(entity: EntitySchema): MirrorState {
-    const key = `${entity.project}/${entity.id}`;
+    const key = keyOf(entity);
     let state = this.states.get(key);
     if (!state) {
       const table = quoteIdent(`hot_${entity.project}_${entity.id}`);

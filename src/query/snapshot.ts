@@ -6,7 +6,7 @@ import type { EntitySchema } from '../catalog/index.js';
 import { ConflictError, UnavailableError } from '../errors/index.js';
 import { changedRowIdsOf, listTiers, type DuckDb, type EntityTierListing, type LakeReadCache, type PinnedFiles } from '../lake/index.js';
 import type { PgClient, PgPool } from '../oltp/index.js';
-import type { HotMirror } from './hot.js';
+import { keyOf, type HotMirror } from './hot.js';
 import type { LakeLatestVersions, LatestLease } from './latest.js';
 import type { FileZones, ZoneMaps } from './zone-map.js';
 
@@ -37,8 +37,6 @@ export interface EntityTiers {
 }
 
 export interface QuerySnapshot {
-  /** Whether the entity was listed (and its buffer claimed) in this snapshot's one Postgres snapshot. */
-  covers(entity: EntitySchema): boolean;
   /**
    * Makes the entities' tiers readable (`tiers`): local copies pinned, changed sets loaded, newest
    * lake versions leased, each once. Listed files are immutable, so this needs no Postgres snapshot
@@ -172,7 +170,6 @@ export interface SnapshotHooks {
   afterListing?(path: 'statement' | 'transaction'): Promise<void>;
 }
 
-const keyOf = (entity: Pick<EntitySchema, 'project' | 'id'>) => `${entity.project}/${entity.id}`;
 
 /**
  * Lists `entities`' tiers and claims their buffered changes in the hot mirror, all in one Postgres
@@ -307,7 +304,6 @@ export async function takeSnapshot(
     }
   }
   return {
-    covers: (entity) => byKey.has(keyOf(entity)),
     prepare,
     tiers(entity) {
       const found = tiers.get(keyOf(entity));
