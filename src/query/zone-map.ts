@@ -58,6 +58,8 @@ interface ZonedFile {
 /** Per process: each file's zones, computed on first use (files never change). */
 export class ZoneMaps {
   private readonly byFile = new Map<bigint, { zones: FileZones | null; computing: Promise<void> }>();
+  /** One computation at a time: they take DuckDB connections outside the searches' admission. */
+  private tail: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly duck: DuckDb) {}
 
@@ -72,7 +74,9 @@ export class ZoneMaps {
       if (entry) return entry.zones;
       const created: { zones: FileZones | null; computing: Promise<void> } = { zones: null, computing: Promise.resolve() };
       // A failure only costs the pruning of this file (null, never retried: the file never changes).
-      created.computing = this.compute(entity, file).then(
+      const run = this.tail.then(() => this.compute(entity, file));
+      this.tail = run.catch(() => undefined);
+      created.computing = run.then(
         (zones) => void (created.zones = zones),
         () => undefined,
       );
