@@ -43,7 +43,7 @@ export interface LakehouseSettings extends ObjectStoreSettings {
   /** Replaced files and orphans are deleted from the store this long after they stopped being live. */
   orphanGraceMs: number;
   /** Bound of a search's whole life (default: QUERY_TIMEOUT_MS's default); keep it well below orphanGraceMs. */
-  query?: { timeoutMs?: number };
+  query?: { timeoutMs?: number; aggregateCacheEntries?: number };
   /** Bound of the local read cache of S3 lake files (default 2 GiB). */
   lakeCacheBytes?: number;
   /** How a failing flush or compaction waits before its worker tries again (default: the configuration's). */
@@ -152,6 +152,7 @@ export async function openLakehouse(
     workDir: path.join(workDir, 'query'),
     cache,
     timeoutMs: settings.query?.timeoutMs ?? defaults.query.timeoutMs,
+    aggregateCacheEntries: settings.query?.aggregateCacheEntries ?? defaults.query.aggregateCacheEntries,
     pgRetry,
     admission: { maxRunning: duckdb.maxQueries, queueLength: duckdb.queueLength, queueWaitMs: duckdb.queueWaitMs },
     faults: settings.queryFaults,

@@ -101,6 +101,7 @@ const EnvSchema = z.object({
   QUERY_DEFAULT_LIMIT: intFrom(1).default(100),
   QUERY_MAX_LIMIT: intFrom(1).default(10_000),
   QUERY_TIMEOUT_MS: intFrom(100).default(60_000),
+  AGGREGATE_CACHE_ENTRIES: intFrom(0, 100_000).default(64),
   MAX_INSERT_OBJECTS: intFrom(1, 1_000_000).default(50_000),
   LAKE_CACHE_MB: intFrom(1).default(2_048),
   // Postgres caps a jsonb value (the change_log snapshot) at 255 MB; a value must fit in it.
@@ -190,7 +191,7 @@ export interface Config {
   /** Bound of the local read cache of S3 lake files, in bytes. */
   lakeCacheBytes: number;
   /** timeoutMs bounds a search's whole life (snapshot to last row); ORPHAN_GRACE_MS stays at least twice it. */
-  query: { defaultLimit: number; maxLimit: number; timeoutMs: number };
+  query: { defaultLimit: number; maxLimit: number; timeoutMs: number; aggregateCacheEntries: number };
   /** Largest accepted attribute value in bytes (a string's UTF-8, a JSON value serialized). */
   maxValueBytes: number;
   /** Rows one insert, set-based update or delete may write. */
@@ -324,7 +325,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     orphanGraceMs: e.ORPHAN_GRACE_MS,
     lakeCacheBytes: e.LAKE_CACHE_MB * 1024 * 1024,
     workers: e.WORKERS,
-    query: { defaultLimit: e.QUERY_DEFAULT_LIMIT, maxLimit: e.QUERY_MAX_LIMIT, timeoutMs: e.QUERY_TIMEOUT_MS },
+    query: { defaultLimit: e.QUERY_DEFAULT_LIMIT, maxLimit: e.QUERY_MAX_LIMIT, timeoutMs: e.QUERY_TIMEOUT_MS, aggregateCacheEntries: e.AGGREGATE_CACHE_ENTRIES },
     maxValueBytes: e.MAX_VALUE_BYTES,
     maxInsertObjects: e.MAX_INSERT_OBJECTS,
     backoff: { baseMs: e.WORKER_BACKOFF_BASE_MS, maxMs: e.WORKER_BACKOFF_MAX_MS, jitter: e.WORKER_BACKOFF_JITTER },

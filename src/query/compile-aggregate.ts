@@ -87,9 +87,15 @@ function havingSql(having: Having, params: Params, alias: string): string {
 export const keyColumn = (key: GroupKey) => `key__${key.name}`;
 export const PARENT_COLUMN = 'parent__';
 
-/** The statement of a plan; `guarded` computes float figures so that they do not overflow on the way. */
-export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = false): Statement {
-  const params = new Params();
+/** Where a plan's rows come from: its key expressions (aliased), FROM with joins, and WHERE. */
+export interface GroupedSource {
+  keys: string[];
+  from: string;
+  where: string;
+}
+
+/** The rows a plan aggregates and its keys; `params` collects the values both bind. */
+export function groupedSource(plan: AggregatePlan, view: ViewOf, params: Params): GroupedSource {
   // The one spot every entity read of the statement passes: a role's row filter goes in here.
   const relation = rowFilteredView(view, plan.rowFilters, params);
 
@@ -112,18 +118,32 @@ export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = fa
 
   const keys = plan.groupBy.map((key) => `${keySql(key, keyColumnSql(key), zone)} AS ${quoteIdent(keyColumn(key))}`);
   if (plan.parents) keys.unshift(`o.${quoteIdent(plan.parents.via.name)} AS ${quoteIdent(PARENT_COLUMN)}`);
-  const figures = plan.measures.map((m) => `${measureSql(m, (a) => `o.${quoteIdent(a.name)}`, guarded)} AS ${quoteIdent(measureName(m))}`);
-  const select = [...keys, ...figures];
-  if (select.length === 0) select.push('count(*) AS "count"');
-
   const conditions = [plan.filter ? compileFilter(plan.filter, { params, alias: 'o', refRelation: relation }) : 'true'];
   if (plan.parents) conditions.push(`o.${quoteIdent(plan.parents.via.name)} = ANY(${params.addList('ref', plan.parents.ids)}::UUID[])`);
   const from = `${relation(plan.entity, rowIdCandidates(plan.filter), plan.filter)} AS o${[...joins.values()].map((j) => j.sql).join('')}`;
-  const grouping = keys.length ? ` GROUP BY ${keys.map((_, i) => i + 1).join(', ')}` : '';
-  let sql = `SELECT ${select.join(', ')} FROM ${from} WHERE ${conditions.join(' AND ')}${grouping}`;
+  return { keys, from, where: conditions.join(' AND ') };
+}
 
+/** GROUP BY the first `count` columns (none: no clause). */
+export const groupByFirst = (count: number) => (count ? ` GROUP BY ${Array.from({ length: count }, (_, i) => i + 1).join(', ')}` : '');
+
+/** The statement of a plan; `guarded` computes float figures so that they do not overflow on the way. */
+export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = false): Statement {
+  const params = new Params();
+  const { keys, from, where } = groupedSource(plan, view, params);
+  const figures = plan.measures.map((m) => `${measureSql(m, (a) => `o.${quoteIdent(a.name)}`, guarded)} AS ${quoteIdent(measureName(m))}`);
+  const select = [...keys, ...figures];
+  if (select.length === 0) select.push('count(*) AS "count"');
+  return keptGroups(plan, params, `SELECT ${select.join(', ')} FROM ${from} WHERE ${where}${groupByFirst(keys.length)}`);
+}
+
+/**
+ * `groups` (one row per group, key and figure columns by keyColumn and measureName) cut to the
+ * plan's HAVING, in its order, then by the keys (a total order: top-N is repeatable), and its page.
+ */
+export function keptGroups(plan: AggregatePlan, params: Params, groups: string): Statement {
+  let sql = groups;
   if (plan.groupBy.length === 0 && !plan.parents) return { sql, params: params.values, types: params.types };
-  // Kept groups, in the asked order, then by their keys (a total order: top-N is repeatable).
   const alias = plan.having ? 'g' : null;
   const ref = (name: string) => (alias ? `${alias}.${quoteIdent(name)}` : quoteIdent(name));
   if (plan.having) sql = `SELECT * FROM (${sql}) AS g WHERE ${havingSql(plan.having, params, 'g')}`;

@@ -17,11 +17,12 @@ import { TimeoutError } from '../errors/index.js';
 import type { DuckDb, LakeReadCache } from '../lake/index.js';
 import { retryTransient, type PgPool, type PgRetrySettings } from '../oltp/index.js';
 import { Admission, type AdmissionSettings } from './admission.js';
+import { AggregateCache } from './aggregate-cache.js';
 import type { Filter } from './filter.js';
 import { HotMirror, keyOf } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
 import { ZoneMaps } from './zone-map.js';
-import { ChangedRowSets, takeSnapshot, type QuerySnapshot } from './snapshot.js';
+import { ChangedRowSets, takeSnapshot, type EntityTiers, type QuerySnapshot } from './snapshot.js';
 import { currentRowsSql } from './view.js';
 
 export interface Statement {
@@ -38,6 +39,16 @@ export interface Statement {
 export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null, filter?: Filter | null) => string;
 export type BuildStatement = (view: ViewOf) => Statement;
 export type ResultRows = Record<string, unknown>[];
+
+/** What one unit of work sees of a snapshot: several statements in one admission slot. */
+export interface SnapshotReader {
+  /** The tiers of an entity the work was admitted for (made readable first). */
+  tiers(entity: EntitySchema): EntityTiers;
+  /** The current rows of each entity, as `read` passes them to a statement's builder. */
+  view: ViewOf;
+  run(statement: Statement): Promise<ResultRows>;
+}
+export type SnapshotWork<T> = (reader: SnapshotReader) => Promise<T>;
 
 /** Test hooks to stop a query between its steps (fault injection). */
 export interface QueryFaults {
@@ -60,6 +71,8 @@ export interface QueryEngineDeps {
   timeoutMs: number;
   /** Retries of the snapshot (a read, so idempotent) on transient Postgres errors. */
   pgRetry?: PgRetrySettings;
+  /** Aggregate questions whose partial figures are kept to be corrected (aggregate-cache.ts); 0 keeps none (default 64). */
+  aggregateCacheEntries?: number;
   /** How many searches run at once and how many may wait (default: 2 running, 16 waiting up to 10 s). */
   admission?: AdmissionSettings;
   faults?: QueryFaults;
@@ -76,6 +89,8 @@ export interface SnapshotHandle {
   read(build: BuildStatement): Promise<ResultRows>;
   /** Runs a statement over `entities` (made readable first); `view` of any other entity it covers works once read. */
   read(entities: readonly EntitySchema[], build: BuildStatement): Promise<ResultRows>;
+  /** Runs `work` (several statements, in one admission slot) over `entities` of this snapshot. */
+  readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>): Promise<T>;
   /**
    * The high-water slot: the highest time_slot committed and visible in this snapshot across the
    * entities its statements read (QuerySnapshot.highWater). Null when none of them holds a change;
@@ -94,6 +109,7 @@ interface EngineParts {
   changed: ChangedRowSets;
   latest: LakeLatestVersions;
   zones: ZoneMaps;
+  aggregates: AggregateCache;
   admission: Admission;
   /** Snapshots taken and not yet released. */
   open: Set<HeldSnapshot>;
@@ -102,6 +118,8 @@ interface EngineParts {
 
 export class QueryEngine {
   readonly admission: Admission;
+  /** Kept partial figures of aggregate questions (entries 0: none kept). */
+  readonly aggregates: AggregateCache;
   private readonly parts: EngineParts;
   /** Set on a scoped view (`scoped`): where its reads go while it has a snapshot. */
   private readonly scope: (() => SnapshotHandle | null) | null;
@@ -117,9 +135,11 @@ export class QueryEngine {
       changed: new ChangedRowSets(deps.pool, deps.duck),
       latest: new LakeLatestVersions(deps.duck),
       zones: new ZoneMaps(deps.duck),
+      aggregates: new AggregateCache(deps.duck, deps.aggregateCacheEntries ?? 64),
       open: new Set(),
     };
     this.admission = this.parts.admission;
+    this.aggregates = this.parts.aggregates;
     this.scope = shared?.scope ?? null;
   }
 
@@ -135,11 +155,16 @@ export class QueryEngine {
    * On a scoped view whose snapshot covers `entities`, it reads that snapshot; else one of its own.
    */
   async read(entities: readonly EntitySchema[], build: BuildStatement): Promise<ResultRows> {
+    return this.readWith(entities, (reader) => reader.run(build(reader.view)));
+  }
+
+  /** Runs `work`, several statements in one admission slot, over one snapshot of `entities` (as `read`). */
+  async readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>): Promise<T> {
     const shared = this.scope?.();
-    if (shared?.cover(entities)) return shared.read(entities, build);
+    if (shared?.cover(entities)) return shared.readWith(entities, work);
     const own = this.snapshot(entities, 'statement');
     try {
-      return await own.read(entities, build);
+      return await own.readWith(entities, work);
     } finally {
       own.release();
     }
@@ -216,9 +241,13 @@ class HeldSnapshot implements SnapshotHandle {
 
   read(build: BuildStatement): Promise<ResultRows>;
   read(entities: readonly EntitySchema[], build: BuildStatement): Promise<ResultRows>;
-  async read(first: readonly EntitySchema[] | BuildStatement, second?: BuildStatement): Promise<ResultRows> {
+  read(first: readonly EntitySchema[] | BuildStatement, second?: BuildStatement): Promise<ResultRows> {
     const entities = typeof first === 'function' ? [...this.wanted.values()] : first;
     const build = typeof first === 'function' ? first : second!;
+    return this.readWith(entities, (reader) => reader.run(build(reader.view)));
+  }
+
+  async readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>): Promise<T> {
     if (!this.cover(entities)) throw new Error(`query snapshot: ${[...this.missing].join(', ')} not part of it`);
     // Admitted before the snapshot: a search waiting here holds no Postgres connection and no lease.
     return this.parts.admission.run(async () => {
@@ -231,8 +260,12 @@ class HeldSnapshot implements SnapshotHandle {
         await snapshot.prepare(entities);
         for (const entity of entities) this.readKeys.add(keyOf(entity));
         await this.deps.faults?.beforeStatement?.();
-        // Past the bound, `run` refuses the statement before any DuckDB reader sees it.
-        return await this.run(build((entity, rowIds, filter) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null, filter ?? null)));
+        // Past the bound, `run` refuses each statement before any DuckDB reader sees it.
+        return await work({
+          tiers: (entity) => snapshot.tiers(entity),
+          view: (entity, rowIds, filter) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null, filter ?? null),
+          run: (statement) => this.run(statement),
+        });
       } finally {
         this.running--;
         if (this.state !== 'open' && this.running === 0) this.free();

@@ -1,0 +1,265 @@
+// A dashboard asks the same aggregate again and again while a few rows change. Its groups' partial
+// figures (row count, and per sum or avg the non-NULL count and the sum) are kept in a small DuckDB
+// table per question, exact for one state of the entity: its listed files and a buffer slot. The
+// next ask over the same files and a later slot corrects them by the rows changed in between,
+// instead of reading every row again:
+//
+//   partials(later) = partials(earlier) - partials(earlier state, changed rows) + partials(later state, changed rows)
+//
+// Rows that did not change have the same version in both states, so this is exact. The changed rows
+// are those with a buffered version in (earlier slot, later slot], read from the hot mirror: their
+// earlier version is in the buffer too or in a lake file, whose row_id range the view prunes by
+// (a new row is in none; a row of the latest files is in small ones). A flush or compaction lists
+// other files: the next ask reads every row again, once.
+//
+// Which questions: figures count, sum and avg, over the entity's own fields (a filter or key through
+// a ref would change with the referenced rows). Sums of ints are HUGEINT, exact under subtraction.
+// Sums of floats are not: each keeps the sum of the magnitudes it holds and of those it ever took
+// in; past four times the first, rounding could exceed a direct sum's, and the next ask reads every
+// row again. A sum that is not finite is never kept (runAggregate then takes the guarded path).
+import { quoteIdent, type EntitySchema } from '../catalog/index.js';
+import type { DuckDb } from '../lake/index.js';
+import { measureName, type AggregatePlan, type Measure } from './aggregate-plan.js';
+import { groupByFirst, groupedSource, keptGroups, keyColumn } from './compile-aggregate.js';
+import { Params } from './duckdb-sql.js';
+import type { ResultRows, SnapshotReader, ViewOf } from './engine.js';
+import { referencedEntities, type Filter } from './filter.js';
+import type { EntityTiers } from './snapshot.js';
+import { currentRowsSql } from './view.js';
+
+/** More changed rows than this since the kept state: reading every row again is as cheap. */
+export const MAX_CORRECTED_ROWS = 5_000;
+/** A float sum is read again once the magnitudes it took in pass this multiple of those it holds. */
+const CHURN_LIMIT = 4;
+
+const COUNT = 'c__';
+const nonNull = (m: SumMeasure) => `n__${m.attribute.name}`;
+const total = (m: SumMeasure) => `s__${m.attribute.name}`;
+const magnitude = (m: SumMeasure) => `a__${m.attribute.name}`;
+const churn = (m: SumMeasure) => `e__${m.attribute.name}`;
+
+/** A sum or avg: its attribute's partial non-NULL count and sum. */
+type SumMeasure = Exclude<Measure, { fn: 'count' }>;
+
+/** The sums a plan's figures need, each attribute once (sum and avg of one share it). */
+function sumsOf(plan: AggregatePlan): SumMeasure[] {
+  const seen = new Set<string>();
+  return plan.measures.filter((m): m is SumMeasure => m.fn !== 'count' && !seen.has(m.attribute.name) && seen.add(m.attribute.name) !== undefined);
+}
+
+/** Whether a plan's answer can be kept and corrected (see the header). */
+export function isCorrectable(plan: AggregatePlan): boolean {
+  const ownRows = (filter: Filter | null | undefined) => referencedEntities(filter ?? null).length === 0;
+  return (
+    plan.parents === null &&
+    plan.measures.every((m) => m.fn === 'count' || m.fn === 'sum' || m.fn === 'avg') &&
+    plan.groupBy.every((k) => !k.through) &&
+    ownRows(plan.filter) &&
+    ownRows(plan.rowFilters?.get(plan.entity.name))
+  );
+}
+
+/** Partial figures of the plan's rows over `view`, negated for rows to take away. */
+function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 | -1): string {
+  const { keys, from, where } = groupedSource(plan, view, params);
+  const signed = (sql: string) => (sign === 1 ? sql : `-(${sql})`);
+  const columns = [...keys, `${signed('count(*)')} AS ${COUNT}`];
+  for (const m of sumsOf(plan)) {
+    const col = `o.${quoteIdent(m.attribute.name)}`;
+    columns.push(`${signed(`count(${col})`)} AS ${nonNull(m)}`, `${signed(`coalesce(sum(${col}), 0)::${sumType(m)}`)} AS ${total(m)}`);
+    if (m.attribute.type === 'float') columns.push(`${signed(`coalesce(sum(abs(${col})), 0)`)} AS ${magnitude(m)}`, `coalesce(sum(abs(${col})), 0) AS ${churn(m)}`);
+  }
+  return `SELECT ${columns.join(', ')} FROM ${from} WHERE ${where}${groupByFirst(keys.length)}`;
+}
+
+/** The plan's groups (figure columns by measureName) from a table of partials, cut and ordered as asked. */
+function answerSql(plan: AggregatePlan, table: string, params: Params): string {
+  const columns = plan.groupBy.map((k) => quoteIdent(keyColumn(k)));
+  for (const m of plan.measures) {
+    const name = quoteIdent(measureName(m));
+    if (m.fn === 'count') columns.push(`${COUNT} AS ${name}`);
+    else if (m.fn === 'sum') columns.push(`CASE WHEN ${nonNull(m)} > 0 THEN ${total(m)} END AS ${name}`);
+    else columns.push(`CASE WHEN ${nonNull(m)} > 0 THEN ${total(m)}::DOUBLE / ${nonNull(m)} END AS ${name}`);
+  }
+  if (columns.length === 0) columns.push(`${COUNT} AS "count"`);
+  // A group whose rows all went has a count of 0: it is no group. Without keys, the one row stays.
+  const groups = `SELECT ${columns.join(', ')} FROM ${table}${plan.groupBy.length ? ` WHERE ${COUNT} > 0` : ''}`;
+  return keptGroups(plan, params, groups).sql;
+}
+
+interface KeptPartials {
+  table: string;
+  /** The listed files it is exact for. */
+  files: string;
+  /** The buffer slot it is exact for; null: an empty buffer (the files' newest slot). */
+  upTo: bigint | null;
+  /** Asks reading the table now: it is dropped once none is and it is no longer kept. */
+  users: number;
+  kept: boolean;
+}
+
+export interface AggregateCacheStats {
+  /** Asks answered from kept partials as they were (no row changed since). */
+  hits: number;
+  /** Asks answered from kept partials corrected by the rows changed since. */
+  corrections: number;
+  /** Asks that read every row (nothing kept for the question and these files, or too many changes). */
+  full: number;
+  /** Asks whose partials held a float sum not finite or past its churn bound: answered by a full read, not kept. */
+  refused: number;
+}
+
+export class AggregateCache {
+  /** Per question, least recently asked first. */
+  private readonly kept = new Map<string, KeptPartials>();
+  private sequence = 0;
+  readonly stats: AggregateCacheStats = { hits: 0, corrections: 0, full: 0, refused: 0 };
+
+  /** At most `entries` questions are kept (least recently asked go first); 0: answer() is not asked. */
+  constructor(
+    private readonly duck: DuckDb,
+    public entries: number,
+  ) {}
+
+  /**
+   * The plan's groups, as compileAggregate's statement gives them, from kept partials where this
+   * snapshot's files are theirs (see the header). Null when a float sum is not finite: the caller
+   * asks the guarded way.
+   */
+  async answer(plan: AggregatePlan, reader: SnapshotReader): Promise<ResultRows | null> {
+    const tiers = reader.tiers(plan.entity);
+    const files = tiers.files.map((f) => f.fileId.toString()).join(',');
+    const upTo = tiers.hot?.upTo ?? null;
+    const question = this.questionKey(plan);
+    const found = this.kept.get(question);
+    const before = found && found.files === files && (found.upTo === upTo || (upTo !== null && (found.upTo === null || found.upTo < upTo))) ? found : null;
+    const held: KeptPartials[] = [];
+    const hold = (partials: KeptPartials) => (held.push(partials), partials.users++, partials);
+    try {
+      let partials = before && hold(before);
+      if (before && before.upTo !== upTo) partials = await this.corrected(plan, reader, tiers, before, upTo!);
+      if (partials === null) {
+        partials = await this.create(reader, files, upTo, (params) => partialSql(plan, reader.view, params, 1));
+        this.stats.full++;
+      } else {
+        this.stats[partials === before ? 'hits' : 'corrections']++;
+      }
+      if (partials !== before) hold(partials);
+      const params = new Params();
+      const rows = await reader.run({ sql: answerSql(plan, partials.table, params), params: params.values, types: params.types });
+      if (!(await this.finite(plan, reader, partials))) {
+        this.stats.refused++;
+        const kept = this.kept.get(question);
+        if (kept) {
+          this.kept.delete(question);
+          kept.kept = false;
+          void this.dropIfUnused(kept);
+        }
+        return null;
+      }
+      this.keep(question, partials);
+      return rows;
+    } finally {
+      for (const partials of held) {
+        partials.users--;
+        void this.dropIfUnused(partials);
+      }
+    }
+  }
+
+  /** Partials of `upTo` from those of an earlier slot; null when too many rows changed between. */
+  private async corrected(plan: AggregatePlan, reader: SnapshotReader, tiers: EntityTiers, before: KeptPartials, upTo: bigint): Promise<KeptPartials | null> {
+    const hot = tiers.hot!;
+    const since = before.upTo ?? hot.above;
+    // The rows changed in (since, upTo], and where each one's version at `since` is: in the buffer
+    // (a version at or below it), nowhere (inserted after it), or else in the lake.
+    const changed = await reader.run({
+      sql: `SELECT row_id::VARCHAR AS row_id, bool_or(time_slot <= ${since}) AS buffered, bool_or(coalesce(inserted, false)) AS born
+              FROM ${hot.table}
+             WHERE time_slot > ${hot.above} AND time_slot <= ${upTo}
+               AND row_id IN (SELECT row_id FROM ${hot.table} WHERE time_slot > ${since} AND time_slot <= ${upTo})
+             GROUP BY row_id LIMIT ${MAX_CORRECTED_ROWS + 1}`,
+      params: [],
+    });
+    if (changed.length > MAX_CORRECTED_ROWS) return null;
+    if (changed.length === 0) return before;
+    const ids = (rows: ResultRows) => rows.map((r) => r.row_id as string);
+    const inBuffer = ids(changed.filter((r) => r.buffered));
+    const inLake = ids(changed.filter((r) => !r.buffered && !r.born));
+    // Every changed row has a version in (since, upTo]: now, and at `since` for those buffered
+    // then, the buffer alone holds their version (no file, no anti-join: a small statement, and
+    // DuckDB's planning is most of its cost). The others' version at `since` is their lake one.
+    const isEntity = (entity: EntitySchema) => entity.project === plan.entity.project && entity.id === plan.entity.id;
+    const rowsOf = (of: EntityTiers, rowIds: readonly string[] | null, only: string): ViewOf => (entity, otherIds, filter) =>
+      isEntity(entity) ? currentRowsSql(of, rowIds, filter ?? null, only) : reader.view(entity, otherIds, filter);
+    const bufferAt = (slot: bigint): EntityTiers => ({ ...tiers, files: [], latestChanged: null, hot: { ...hot, upTo: slot } });
+    return this.create(reader, before.files, upTo, (params) => {
+      const only = (rows: readonly string[]) => `row_id = ANY(${params.addList('ref', rows)}::UUID[])`;
+      const parts = [`SELECT * FROM ${before.table}`, partialSql(plan, rowsOf(bufferAt(upTo), null, only(ids(changed))), params, 1)];
+      if (inBuffer.length) parts.push(partialSql(plan, rowsOf(bufferAt(since), null, only(inBuffer)), params, -1));
+      if (inLake.length) parts.push(partialSql(plan, rowsOf({ ...tiers, hot: null }, inLake, only(inLake)), params, -1));
+      const keys = plan.groupBy.map((k) => quoteIdent(keyColumn(k)));
+      const sums = sumsOf(plan).flatMap((m) => {
+        const own = [`sum(${nonNull(m)})::BIGINT AS ${nonNull(m)}`, `sum(${total(m)})::${sumType(m)} AS ${total(m)}`];
+        return m.attribute.type === 'float' ? [...own, `sum(${magnitude(m)}) AS ${magnitude(m)}`, `sum(${churn(m)}) AS ${churn(m)}`] : own;
+      });
+      const select = [...keys, `sum(${COUNT})::BIGINT AS ${COUNT}`, ...sums].join(', ');
+      // A group whose rows all went is dropped; without keys the one row stays, as a count of 0.
+      const emptied = keys.length ? ` HAVING sum(${COUNT}) <> 0` : '';
+      return `SELECT ${select} FROM (${parts.map((p) => `(${p})`).join(' UNION ALL ')}) AS parts${groupByFirst(keys.length)}${emptied}`;
+    });
+  }
+
+  private async create(reader: SnapshotReader, files: string, upTo: bigint | null, build: (params: Params) => string): Promise<KeptPartials> {
+    const table = quoteIdent(`aggregate_partials_${++this.sequence}`);
+    const params = new Params();
+    const sql = build(params);
+    await reader.run({ sql: `CREATE TABLE ${table} AS ${sql}`, params: params.values, types: params.types });
+    return { table, files, upTo, users: 0, kept: false };
+  }
+
+  /** Whether every float sum is finite and within its churn bound (else the partials are not kept). */
+  private async finite(plan: AggregatePlan, reader: SnapshotReader, partials: KeptPartials): Promise<boolean> {
+    const floats = sumsOf(plan).filter((m) => m.attribute.type === 'float');
+    if (floats.length === 0) return true;
+    const bad = floats.map((m) => `NOT isfinite(${total(m)}) OR NOT isfinite(${churn(m)}) OR ${churn(m)} > ${CHURN_LIMIT} * ${magnitude(m)}`);
+    const rows = await reader.run({ sql: `SELECT count(*) AS bad FROM ${partials.table} WHERE ${bad.join(' OR ')}`, params: [] });
+    return Number(rows[0]!.bad) === 0;
+  }
+
+  /** A question's identity: its partial statement over stand-in views, with the values it binds. */
+  private questionKey(plan: AggregatePlan): string {
+    const params = new Params();
+    const sql = partialSql(plan, (entity) => `view(${quoteIdent(entity.project)}.${quoteIdent(entity.name)})`, params, 1);
+    return `${sql}\u0000${params.values.map((v, i) => `${String(params.types[i])}:${String(v)}`).join('\u0000')}`;
+  }
+
+  /** Keeps `partials` as the question's newest (unless newer ones of the same files are kept), most recently asked. */
+  private keep(question: string, partials: KeptPartials): void {
+    const kept = this.kept.get(question);
+    this.kept.delete(question);
+    const newer = kept && kept !== partials && kept.files === partials.files && kept.upTo !== null && (partials.upTo === null || kept.upTo > partials.upTo);
+    const chosen = newer ? kept : partials;
+    this.kept.set(question, chosen);
+    chosen.kept = true;
+    for (const other of [kept, partials]) {
+      if (other && other !== chosen) {
+        other.kept = false;
+        void this.dropIfUnused(other);
+      }
+    }
+    for (const [oldest, entry] of this.kept) {
+      if (this.kept.size <= this.entries) break;
+      this.kept.delete(oldest);
+      entry.kept = false;
+      void this.dropIfUnused(entry);
+    }
+  }
+
+  private async dropIfUnused(partials: KeptPartials): Promise<void> {
+    if (partials.kept || partials.users > 0) return;
+    await this.duck.use((connection) => connection.run(`DROP TABLE IF EXISTS ${partials.table}`));
+  }
+}
+
+const sumType = (m: SumMeasure) => (m.attribute.type === 'int' ? 'HUGEINT' : 'DOUBLE');
