@@ -73,6 +73,15 @@ function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 |
 }
 
 /** The plan's groups (figure columns by measureName) from a table of partials, cut and ordered as asked. */
+const UNSAFE = 'unsafe__';
+
+/** A partials row whose float sums may not be kept (not finite, or past the churn bound); null without float sums. */
+function unsafeSql(plan: AggregatePlan): string | null {
+  const floats = sumsOf(plan).filter((m) => m.attribute.type === 'float');
+  if (floats.length === 0) return null;
+  return floats.map((m) => `NOT isfinite(${total(m)}) OR NOT isfinite(${churn(m)}) OR ${churn(m)} > ${CHURN_LIMIT} * ${magnitude(m)}`).join(' OR ');
+}
+
 function answerSql(plan: AggregatePlan, table: string, params: Params): string {
   const columns = plan.groupBy.map((k) => quoteIdent(keyColumn(k)));
   for (const m of plan.measures) {
@@ -82,6 +91,9 @@ function answerSql(plan: AggregatePlan, table: string, params: Params): string {
     else columns.push(`CASE WHEN ${nonNull(m)} > 0 THEN ${total(m)}::DOUBLE / ${nonNull(m)} END AS ${name}`);
   }
   if (columns.length === 0) columns.push(`${COUNT} AS "count"`);
+  // Counted over every group before HAVING and the page cut any: whether the partials may be kept.
+  const unsafe = unsafeSql(plan);
+  if (unsafe) columns.push(`(count(*) FILTER (WHERE ${unsafe}) OVER ())::BIGINT AS ${UNSAFE}`);
   // A group whose rows all went has a count of 0: it is no group. Without keys, the one row stays.
   const groups = `SELECT ${columns.join(', ')} FROM ${table}${plan.groupBy.length ? ` WHERE ${COUNT} > 0` : ''}`;
   return keptGroups(plan, params, groups).sql;
@@ -147,7 +159,7 @@ export class AggregateCache {
       if (partials !== before) hold(partials);
       const params = new Params();
       const rows = await reader.run({ sql: answerSql(plan, partials.table, params), params: params.values, types: params.types });
-      if (!(await this.finite(plan, reader, partials))) {
+      if (!(await this.finite(plan, reader, partials, rows))) {
         this.stats.refused++;
         const kept = this.kept.get(question);
         if (kept) {
@@ -218,13 +230,15 @@ export class AggregateCache {
     return { table, files, upTo, users: 0, kept: false };
   }
 
-  /** Whether every float sum is finite and within its churn bound (else the partials are not kept). */
-  private async finite(plan: AggregatePlan, reader: SnapshotReader, partials: KeptPartials): Promise<boolean> {
-    const floats = sumsOf(plan).filter((m) => m.attribute.type === 'float');
-    if (floats.length === 0) return true;
-    const bad = floats.map((m) => `NOT isfinite(${total(m)}) OR NOT isfinite(${churn(m)}) OR ${churn(m)} > ${CHURN_LIMIT} * ${magnitude(m)}`);
-    const rows = await reader.run({ sql: `SELECT count(*) AS bad FROM ${partials.table} WHERE ${bad.join(' OR ')}`, params: [] });
-    return Number(rows[0]!.bad) === 0;
+  /**
+   * Whether every float sum is finite and within its churn bound (else the partials are not kept):
+   * as the answer counted it, or, when no group was left to carry the count, asked.
+   */
+  private async finite(plan: AggregatePlan, reader: SnapshotReader, partials: KeptPartials, answer: ResultRows): Promise<boolean> {
+    const unsafe = unsafeSql(plan);
+    if (!unsafe) return true;
+    const rows = answer.length ? answer : await reader.run({ sql: `SELECT count(*) AS ${UNSAFE} FROM ${partials.table} WHERE ${unsafe}`, params: [] });
+    return Number(rows[0]![UNSAFE]) === 0;
   }
 
   /** A question's identity: its partial statement over stand-in views, with the values it binds. */
