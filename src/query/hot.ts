@@ -240,11 +240,15 @@ export class HotMirror {
       // finds the newest version in its snapshot with a filter instead of a window.
       await connection.run('BEGIN');
       try {
-        await connection.run(
-          `UPDATE ${state.table} AS h SET superseded_at = b.first_slot
-             FROM (SELECT row_id, min(time_slot) AS first_slot FROM ${HOT_STAGING.table} GROUP BY row_id) AS b
-            WHERE h.row_id = b.row_id AND h.superseded_at IS NULL`,
-        );
+        // Only an update or delete can follow a version the mirror holds: an insert's row_id is new
+        // to the store. A batch of inserts (a buffer filling with new rows) skips this statement.
+        if (ops.changes.length > 0) {
+          await connection.run(
+            `UPDATE ${state.table} AS h SET superseded_at = b.first_slot
+               FROM (SELECT row_id, min(time_slot) AS first_slot FROM ${HOT_STAGING.table} GROUP BY row_id) AS b
+              WHERE h.row_id = b.row_id AND h.superseded_at IS NULL`,
+          );
+        }
         await connection.run(
           `INSERT INTO ${state.table}
              SELECT *, lead(time_slot) OVER (PARTITION BY row_id ORDER BY time_slot) AS superseded_at
