@@ -74,6 +74,9 @@ function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 |
 
 /** The plan's groups (figure columns by measureName) from a table of partials, cut and ordered as asked. */
 const UNSAFE = 'unsafe__';
+const GROUPS = 'groups__';
+/** Partials of more groups than this are used for their answer and not kept (memory per question). */
+export const MAX_KEPT_GROUPS = 10_000;
 
 /** A partials row whose float sums may not be kept (not finite, or past the churn bound); null without float sums. */
 function unsafeSql(plan: AggregatePlan): string | null {
@@ -92,8 +95,7 @@ function answerSql(plan: AggregatePlan, table: string, params: Params): string {
   }
   if (columns.length === 0) columns.push(`${COUNT} AS "count"`);
   // Counted over every group before HAVING and the page cut any: whether the partials may be kept.
-  const unsafe = unsafeSql(plan);
-  if (unsafe) columns.push(`(count(*) FILTER (WHERE ${unsafe}) OVER ())::BIGINT AS ${UNSAFE}`);
+  columns.push(`(count(*) FILTER (WHERE ${unsafeSql(plan) ?? 'false'}) OVER ())::BIGINT AS ${UNSAFE}`, `(count(*) OVER ())::BIGINT AS ${GROUPS}`);
   // A group whose rows all went has a count of 0: it is no group. Without keys, the one row stays.
   const groups = `SELECT ${columns.join(', ')} FROM ${table}${plan.groupBy.length ? ` WHERE ${COUNT} > 0` : ''}`;
   return keptGroups(plan, params, groups).sql;
@@ -159,7 +161,8 @@ export class AggregateCache {
       if (partials !== before) hold(partials);
       const params = new Params();
       const rows = await reader.run({ sql: answerSql(plan, partials.table, params), params: params.values, types: params.types });
-      if (!(await this.finite(plan, reader, partials, rows))) {
+      const { trusted, small } = await this.inspect(plan, reader, partials, rows);
+      if (!trusted) {
         this.stats.refused++;
         const kept = this.kept.get(question);
         if (kept) {
@@ -169,7 +172,8 @@ export class AggregateCache {
         }
         return null;
       }
-      this.keep(question, partials);
+      // Too many groups to keep: this answer is right, the next ask reads in full again.
+      if (small) this.keep(question, partials);
       return rows;
     } finally {
       for (const partials of held) {
@@ -231,14 +235,14 @@ export class AggregateCache {
   }
 
   /**
-   * Whether every float sum is finite and within its churn bound (else the partials are not kept):
-   * as the answer counted it, or, when no group was left to carry the count, asked.
+   * Whether the partials may be kept: every float sum finite and within its churn bound, and not
+   * too many groups. As the answer counted it, or, when no group was left to carry the counts, asked.
    */
-  private async finite(plan: AggregatePlan, reader: SnapshotReader, partials: KeptPartials, answer: ResultRows): Promise<boolean> {
-    const unsafe = unsafeSql(plan);
-    if (!unsafe) return true;
-    const rows = answer.length ? answer : await reader.run({ sql: `SELECT count(*) AS ${UNSAFE} FROM ${partials.table} WHERE ${unsafe}`, params: [] });
-    return Number(rows[0]![UNSAFE]) === 0;
+  private async inspect(plan: AggregatePlan, reader: SnapshotReader, partials: KeptPartials, answer: ResultRows): Promise<{ trusted: boolean; small: boolean }> {
+    const counts =
+      answer[0] ??
+      (await reader.run({ sql: `SELECT count(*) FILTER (WHERE ${unsafeSql(plan) ?? 'false'}) AS ${UNSAFE}, count(*) AS ${GROUPS} FROM ${partials.table}`, params: [] }))[0]!;
+    return { trusted: Number(counts[UNSAFE]) === 0, small: Number(counts[GROUPS]) <= MAX_KEPT_GROUPS };
   }
 
   /** A question's identity: its partial statement over stand-in views, with the values it binds. */
