@@ -122,4 +122,11 @@ describe('configuration', () => {
     );
     expect(() => loadConfig({ QUERY_TIMEOUT_MS: '10' })).toThrow('QUERY_TIMEOUT_MS="10": must be at least 100');
   });
+
+  it('keeps AGGREGATE_CACHE_ENTRIES aggregate questions (64 by default, 0 keeps none) and refuses a negative or fractional count', () => {
+    expect(loadConfig({}).query.aggregateCacheEntries).toBe(64);
+    expect(loadConfig({ AGGREGATE_CACHE_ENTRIES: '0' }).query.aggregateCacheEntries).toBe(0);
+    expect(() => loadConfig({ AGGREGATE_CACHE_ENTRIES: '-1' })).toThrow('AGGREGATE_CACHE_ENTRIES="-1": must be at least 0');
+    expect(() => loadConfig({ AGGREGATE_CACHE_ENTRIES: '1.5' })).toThrow('AGGREGATE_CACHE_ENTRIES="1.5"');
+  });
 });
