@@ -39,7 +39,7 @@ export async function measureDashboard(
   runs: number,
   writesPerRun = 10,
 ): Promise<DashboardResult[]> {
-  const cache = g.lakehouse.search.engine.aggregates;
+  const cache = g.lakehouse.search.aggregates;
   const results: DashboardResult[] = [];
   const recent: string[] = [];
   const kinds: { writes: string; write(): Promise<void> }[] = [

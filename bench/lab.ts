@@ -155,7 +155,7 @@ try {
     const rows: QuestionRow[] = [];
     // Each question as a first ask: kept aggregate partials would answer the runs after the first
     // from memory, as nothing changes between them (the dashboard part measures those).
-    const aggregates = g.lakehouse.search.engine.aggregates;
+    const aggregates = g.lakehouse.search.aggregates;
     const keptEntries = aggregates.entries;
     aggregates.entries = 0;
     for (const q of SUITE) {

@@ -32,7 +32,7 @@ import {
 } from '../lake/index.js';
 import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { allBufferStats, DEFAULT_PG_RETRY, retryTransient, type OltpStore, type PgPool, type PgRetrySettings } from '../oltp/index.js';
-import { QueryEngine, SearchService, verifyEntity, type Admission, type QueryFaults } from '../query/index.js';
+import { AggregateCache, QueryEngine, SearchService, verifyEntity, type Admission, type QueryFaults } from '../query/index.js';
 import { createScheduler, EntityWork, type BackoffSettings, type Scheduler } from '../workers/index.js';
 
 export interface LakehouseSettings extends ObjectStoreSettings {
@@ -152,7 +152,6 @@ export async function openLakehouse(
     workDir: path.join(workDir, 'query'),
     cache,
     timeoutMs: settings.query?.timeoutMs ?? defaults.query.timeoutMs,
-    aggregateCacheEntries: settings.query?.aggregateCacheEntries ?? defaults.query.aggregateCacheEntries,
     pgRetry,
     admission: { maxRunning: duckdb.maxQueries, queueLength: duckdb.queueLength, queueWaitMs: duckdb.queueWaitMs },
     faults: settings.queryFaults,
@@ -316,7 +315,7 @@ export async function openLakehouse(
     flushDeps,
     compactDeps,
     admin,
-    search: new SearchService(engine),
+    search: new SearchService(engine, new AggregateCache(duck, settings.query?.aggregateCacheEntries ?? defaults.query.aggregateCacheEntries)),
     admission: engine.admission,
     collectGarbage,
     work,

@@ -2,7 +2,7 @@
 // merge-on-read views and reads its rows back as groups, guarding float figures against overflow.
 import { ValidationError } from '../errors/index.js';
 import { AGGREGATE_FUNCTIONS, measureName, type AggregateFunction, type AggregatePlan, type AggregateRequest } from './aggregate-plan.js';
-import { isCorrectable } from './aggregate-cache.js';
+import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
 import { PARENT_COLUMN, aggregateEntities, compileAggregate, keyColumn } from './compile-aggregate.js';
 import type { QueryEngine } from './engine.js';
 import { fromDuckDb } from './rows.js';
@@ -44,14 +44,16 @@ function firstNonFinite(plan: AggregatePlan, rows: Record<string, unknown>[]): {
 /** DuckDB fails a statement whose variance or standard deviation overflows (rather than giving Infinity). */
 const isSpreadOverflow = (error: unknown) => error instanceof Error && /out of range/i.test(error.message) && /VAR|STDDEV/i.test(error.message);
 
-/** The groups of a plan (one row without group keys), in the plan's order. */
-export async function runAggregate(engine: QueryEngine, plan: AggregatePlan): Promise<AggregateGroup[]> {
+/**
+ * The groups of a plan (one row without group keys), in the plan's order; `kept`: partials of
+ * repeated questions, corrected rather than read again (aggregate-cache.ts).
+ */
+export async function runAggregate(engine: QueryEngine, plan: AggregatePlan, kept?: AggregateCache): Promise<AggregateGroup[]> {
   const run = (guarded: boolean) => engine.read(aggregateEntities(plan), (view) => compileAggregate(plan, view, guarded));
-  const cache = engine.aggregates;
   let rows: Record<string, unknown>[] | null;
   try {
     // A dashboard's repeated question: kept partial figures, corrected by the rows changed since.
-    rows = cache.entries > 0 && isCorrectable(plan) ? await engine.readWith(aggregateEntities(plan), (reader) => cache.answer(plan, reader)) : await run(false);
+    rows = kept && kept.entries > 0 && isCorrectable(plan) ? await engine.readWith(aggregateEntities(plan), (reader) => kept.answer(plan, reader)) : await run(false);
   } catch (error) {
     if (!isSpreadOverflow(error)) throw error;
     rows = null;

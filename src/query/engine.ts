@@ -17,7 +17,6 @@ import { TimeoutError } from '../errors/index.js';
 import type { DuckDb, LakeReadCache } from '../lake/index.js';
 import { retryTransient, type PgPool, type PgRetrySettings } from '../oltp/index.js';
 import { Admission, type AdmissionSettings } from './admission.js';
-import { AggregateCache } from './aggregate-cache.js';
 import type { Filter } from './filter.js';
 import { HotMirror, keyOf } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
@@ -71,8 +70,6 @@ export interface QueryEngineDeps {
   timeoutMs: number;
   /** Retries of the snapshot (a read, so idempotent) on transient Postgres errors. */
   pgRetry?: PgRetrySettings;
-  /** Aggregate questions whose partial figures are kept to be corrected (aggregate-cache.ts); 0 keeps none (default 64). */
-  aggregateCacheEntries?: number;
   /** How many searches run at once and how many may wait (default: 2 running, 16 waiting up to 10 s). */
   admission?: AdmissionSettings;
   faults?: QueryFaults;
@@ -109,7 +106,6 @@ interface EngineParts {
   changed: ChangedRowSets;
   latest: LakeLatestVersions;
   zones: ZoneMaps;
-  aggregates: AggregateCache;
   admission: Admission;
   /** Snapshots taken and not yet released. */
   open: Set<HeldSnapshot>;
@@ -118,8 +114,6 @@ interface EngineParts {
 
 export class QueryEngine {
   readonly admission: Admission;
-  /** Kept partial figures of aggregate questions (entries 0: none kept). */
-  readonly aggregates: AggregateCache;
   private readonly parts: EngineParts;
   /** Set on a scoped view (`scoped`): where its reads go while it has a snapshot. */
   private readonly scope: (() => SnapshotHandle | null) | null;
@@ -135,11 +129,9 @@ export class QueryEngine {
       changed: new ChangedRowSets(deps.pool, deps.duck),
       latest: new LakeLatestVersions(deps.duck),
       zones: new ZoneMaps(deps.duck),
-      aggregates: new AggregateCache(deps.duck, deps.aggregateCacheEntries ?? 64),
       open: new Set(),
     };
     this.admission = this.parts.admission;
-    this.aggregates = this.parts.aggregates;
     this.scope = shared?.scope ?? null;
   }
 

@@ -1,5 +1,6 @@
 // Public face of the query room: the filter IR, the merge-on-read engine and the search questions.
 export { Admission, type AdmissionSettings } from './admission.js';
+export { AggregateCache, type AggregateCacheStats } from './aggregate-cache.js';
 export { QueryEngine, type BuildStatement, type QueryEngineDeps, type QueryFaults, type SnapshotHandle, type Statement, type ViewOf } from './engine.js';
 export {
   AGGREGATE_VALUE,

@@ -3,17 +3,22 @@
 import type { Attribute, EntitySchema } from '../catalog/index.js';
 import { sqlString } from '../lake/index.js';
 import type { EntityRow } from '../oltp/index.js';
+import type { AggregateCache } from './aggregate-cache.js';
 import type { AggregatePlan, AggregateRequest } from './aggregate-plan.js';
 import { aggregatePerParent, runAggregate, type AggregateGroup, type AggregateValues } from './aggregates.js';
 import type { QueryEngine, SnapshotHandle } from './engine.js';
 import { childRows, listRows, type PageArgs } from './pages.js';
 
 export class SearchService {
-  constructor(readonly engine: QueryEngine) {}
+  constructor(
+    readonly engine: QueryEngine,
+    /** Kept partial figures of repeated aggregate questions (aggregate-cache.ts; entries 0: none kept). */
+    readonly aggregates: AggregateCache,
+  ) {}
 
   /** The same questions, read through `current()`'s snapshot while it has one (one snapshot per request, engine.ts). */
   scoped(current: () => SnapshotHandle | null): SearchService {
-    return new SearchService(this.engine.scoped(current));
+    return new SearchService(this.engine.scoped(current), this.aggregates);
   }
 
   /** Writes the entity's current rows, sorted by row_id, to one ZSTD Parquet file (benchmarks, compaction). */
@@ -30,7 +35,7 @@ export class SearchService {
 
   /** The groups of an aggregate plan (one without group keys), in the plan's order. */
   aggregate(plan: AggregatePlan): Promise<AggregateGroup[]> {
-    return runAggregate(this.engine, plan);
+    return runAggregate(this.engine, plan, this.aggregates);
   }
 
   /** The figures per parent of a plan over a batch of parents, in one statement. */

@@ -63,7 +63,7 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
   };
 
   it(`equal the oracle and a full read over ${STEPS} random steps (seed ${SEED})`, { timeout: 600_000 }, async () => {
-    const cache = gw.lakehouse.search.engine.aggregates;
+    const cache = gw.lakehouse.search.aggregates;
     const live: string[] = await insertRows(gw, 'orders', Array.from({ length: 30 }, order));
     const log: string[] = [];
     const orders = gw.catalog.entity('orders');
@@ -113,7 +113,7 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
   });
 
   it('reads a float sum again rather than keep one that lost its digits to a cancelled huge value', async () => {
-    const cache = gw.lakehouse.search.engine.aggregates;
+    const cache = gw.lakehouse.search.aggregates;
     const args: GroupArgs = { where: { note: { _eq: 'cancel' } }, group_by: [] };
     const [small] = await insertRows(gw, 'orders', [{ total: 0.1, note: 'cancel' }, { total: 0.2, note: 'cancel' }]);
     const [huge] = await insertRows(gw, 'orders', [{ total: 1e20, note: 'cancel' }]);
@@ -133,7 +133,7 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
   });
 
   it('reads in full a question whose filter or keys go through a ref: a referenced row changes without its orders changing', async () => {
-    const cache = gw.lakehouse.search.engine.aggregates;
+    const cache = gw.lakehouse.search.aggregates;
     const [customer] = await insertRows(gw, 'customers', [{ name: 'Ref', tier: 'FREE', country: 'DE' }]);
     await insertRows(gw, 'orders', [{ customer, total: 7, note: 'through-ref' }]);
     const byTier = `{ orders_aggregate(where: {note: {_eq: "through-ref"}}, group_by: [customer__tier]) { groups { key { customer__tier } aggregate { count } } } }`;
