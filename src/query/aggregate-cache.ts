@@ -12,8 +12,10 @@
 // (a new row is in none; a row of the latest files is in small ones). A flush or compaction lists
 // other files: the next ask reads every row again, once.
 //
-// Which questions: figures count, sum and avg, over the entity's own fields (a filter or key through
-// a ref would change with the referenced rows). Sums of ints are HUGEINT, exact under subtraction.
+// Which questions: figures count, sum, avg, min and max, over the entity's own fields (a filter or
+// key through a ref would change with the referenced rows). Sums of ints are HUGEINT, exact under
+// subtraction. A min (max) survives a correction while no row taken away held a value at or below
+// (above) it: else the group's extreme is unknown, and the ask is read in full.
 // Sums of floats are not: each keeps the sum of the magnitudes it holds and of those it ever took
 // in; past four times the first, rounding could exceed a direct sum's, and the next ask reads every
 // row again. A sum that is not finite is never kept (runAggregate then takes the guarded path).
@@ -38,29 +40,43 @@ const total = (m: SumMeasure) => `s__${m.attribute.name}`;
 const magnitude = (m: SumMeasure) => `a__${m.attribute.name}`;
 const churn = (m: SumMeasure) => `e__${m.attribute.name}`;
 
-/** A sum or avg: its attribute's partial non-NULL count and sum. */
+/** A sum or avg (its attribute's partial non-NULL count and sum), or a min or max (its extreme). */
 type SumMeasure = Exclude<Measure, { fn: 'count' }>;
+/** A min or max: the extreme of the rows kept (`value`) and, in a correction, of the rows taken away (`removed`). */
+const value = (m: SumMeasure) => `v__${m.fn}__${m.attribute.name}`;
+const removed = (m: SumMeasure) => `r__${m.fn}__${m.attribute.name}`;
+/** Partials whose min or max may have left with a row taken away: they are read again in full. */
+const STALE = 'stale__';
+/** Marks the kept partials' row among the parts of a correction. */
+const KEPT = 'kept__';
 
 /** The sums a plan's figures need, each attribute once (sum and avg of one share it). */
 function sumsOf(plan: AggregatePlan): SumMeasure[] {
   const seen = new Set<string>();
-  return plan.measures.filter((m): m is SumMeasure => m.fn !== 'count' && !seen.has(m.attribute.name) && seen.add(m.attribute.name) !== undefined);
+  return plan.measures.filter(
+    (m): m is SumMeasure => (m.fn === 'sum' || m.fn === 'avg') && !seen.has(m.attribute.name) && seen.add(m.attribute.name) !== undefined,
+  );
 }
+
+const extremesOf = (plan: AggregatePlan) => plan.measures.filter((m): m is SumMeasure => m.fn === 'min' || m.fn === 'max');
 
 /** Whether a plan's answer can be kept and corrected (see the header). */
 export function isCorrectable(plan: AggregatePlan): boolean {
   const ownRows = (filter: Filter | null | undefined) => referencedEntities(filter ?? null).length === 0;
   return (
     plan.parents === null &&
-    plan.measures.every((m) => m.fn === 'count' || m.fn === 'sum' || m.fn === 'avg') &&
+    plan.measures.every((m) => m.fn === 'count' || m.fn === 'sum' || m.fn === 'avg' || m.fn === 'min' || m.fn === 'max') &&
     plan.groupBy.every((k) => !k.through) &&
     ownRows(plan.filter) &&
     ownRows(plan.rowFilters?.get(plan.entity.name))
   );
 }
 
-/** Partial figures of the plan's rows over `view`, negated for rows to take away. */
-function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 | -1): string {
+/**
+ * Partial figures of the plan's rows over `view`, negated for rows to take away (whose extremes go
+ * to `removed`); `tagged`: with the KEPT column, false, for the parts of a correction.
+ */
+function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 | -1, tagged = false): string {
   const { keys, from, where } = groupedSource(plan, view, params);
   const signed = (sql: string) => (sign === 1 ? sql : `-(${sql})`);
   const columns = [...keys, `${signed('count(*)')} AS ${COUNT}`];
@@ -69,33 +85,41 @@ function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 |
     columns.push(`${signed(`count(${col})`)} AS ${nonNull(m)}`, `${signed(`coalesce(sum(${col}), 0)::${sumType(m)}`)} AS ${total(m)}`);
     if (m.attribute.type === 'float') columns.push(`${signed(`coalesce(sum(abs(${col})), 0)`)} AS ${magnitude(m)}`, `coalesce(sum(abs(${col})), 0) AS ${churn(m)}`);
   }
+  for (const m of extremesOf(plan)) {
+    const extreme = `${m.fn}(o.${quoteIdent(m.attribute.name)})`;
+    // FILTER (WHERE false): a NULL of the column's type.
+    const none = `${extreme} FILTER (WHERE false)`;
+    columns.push(`${sign === 1 ? extreme : none} AS ${value(m)}`, `${sign === 1 ? none : extreme} AS ${removed(m)}`);
+  }
+  columns.push(`false AS ${STALE}`);
+  if (tagged) columns.push(`false AS ${KEPT}`);
   return `SELECT ${columns.join(', ')} FROM ${from} WHERE ${where}${groupByFirst(keys.length)}`;
 }
 
-/** The plan's groups (figure columns by measureName) from a table of partials, cut and ordered as asked. */
 const UNSAFE = 'unsafe__';
 const GROUPS = 'groups__';
 /** Partials of more groups than this are used for their answer and not kept (memory per question). */
 export const MAX_KEPT_GROUPS = 10_000;
 
-/** A partials row whose float sums may not be kept (not finite, or past the churn bound); null without float sums. */
-function unsafeSql(plan: AggregatePlan): string | null {
+/** A partials row that may not be kept: a min or max gone stale, a float sum not finite or past the churn bound. */
+function unsafeSql(plan: AggregatePlan): string {
   const floats = sumsOf(plan).filter((m) => m.attribute.type === 'float');
-  if (floats.length === 0) return null;
-  return floats.map((m) => `NOT isfinite(${total(m)}) OR NOT isfinite(${churn(m)}) OR ${churn(m)} > ${CHURN_LIMIT} * ${magnitude(m)}`).join(' OR ');
+  return [STALE, ...floats.map((m) => `NOT isfinite(${total(m)}) OR NOT isfinite(${churn(m)}) OR ${churn(m)} > ${CHURN_LIMIT} * ${magnitude(m)}`)].join(' OR ');
 }
 
+/** The plan's groups (figure columns by measureName) from a table of partials, cut and ordered as asked. */
 function answerSql(plan: AggregatePlan, table: string, params: Params): string {
   const columns = plan.groupBy.map((k) => quoteIdent(keyColumn(k)));
   for (const m of plan.measures) {
     const name = quoteIdent(measureName(m));
     if (m.fn === 'count') columns.push(`${COUNT} AS ${name}`);
+    else if (m.fn === 'min' || m.fn === 'max') columns.push(`${value(m)} AS ${name}`);
     else if (m.fn === 'sum') columns.push(`CASE WHEN ${nonNull(m)} > 0 THEN ${total(m)} END AS ${name}`);
     else columns.push(`CASE WHEN ${nonNull(m)} > 0 THEN ${total(m)}::DOUBLE / ${nonNull(m)} END AS ${name}`);
   }
   if (columns.length === 0) columns.push(`${COUNT} AS "count"`);
   // Counted over every group before HAVING and the page cut any: whether the partials may be kept.
-  columns.push(`(count(*) FILTER (WHERE ${unsafeSql(plan) ?? 'false'}) OVER ())::BIGINT AS ${UNSAFE}`, `(count(*) OVER ())::BIGINT AS ${GROUPS}`);
+  columns.push(`(count(*) FILTER (WHERE ${unsafeSql(plan)}) OVER ())::BIGINT AS ${UNSAFE}`, `(count(*) OVER ())::BIGINT AS ${GROUPS}`);
   // A group whose rows all went has a count of 0: it is no group. Without keys, the one row stays.
   const groups = `SELECT ${columns.join(', ')} FROM ${table}${plan.groupBy.length ? ` WHERE ${COUNT} > 0` : ''}`;
   return keptGroups(plan, params, groups).sql;
@@ -211,15 +235,19 @@ export class AggregateCache {
     const bufferAt = (slot: bigint): EntityTiers => ({ ...tiers, files: [], latestChanged: null, hot: { ...hot, upTo: slot } });
     return this.create(reader, before.files, upTo, (params) => {
       const only = (rows: readonly string[]) => `row_id = ANY(${params.addList('ref', rows)}::UUID[])`;
-      const parts = [`SELECT * FROM ${before.table}`, partialSql(plan, rowsOf(bufferAt(upTo), null, only(ids(changed))), params, 1)];
-      if (inBuffer.length) parts.push(partialSql(plan, rowsOf(bufferAt(since), null, only(inBuffer)), params, -1));
-      if (inLake.length) parts.push(partialSql(plan, rowsOf({ ...tiers, hot: null }, inLake, only(inLake)), params, -1));
+      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(bufferAt(upTo), null, only(ids(changed))), params, 1, true)];
+      if (inBuffer.length) parts.push(partialSql(plan, rowsOf(bufferAt(since), null, only(inBuffer)), params, -1, true));
+      if (inLake.length) parts.push(partialSql(plan, rowsOf({ ...tiers, hot: null }, inLake, only(inLake)), params, -1, true));
       const keys = plan.groupBy.map((k) => quoteIdent(keyColumn(k)));
       const sums = sumsOf(plan).flatMap((m) => {
         const own = [`sum(${nonNull(m)})::BIGINT AS ${nonNull(m)}`, `sum(${total(m)})::${sumType(m)} AS ${total(m)}`];
         return m.attribute.type === 'float' ? [...own, `sum(${magnitude(m)}) AS ${magnitude(m)}`, `sum(${churn(m)}) AS ${churn(m)}`] : own;
       });
-      const select = [...keys, `sum(${COUNT})::BIGINT AS ${COUNT}`, ...sums].join(', ');
+      // A kept min (max) is still the group's while no row taken away held a value at or below
+      // (above) it; else the group's extreme is unknown, and the partials are read again in full.
+      const extremes = extremesOf(plan).flatMap((m) => [`${m.fn}(${value(m)}) AS ${value(m)}`, `${m.fn}(${removed(m)}) FILTER (WHERE false) AS ${removed(m)}`]);
+      const stale = extremesOf(plan).map((m) => `coalesce(${m.fn}(${removed(m)}) ${m.fn === 'min' ? '<=' : '>='} ${m.fn}(${value(m)}) FILTER (WHERE ${KEPT}), false)`);
+      const select = [...keys, `sum(${COUNT})::BIGINT AS ${COUNT}`, ...sums, ...extremes, `(${[`bool_or(${STALE})`, ...stale].join(' OR ')}) AS ${STALE}`].join(', ');
       // A group whose rows all went is dropped; without keys the one row stays, as a count of 0.
       const emptied = keys.length ? ` HAVING sum(${COUNT}) <> 0` : '';
       return `SELECT ${select} FROM (${parts.map((p) => `(${p})`).join(' UNION ALL ')}) AS parts${groupByFirst(keys.length)}${emptied}`;
@@ -241,7 +269,7 @@ export class AggregateCache {
   private async inspect(plan: AggregatePlan, reader: SnapshotReader, partials: KeptPartials, answer: ResultRows): Promise<{ trusted: boolean; small: boolean }> {
     const counts =
       answer[0] ??
-      (await reader.run({ sql: `SELECT count(*) FILTER (WHERE ${unsafeSql(plan) ?? 'false'}) AS ${UNSAFE}, count(*) AS ${GROUPS} FROM ${partials.table}`, params: [] }))[0]!;
+      (await reader.run({ sql: `SELECT count(*) FILTER (WHERE ${unsafeSql(plan)}) AS ${UNSAFE}, count(*) AS ${GROUPS} FROM ${partials.table}`, params: [] }))[0]!;
     return { trusted: Number(counts[UNSAFE]) === 0, small: Number(counts[GROUPS]) <= MAX_KEPT_GROUPS };
   }
 

@@ -24,8 +24,8 @@ const order = () => ({
   note: pick(['gift', 'rush', null]),
 });
 
-const ASK: AggregateAsk = { count: true, fields: { sum: ['total', 'quantity'], avg: ['total', 'quantity'] } };
-const SELECTION = 'count sum { total quantity } avg { total quantity }';
+const ASK: AggregateAsk = { count: true, fields: { sum: ['total', 'quantity'], avg: ['total', 'quantity'], min: ['total', 'placed_at'], max: ['total', 'placed_at'] } };
+const SELECTION = 'count sum { total quantity } avg { total quantity } min { total placed_at } max { total placed_at }';
 /** A dashboard: a plain aggregate with a filter, groups by a bucket, groups by a field with HAVING and top-N. */
 const DASHBOARD: GroupArgs[] = [
   { where: { paid: { _eq: true } }, group_by: [] },
@@ -95,7 +95,7 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
         const context = `${stepContext(step, log)}, ${JSON.stringify(args)}`;
         const expected = answerGroups(gw.catalog, truth, orders, args, ASK);
         const kept = await ask(args, context);
-        const none = { count: 0, sum: { total: null, quantity: null }, avg: { total: null, quantity: null } };
+        const none = { count: 0, sum: { total: null, quantity: null }, avg: { total: null, quantity: null }, min: { total: null, placed_at: null }, max: { total: null, placed_at: null } };
         expect(roundFloats(kept), context).toEqual(roundFloats(args.group_by.length ? expected : [{ key: {}, aggregate: expected[0]?.aggregate ?? none }]));
         // The same question read in full (nothing kept) answers exactly the same, floats included.
         const entries = cache.entries;
