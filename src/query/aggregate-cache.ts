@@ -14,11 +14,11 @@
 //
 // Which questions: figures count, sum, avg, min and max, over the entity's own fields (a filter or
 // key through a ref would change with the referenced rows). Sums of ints are HUGEINT, exact under
-// subtraction. A min (max) survives a correction while no row taken away held a value at or below
-// (above) it: else the group's extreme is unknown, and the ask is read in full.
-// Sums of floats are not: each keeps the sum of the magnitudes it holds and of those it ever took
-// in; past four times the first, rounding could exceed a direct sum's, and the next ask reads every
-// row again. A sum that is not finite is never kept (runAggregate then takes the guarded path).
+// subtraction. Sums of floats are not: each keeps the sum of the magnitudes it holds and of those
+// it ever took in; past four times the first, rounding could exceed a direct sum's, and the ask is
+// read in full. A sum that is not finite is never kept (runAggregate then takes the guarded path).
+// A min (max) survives a correction while no row taken away held a value at or below (above) it;
+// else the group's extreme is unknown, and the ask is read in full.
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
 import { measureName, type AggregatePlan, type Measure } from './aggregate-plan.js';
