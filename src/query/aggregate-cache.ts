@@ -143,7 +143,10 @@ export interface AggregateCacheStats {
   corrections: number;
   /** Asks that read every row (nothing kept for the question and these files, or too many changes). */
   full: number;
-  /** Asks whose partials held a float sum not finite or past its churn bound: answered by a full read, not kept. */
+  /**
+   * Partials not trusted: a min or max gone stale, a float sum past its churn bound (then read again
+   * in full, counted in `full`), or not finite (then not kept: the caller reads the guarded way).
+   */
   refused: number;
 }
 
@@ -173,38 +176,50 @@ export class AggregateCache {
     const before = found && found.files === files && (found.upTo === upTo || (upTo !== null && (found.upTo === null || found.upTo < upTo))) ? found : null;
     const held: KeptPartials[] = [];
     const hold = (partials: KeptPartials) => (held.push(partials), partials.users++, partials);
+    const readAll = async () => {
+      this.stats.full++;
+      return hold(await this.create(reader, files, upTo, (params) => partialSql(plan, reader.view, params, 1)));
+    };
     try {
       let partials = before && hold(before);
       if (before && before.upTo !== upTo) partials = await this.corrected(plan, reader, tiers, before, upTo!);
-      if (partials === null) {
-        partials = await this.create(reader, files, upTo, (params) => partialSql(plan, reader.view, params, 1));
-        this.stats.full++;
-      } else {
-        this.stats[partials === before ? 'hits' : 'corrections']++;
-      }
-      if (partials !== before) hold(partials);
-      const params = new Params();
-      const rows = await reader.run({ sql: answerSql(plan, partials.table, params), params: params.values, types: params.types });
-      const { trusted, small } = await this.inspect(plan, reader, partials, rows);
-      if (!trusted) {
-        this.stats.refused++;
-        const kept = this.kept.get(question);
-        if (kept) {
-          this.kept.delete(question);
-          kept.kept = false;
-          void this.dropIfUnused(kept);
+      // Whether `partials` come from reading every row now.
+      let fresh = partials === null;
+      if (partials === null) partials = await readAll();
+      else this.stats[partials === before ? 'hits' : 'corrections']++;
+      if (!held.includes(partials)) hold(partials);
+      for (;;) {
+        const params = new Params();
+        const rows = await reader.run({ sql: answerSql(plan, partials.table, params), params: params.values, types: params.types });
+        const { trusted, small } = await this.inspect(plan, reader, partials, rows);
+        if (trusted) {
+          // Too many groups to keep: this answer is right, the next ask reads in full again.
+          if (small) this.keep(question, partials);
+          return rows;
         }
-        return null;
+        this.stats.refused++;
+        this.forget(question);
+        // Kept or corrected partials not trusted: read every row. Read so and still not trusted:
+        // a float sum is not finite, which the caller's guarded statement answers.
+        if (fresh) return null;
+        partials = await readAll();
+        fresh = true;
       }
-      // Too many groups to keep: this answer is right, the next ask reads in full again.
-      if (small) this.keep(question, partials);
-      return rows;
     } finally {
       for (const partials of held) {
         partials.users--;
         void this.dropIfUnused(partials);
       }
     }
+  }
+
+  /** Drops the question's kept partials (once their last reader is done). */
+  private forget(question: string): void {
+    const kept = this.kept.get(question);
+    if (!kept) return;
+    this.kept.delete(question);
+    kept.kept = false;
+    void this.dropIfUnused(kept);
   }
 
   /** Partials of `upTo` from those of an earlier slot; null when too many rows changed between. */
