@@ -8,6 +8,7 @@ import { compactEntity, deleteRow, dice, flushEntity, insertRows, stepContext, u
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { readTruth } from '../support/oracle.js';
 import { answerGroups, roundFloats, type AggregateAsk, type GroupArgs } from '../support/oracle-aggregate.js';
+import { MAX_KEPT_GROUPS } from '../../src/query/aggregate-cache.js';
 
 const STEPS = Number(process.env.AGG_CACHE_STEPS ?? 40);
 const SEED = Number(process.env.AGG_CACHE_SEED ?? 7);
@@ -153,5 +154,23 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
     expect((await ask(proOnly)).aggregate).toEqual({ count: 1, sum: { total: 7 } });
     // Neither question went through kept partials.
     expect(cache.stats).toEqual(before);
+  });
+
+  it('answers but does not keep partials of more groups than MAX_KEPT_GROUPS', async () => {
+    const cache = gw.lakehouse.search.aggregates;
+    await insertRows(gw, 'orders', Array.from({ length: MAX_KEPT_GROUPS + 1 }, (_, i) => ({ quantity: 1_000_000 + i, note: 'many groups' })));
+    const query = `{ orders_aggregate(where: {note: {_eq: "many groups"}}, group_by: [quantity]) { groups(limit: 2) { key { quantity } aggregate { count } } } }`;
+    const { full, hits } = cache.stats;
+    for (let ask = 0; ask < 2; ask++) {
+      const res = await gw.gql(query);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.orders_aggregate.groups).toEqual([
+        { key: { quantity: 1_000_000 }, aggregate: { count: 1 } },
+        { key: { quantity: 1_000_001 }, aggregate: { count: 1 } },
+      ]);
+    }
+    // Both asks read every row: the first one's partials were not kept.
+    expect(cache.stats.full).toBe(full + 2);
+    expect(cache.stats.hits).toBe(hits);
   });
 });
