@@ -230,10 +230,8 @@ export class AggregateCache {
     // (a version at or below it), nowhere (inserted after it), or else in the lake.
     const changed = await reader.run({
       sql: `SELECT row_id::VARCHAR AS row_id, bool_or(time_slot <= ${since}) AS buffered, bool_or(coalesce(inserted, false)) AS born
-              FROM ${hot.table}
-             WHERE time_slot > ${hot.above} AND time_slot <= ${upTo}
-               AND row_id IN (SELECT row_id FROM ${hot.table} WHERE time_slot > ${since} AND time_slot <= ${upTo})
-             GROUP BY row_id LIMIT ${MAX_CORRECTED_ROWS + 1}`,
+              FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${upTo}
+             GROUP BY row_id HAVING max(time_slot) > ${since} LIMIT ${MAX_CORRECTED_ROWS + 1}`,
       params: [],
     });
     if (changed.length > MAX_CORRECTED_ROWS) return null;
