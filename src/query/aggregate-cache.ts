@@ -317,7 +317,8 @@ export class AggregateCache {
 
   private async dropIfUnused(partials: KeptPartials): Promise<void> {
     if (partials.kept || partials.users > 0) return;
-    await this.duck.use((connection) => connection.run(`DROP TABLE IF EXISTS ${partials.table}`));
+    // Not awaited by anyone: a failed drop (DuckDB closing, say) only leaves a small table behind.
+    await this.duck.use((connection) => connection.run(`DROP TABLE IF EXISTS ${partials.table}`)).catch(() => undefined);
   }
 }
 
