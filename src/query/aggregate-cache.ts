@@ -35,30 +35,30 @@ export const MAX_CORRECTED_ROWS = 5_000;
 const CHURN_LIMIT = 4;
 
 const COUNT = 'c__';
-const nonNull = (m: SumMeasure) => `n__${m.attribute.name}`;
-const total = (m: SumMeasure) => `s__${m.attribute.name}`;
-const magnitude = (m: SumMeasure) => `a__${m.attribute.name}`;
-const churn = (m: SumMeasure) => `e__${m.attribute.name}`;
+const nonNull = (m: FieldMeasure) => `n__${m.attribute.name}`;
+const total = (m: FieldMeasure) => `s__${m.attribute.name}`;
+const magnitude = (m: FieldMeasure) => `a__${m.attribute.name}`;
+const churn = (m: FieldMeasure) => `e__${m.attribute.name}`;
 
-/** A sum or avg (its attribute's partial non-NULL count and sum), or a min or max (its extreme). */
-type SumMeasure = Exclude<Measure, { fn: 'count' }>;
+/** A figure of a field: sum or avg (its partial non-NULL count and sum), min or max (its extreme). */
+type FieldMeasure = Exclude<Measure, { fn: 'count' }>;
 /** A min or max: the extreme of the rows kept (`value`) and, in a correction, of the rows taken away (`removed`). */
-const value = (m: SumMeasure) => `v__${m.fn}__${m.attribute.name}`;
-const removed = (m: SumMeasure) => `r__${m.fn}__${m.attribute.name}`;
+const value = (m: FieldMeasure) => `v__${m.fn}__${m.attribute.name}`;
+const removed = (m: FieldMeasure) => `r__${m.fn}__${m.attribute.name}`;
 /** Partials whose min or max may have left with a row taken away: they are read again in full. */
 const STALE = 'stale__';
 /** Marks the kept partials' row among the parts of a correction. */
 const KEPT = 'kept__';
 
 /** The sums a plan's figures need, each attribute once (sum and avg of one share it). */
-function sumsOf(plan: AggregatePlan): SumMeasure[] {
+function sumsOf(plan: AggregatePlan): FieldMeasure[] {
   const seen = new Set<string>();
   return plan.measures.filter(
-    (m): m is SumMeasure => (m.fn === 'sum' || m.fn === 'avg') && !seen.has(m.attribute.name) && seen.add(m.attribute.name) !== undefined,
+    (m): m is FieldMeasure => (m.fn === 'sum' || m.fn === 'avg') && !seen.has(m.attribute.name) && seen.add(m.attribute.name) !== undefined,
   );
 }
 
-const extremesOf = (plan: AggregatePlan) => plan.measures.filter((m): m is SumMeasure => m.fn === 'min' || m.fn === 'max');
+const extremesOf = (plan: AggregatePlan) => plan.measures.filter((m): m is FieldMeasure => m.fn === 'min' || m.fn === 'max');
 
 /** Whether a plan's answer can be kept and corrected (see the header). */
 export function isCorrectable(plan: AggregatePlan): boolean {
@@ -218,8 +218,7 @@ export class AggregateCache {
     const kept = this.kept.get(question);
     if (!kept) return;
     this.kept.delete(question);
-    kept.kept = false;
-    void this.dropIfUnused(kept);
+    this.retire(kept);
   }
 
   /** Partials of `upTo` from those of an earlier slot; null when too many rows changed between. */
@@ -301,18 +300,18 @@ export class AggregateCache {
     const chosen = newer ? kept : partials;
     this.kept.set(question, chosen);
     chosen.kept = true;
-    for (const other of [kept, partials]) {
-      if (other && other !== chosen) {
-        other.kept = false;
-        void this.dropIfUnused(other);
-      }
-    }
+    for (const other of [kept, partials]) if (other && other !== chosen) this.retire(other);
     for (const [oldest, entry] of this.kept) {
       if (this.kept.size <= this.entries) break;
       this.kept.delete(oldest);
-      entry.kept = false;
-      void this.dropIfUnused(entry);
+      this.retire(entry);
     }
+  }
+
+  /** No longer kept: dropped once its last reader is done. */
+  private retire(partials: KeptPartials): void {
+    partials.kept = false;
+    void this.dropIfUnused(partials);
   }
 
   private async dropIfUnused(partials: KeptPartials): Promise<void> {
@@ -322,4 +321,4 @@ export class AggregateCache {
   }
 }
 
-const sumType = (m: SumMeasure) => (m.attribute.type === 'int' ? 'HUGEINT' : 'DOUBLE');
+const sumType = (m: FieldMeasure) => (m.attribute.type === 'int' ? 'HUGEINT' : 'DOUBLE');

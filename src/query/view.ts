@@ -32,8 +32,8 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
   const scan = (of: readonly TierFile[]) => (only ? `(SELECT * FROM ${parquetScanSql(tiers.entity, of)} WHERE ${only})` : parquetScanSql(tiers.entity, of));
 
   const hot = tiers.hot;
-  const kept = only ? ` AND ${only}` : '';
-  const inBuffer = hot ? `${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}${kept}` : null;
+  const onlyRows = only ? ` AND ${only}` : '';
+  const inBuffer = hot ? `${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}${onlyRows}` : null;
   // The buffered rows that may have a lake version: an insert's row_id is new to the store, so a
   // row with an insert in the range has none (hot.ts). Without such a row, no anti-join at all.
   const hotIds =

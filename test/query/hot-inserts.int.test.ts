@@ -1,33 +1,23 @@
 // Inserts in the buffer supersede nothing in the lake (hot.ts: change_log.op in the mirror): a
 // buffer of inserts only costs the older tiers no anti-join, and every update or delete of a row
 // the lake holds still hides its lake version, however the row's insert travelled.
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EntitySchema } from '../../src/catalog/index.js';
-import { DuckDb } from '../../src/lake/index.js';
-import { HotMirror } from '../../src/query/hot.js';
-import { LakeLatestVersions } from '../../src/query/latest.js';
-import { ChangedRowSets, takeSnapshot } from '../../src/query/snapshot.js';
+import type { DuckDb } from '../../src/lake/index.js';
+import { takeSnapshot } from '../../src/query/snapshot.js';
 import { currentRowsSql } from '../../src/query/view.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { scratchDir } from '../support/scratch.js';
+import { openSnapshotParts, type SnapshotParts } from '../support/snapshot-parts.js';
 
 describe('hot mirror: inserts need no anti-join', () => {
   let gw: TestGateway;
   let duck: DuckDb;
-  let hot: HotMirror;
-  let changed: ChangedRowSets;
-  let latest: LakeLatestVersions;
+  let deps: SnapshotParts['deps'];
   let customers: EntitySchema;
 
   beforeEach(async () => {
     gw = await startTestGateway();
-    // A DuckDB of its own: the mirror's table names would collide with the gateway's engine.
-    const dir = await scratchDir('hot-inserts-');
-    duck = await DuckDb.open({ tempDir: path.join(dir, 'duckdb') });
-    hot = new HotMirror(duck, path.join(dir, 'hot'));
-    changed = new ChangedRowSets(gw.oltp.pool, duck);
-    latest = new LakeLatestVersions(duck);
+    ({ duck, deps } = await openSnapshotParts(gw, 'hot-inserts-'));
     customers = gw.catalog.entity('customers');
   });
   afterEach(async () => {
@@ -37,7 +27,7 @@ describe('hot mirror: inserts need no anti-join', () => {
 
   /** What a query sees now: each current customer's name by row_id, whether the buffer needed an anti-join, and the SQL. */
   const read = async () => {
-    const snapshot = await takeSnapshot({ pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest }, [customers]);
+    const snapshot = await takeSnapshot(deps, [customers]);
     try {
       const tiers = snapshot.tiers(customers);
       const sql = currentRowsSql(tiers);

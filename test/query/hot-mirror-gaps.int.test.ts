@@ -1,34 +1,24 @@
 // The hot mirror never hides a row a query's snapshot holds (DESIGN 4b), in the interleaving of
 // issue 10 defect 5, driven step by step: query A lists, a flush commits, query B tops up the
 // mirror in its newer snapshot (which no longer buffers the flushed rows), then A reads.
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EntitySchema } from '../../src/catalog/index.js';
-import { DuckDb } from '../../src/lake/index.js';
-import { HotMirror } from '../../src/query/hot.js';
-import { LakeLatestVersions } from '../../src/query/latest.js';
-import { ChangedRowSets, takeSnapshot, type QuerySnapshot, type SnapshotHooks } from '../../src/query/snapshot.js';
+import type { DuckDb } from '../../src/lake/index.js';
+import { takeSnapshot, type QuerySnapshot, type SnapshotHooks } from '../../src/query/snapshot.js';
 import { currentRowsSql } from '../../src/query/view.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { scratchDir } from '../support/scratch.js';
+import { openSnapshotParts, type SnapshotParts } from '../support/snapshot-parts.js';
 
 describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
   let gw: TestGateway;
   let duck: DuckDb;
-  let hot: HotMirror;
-  let changed: ChangedRowSets;
-  let latest: LakeLatestVersions;
+  let deps: SnapshotParts['deps'];
   let customers: EntitySchema;
   let orders: EntitySchema;
 
   beforeEach(async () => {
     gw = await startTestGateway();
-    // A DuckDB of its own: the mirror's table names would collide with the gateway's engine.
-    const dir = await scratchDir('hot-gaps-');
-    duck = await DuckDb.open({ tempDir: path.join(dir, 'duckdb') });
-    hot = new HotMirror(duck, path.join(dir, 'hot'));
-    changed = new ChangedRowSets(gw.oltp.pool, duck);
-    latest = new LakeLatestVersions(duck);
+    ({ duck, deps } = await openSnapshotParts(gw, 'hot-gaps-'));
     customers = gw.catalog.entity('customers');
     orders = gw.catalog.entity('orders');
   });
@@ -38,7 +28,7 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
   });
 
   const snapshotOf = (entities: EntitySchema[], hooks?: SnapshotHooks) =>
-    takeSnapshot({ pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest, hooks }, entities);
+    takeSnapshot({ ...deps, hooks }, entities);
   const countIn = async (snapshot: QuerySnapshot, entity: EntitySchema) =>
     duck.use(async (c) => {
       const reader = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ${currentRowsSql(snapshot.tiers(entity))} AS current`);

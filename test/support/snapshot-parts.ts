@@ -1,0 +1,28 @@
+// What a query snapshot takes (takeSnapshot's deps), on a DuckDB of its own beside a test gateway:
+// the mirror's table names would collide with the gateway's engine. For tests that drive snapshots
+// step by step.
+import path from 'node:path';
+import { DuckDb } from '../../src/lake/index.js';
+import { HotMirror } from '../../src/query/hot.js';
+import { LakeLatestVersions } from '../../src/query/latest.js';
+import { ChangedRowSets } from '../../src/query/snapshot.js';
+import type { TestGateway } from './gateway.js';
+import { scratchDir } from './scratch.js';
+
+export interface SnapshotParts {
+  duck: DuckDb;
+  hot: HotMirror;
+  changed: ChangedRowSets;
+  latest: LakeLatestVersions;
+  /** takeSnapshot's deps over these parts and the gateway's pool and lake cache. */
+  deps: { pool: TestGateway['oltp']['pool']; hot: HotMirror; cache: TestGateway['lakehouse']['cache']; changed: ChangedRowSets; latest: LakeLatestVersions };
+}
+
+export async function openSnapshotParts(gw: TestGateway, prefix: string): Promise<SnapshotParts> {
+  const dir = await scratchDir(prefix);
+  const duck = await DuckDb.open({ tempDir: path.join(dir, 'duckdb') });
+  const hot = new HotMirror(duck, path.join(dir, 'hot'));
+  const changed = new ChangedRowSets(gw.oltp.pool, duck);
+  const latest = new LakeLatestVersions(duck);
+  return { duck, hot, changed, latest, deps: { pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest } };
+}
