@@ -22,12 +22,13 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
 import { measureName, type AggregatePlan, type Measure } from './aggregate-plan.js';
+import type { ChangedRow } from './hot-log.js';
 import { groupByFirst, groupedSource, keptGroups, keyColumn } from './compile-aggregate.js';
 import { Params } from './duckdb-sql.js';
 import type { ResultRows, SnapshotReader, ViewOf } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
 import type { EntityTiers } from './snapshot.js';
-import { currentRowsSql } from './view.js';
+import { changedVersionsSql, currentRowsSql, SIGN } from './view.js';
 
 /** More changed rows than this since the kept state: reading every row again is as cheap. */
 export const MAX_CORRECTED_ROWS = 5_000;
@@ -73,23 +74,30 @@ export function isCorrectable(plan: AggregatePlan): boolean {
 }
 
 /**
- * Partial figures of the plan's rows over `view`, negated for rows to take away (whose extremes go
- * to `removed`); `tagged`: with the KEPT column, false, for the parts of a correction.
+ * Partial figures of the plan's rows over `view`: as they are (1), negated for rows to take away
+ * (-1, whose extremes go to `removed`), or per row by its SIGN column ('signed': a view of
+ * changedVersionsSql, rows coming and going in one pass). `tagged`: with the KEPT column, false,
+ * for the parts of a correction.
  */
-function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 | -1, tagged = false): string {
+function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 | -1 | 'signed', tagged = false): string {
   const { keys, from, where } = groupedSource(plan, view, params);
-  const signed = (sql: string) => (sign === 1 ? sql : `-(${sql})`);
-  const columns = [...keys, `${signed('count(*)')} AS ${COUNT}`];
+  const rowSign = `o.${SIGN}`;
+  // A figure over the rows: summed with each row's sign, or the whole negated.
+  const count = (col: string | null) =>
+    sign === 'signed' ? `sum(${col ? `CASE WHEN ${col} IS NOT NULL THEN ${rowSign} ELSE 0 END` : rowSign})::BIGINT` : sign === 1 ? `count(${col ?? '*'})` : `-(count(${col ?? '*'}))`;
+  const sum = (term: string, type: string) =>
+    sign === 'signed' ? `coalesce(sum(${rowSign} * ${term}::${type}), 0)` : sign === 1 ? `coalesce(sum(${term}), 0)::${type}` : `-(coalesce(sum(${term}), 0)::${type})`;
+  const columns = [...keys, `${count(null)} AS ${COUNT}`];
   for (const m of sumsOf(plan)) {
     const col = `o.${quoteIdent(m.attribute.name)}`;
-    columns.push(`${signed(`count(${col})`)} AS ${nonNull(m)}`, `${signed(`coalesce(sum(${col}), 0)::${sumType(m)}`)} AS ${total(m)}`);
-    if (m.attribute.type === 'float') columns.push(`${signed(`coalesce(sum(abs(${col})), 0)`)} AS ${magnitude(m)}`, `coalesce(sum(abs(${col})), 0) AS ${churn(m)}`);
+    columns.push(`${count(col)} AS ${nonNull(m)}`, `${sum(col, sumType(m))} AS ${total(m)}`);
+    if (m.attribute.type === 'float') columns.push(`${sum(`abs(${col})`, 'DOUBLE')} AS ${magnitude(m)}`, `coalesce(sum(abs(${col})), 0) AS ${churn(m)}`);
   }
   for (const m of extremesOf(plan)) {
     const extreme = `${m.fn}(o.${quoteIdent(m.attribute.name)})`;
     // FILTER (WHERE false): a NULL of the column's type.
-    const none = `${extreme} FILTER (WHERE false)`;
-    columns.push(`${sign === 1 ? extreme : none} AS ${value(m)}`, `${sign === 1 ? none : extreme} AS ${removed(m)}`);
+    const of = (kept: 1 | -1) => (sign === 'signed' ? `${extreme} FILTER (WHERE ${rowSign} = ${kept})` : sign === kept ? extreme : `${extreme} FILTER (WHERE false)`);
+    columns.push(`${of(1)} AS ${value(m)}`, `${of(-1)} AS ${removed(m)}`);
   }
   columns.push(`false AS ${STALE}`);
   if (tagged) columns.push(`false AS ${KEPT}`);
@@ -227,29 +235,34 @@ export class AggregateCache {
     const since = before.upTo ?? hot.above;
     // The rows changed in (since, upTo], and where each one's version at `since` is: in the buffer
     // (a version at or below it), nowhere (inserted after it), or else in the lake.
-    const changed = await reader.run({
-      sql: `SELECT row_id::VARCHAR AS row_id, bool_or(time_slot <= ${since}) AS buffered, bool_or(coalesce(inserted, false)) AS born
-              FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${upTo}
-             GROUP BY row_id HAVING max(time_slot) > ${since} LIMIT ${MAX_CORRECTED_ROWS + 1}`,
-      params: [],
-    });
+    // The mirror's log knows them without a statement; past its cap, the mirror table is asked.
+    const changed =
+      hot.changedSince(since, MAX_CORRECTED_ROWS) ??
+      ((await reader.run({
+        sql: `SELECT row_id::VARCHAR AS "rowId", bool_or(time_slot <= ${since}) AS buffered, bool_or(coalesce(inserted, false)) AS born
+                FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${upTo}
+               GROUP BY row_id HAVING max(time_slot) > ${since} LIMIT ${MAX_CORRECTED_ROWS + 1}`,
+        params: [],
+      })) as unknown as ChangedRow[]);
     if (changed.length > MAX_CORRECTED_ROWS) return null;
     if (changed.length === 0) return before;
-    const ids = (rows: ResultRows) => rows.map((r) => r.row_id as string);
-    const inBuffer = ids(changed.filter((r) => r.buffered));
+    const ids = (rows: readonly ChangedRow[]) => rows.map((r) => r.rowId);
     const inLake = ids(changed.filter((r) => !r.buffered && !r.born));
     // Every changed row has a version in (since, upTo]: now, and at `since` for those buffered
-    // then, the buffer alone holds their version (no file, no anti-join: a small statement, and
-    // DuckDB's planning is most of its cost). The others' version at `since` is their lake one.
+    // then, the buffer alone holds their versions, read in one pass with a sign each (no file, no
+    // anti-join: a small statement, and DuckDB's fixed cost per operator is most of it). The
+    // others' version at `since` is their lake one.
     const isEntity = (entity: EntitySchema) => entity.project === plan.entity.project && entity.id === plan.entity.id;
-    const rowsOf = (of: EntityTiers, rowIds: readonly string[] | null, only: string): ViewOf => (entity, otherIds, filter) =>
-      isEntity(entity) ? currentRowsSql(of, rowIds, filter ?? null, only) : reader.view(entity, otherIds, filter);
-    const bufferAt = (slot: bigint): EntityTiers => ({ ...tiers, files: [], latestChanged: null, hot: { ...hot, upTo: slot } });
+    const rowsOf = (entityRows: (filter: Filter | null) => string): ViewOf => (entity, otherIds, filter) =>
+      isEntity(entity) ? entityRows(filter ?? null) : reader.view(entity, otherIds, filter);
     return this.create(reader, before.files, upTo, (params) => {
       const only = (rows: readonly string[]) => `row_id = ANY(${params.addList('ref', rows)}::UUID[])`;
-      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(bufferAt(upTo), null, only(ids(changed))), params, 1, true)];
-      if (inBuffer.length) parts.push(partialSql(plan, rowsOf(bufferAt(since), null, only(inBuffer)), params, -1, true));
-      if (inLake.length) parts.push(partialSql(plan, rowsOf({ ...tiers, hot: null }, inLake, only(inLake)), params, -1, true));
+      const buffered = only(ids(changed));
+      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(tiers, since, buffered)), params, 'signed', true)];
+      if (inLake.length) {
+        const lake = only(inLake);
+        parts.push(partialSql(plan, rowsOf((filter) => currentRowsSql({ ...tiers, hot: null }, inLake, filter, lake)), params, -1, true));
+      }
       const keys = plan.groupBy.map((k) => quoteIdent(keyColumn(k)));
       const sums = sumsOf(plan).flatMap((m) => {
         const own = [`sum(${nonNull(m)})::BIGINT AS ${nonNull(m)}`, `sum(${total(m)})::${sumType(m)} AS ${total(m)}`];

@@ -35,6 +35,7 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb } from '../lake/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/index.js';
+import { changedIn, firstAbove, type ChangedRow, type LoggedChange } from './hot-log.js';
 
 /** An entity's key across projects (schema ids are unique within a project only). */
 export const keyOf = (entity: Pick<EntitySchema, 'project' | 'id'>) => `${entity.project}/${entity.id}`;
@@ -44,6 +45,8 @@ const HOT_STAGING = { table: 'hot_staging', temporary: true } as const;
 
 /** Inserts whose slot the mirror remembers per schema (~100 bytes each), a lagging flush included. */
 const BORN_LIMIT = 200_000;
+/** Changes the mirror's log holds per schema (~100 bytes each); past it the log starts again empty. */
+const LOG_LIMIT = 200_000;
 
 /** The slots (above, upTo] of a range of changes. */
 interface SlotRange {
@@ -65,6 +68,12 @@ interface MirrorState {
   lakeChanges: LakeChange[];
   /** Slot of each row's insert the mirror holds (row_id as a 128-bit integer); pruned with the rows. */
   born: Map<bigint, bigint>;
+  /**
+   * Every change the mirror holds above `logAbove`, by ascending slot, with its row and op: what a
+   * kept aggregate's correction asks of the mirror, answered without a statement (`changedSince`).
+   */
+  log: LoggedChange[];
+  logAbove: bigint;
 }
 
 /** An update or delete, and the slot of its row's insert when the mirror copied it (else null). */
@@ -81,6 +90,11 @@ export interface HotRead {
    * inserted in the range): without one, the older tiers need no anti-join against the buffer.
    */
   supersedesLake: boolean;
+  /**
+   * The rows with a change in (since, upTo] of the query's range, from the mirror's log, at most
+   * `limit` + 1 of them (more means more than `limit`); null when the log lacks part of the range.
+   */
+  changedSince(since: bigint, limit: number): ChangedRow[] | null;
 }
 
 /** The part of its snapshot a query reads from the mirror: (flushedThrough, bufferMax]. */
@@ -107,6 +121,8 @@ export class HotMirror {
   constructor(
     private readonly duck: DuckDb,
     private readonly workDir: string,
+    /** Changes the log holds per schema (tests lower it to see the log start again). */
+    private readonly logLimit = LOG_LIMIT,
   ) {}
 
   /** Queries registered and not yet released (tests check that none is left behind). */
@@ -162,11 +178,11 @@ export class HotMirror {
       if (lacksPartOf(state, range)) {
         if (!client) throw new Error(`hot mirror: ${key} lacks changes in (${flushedThrough}, ${bufferMax}], and no snapshot to copy them in`);
         const own = await this.copyOwn(readerId, client, entity, { flushedThrough, bufferMax });
-        read = { table: own.table, supersedesLake: supersedesLake(own, flushedThrough, bufferMax) };
+        read = readOf(own, { flushedThrough, bufferMax });
       } else {
         // Read inside the queue: a later copy only appends above bufferMax, a later prune only
         // drops entries at or below the floor, which is at most this query's flushedThrough.
-        read = { table: state.table, supersedesLake: supersedesLake(state, flushedThrough, bufferMax) };
+        read = readOf(state, { flushedThrough, bufferMax });
       }
     });
     return read;
@@ -178,7 +194,7 @@ export class HotMirror {
     if (!state) {
       const table = quoteIdent(`hot_${entity.project}_${entity.id}`);
       // The table is created first in the schema's queue, before any refresh can run.
-      state = { table, copiedThrough: -1n, prunedThrough: -1n, gaps: [], queue: this.createTable(entity, table), lakeChanges: [], born: new Map() };
+      state = { table, copiedThrough: -1n, prunedThrough: -1n, gaps: [], queue: this.createTable(entity, table), lakeChanges: [], born: new Map(), log: [], logAbove: -1n };
       this.states.set(key, state);
     }
     return state;
@@ -208,6 +224,8 @@ export class HotMirror {
       queue: Promise.resolve(),
       lakeChanges: [],
       born: new Map(),
+      log: [],
+      logAbove: range.flushedThrough,
     };
     await this.copy(client, entity, own, range.bufferMax);
     return own;
@@ -237,27 +255,29 @@ export class HotMirror {
       const ops = { inserts: [] as [bigint, bigint][], changes: [] as [bigint, bigint][] };
       const rows = await loadChanges(connection, tapOps(readBufferChanges(client, entity, { aboveSlot: state.copiedThrough, upToSlot: upTo }), ops), HOT_STAGING);
       // Each version records the slot of the row's next version (superseded_at), so a query
-      // finds the newest version in its snapshot with a filter instead of a window.
-      await connection.run('BEGIN');
-      try {
-        // Only an update or delete can follow a version the mirror holds: an insert's row_id is new
-        // to the store. A batch of inserts (a buffer filling with new rows) skips this statement.
-        if (ops.changes.length > 0) {
-          await connection.run(
-            `UPDATE ${state.table} AS h SET superseded_at = b.first_slot
-               FROM (SELECT row_id, min(time_slot) AS first_slot FROM ${HOT_STAGING.table} GROUP BY row_id) AS b
-              WHERE h.row_id = b.row_id AND h.superseded_at IS NULL`,
-          );
+      // finds the newest version in its snapshot with a filter instead of a window. Within the
+      // batch a window finds it, needed only when a row comes more than once (sorting costs DuckDB
+      // milliseconds per refresh).
+      const rowIds = [...ops.inserts, ...ops.changes].map(([rowId]) => rowId);
+      const once = new Set(rowIds).size === rowIds.length;
+      const next = once ? 'NULL::BIGINT' : 'lead(time_slot) OVER (PARTITION BY row_id ORDER BY time_slot)';
+      const insert = `INSERT INTO ${state.table}
+                        SELECT *, ${next} AS superseded_at FROM (${bufferRowsSql(HOT_STAGING.table, entity.attributes, { inserted: true })}) AS buffered`;
+      // Only an update or delete can follow a version the mirror holds: an insert's row_id is new
+      // to the store. A batch of inserts (a buffer filling with new rows) is one statement.
+      if (ops.changes.length === 0) {
+        await connection.run(insert);
+      } else {
+        // One call for the transaction: each call is a round trip to DuckDB's thread.
+        const supersede = `UPDATE ${state.table} AS h SET superseded_at = b.first_slot
+                             FROM (SELECT row_id, min(time_slot) AS first_slot FROM ${HOT_STAGING.table} GROUP BY row_id) AS b
+                            WHERE h.row_id = b.row_id AND h.superseded_at IS NULL`;
+        try {
+          await connection.run(`BEGIN; ${supersede}; ${insert}; COMMIT`);
+        } catch (error) {
+          await connection.run('ROLLBACK').catch(() => undefined);
+          throw error;
         }
-        await connection.run(
-          `INSERT INTO ${state.table}
-             SELECT *, lead(time_slot) OVER (PARTITION BY row_id ORDER BY time_slot) AS superseded_at
-               FROM (${bufferRowsSql(HOT_STAGING.table, entity.attributes, { inserted: true })}) AS buffered`,
-        );
-        await connection.run('COMMIT');
-      } catch (error) {
-        await connection.run('ROLLBACK').catch(() => undefined);
-        throw error;
       }
       // Only once the rows are in: a failed copy leaves the JS side as it was, like the table.
       // Bounded: past the cap an insert goes unrecorded, and a later update of it counts as a lake row.
@@ -266,6 +286,15 @@ export class HotMirror {
       // COPY gives no order; every slot here is above the ones already listed (copiedThrough).
       added.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
       state.lakeChanges.push(...added);
+      const logged = [...ops.inserts.map(([rowId, slot]) => ({ slot, rowId, inserted: true })), ...ops.changes.map(([rowId, slot]) => ({ slot, rowId, inserted: false }))];
+      if (state.log.length + logged.length > this.logLimit) {
+        // Past the cap the log starts again above this copy; a query whose range begins below asks DuckDB.
+        state.log = [];
+        state.logAbove = upTo;
+      } else {
+        logged.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
+        state.log.push(...logged);
+      }
       // The next refresh replaces the staging table; only a large one is worth a statement now.
       if (rows > 10_000) await connection.run(`DROP TABLE ${HOT_STAGING.table}`);
     });
@@ -290,7 +319,21 @@ export class HotMirror {
     const kept = state.lakeChanges.findIndex((change) => change.slot > floor);
     state.lakeChanges.splice(0, kept < 0 ? state.lakeChanges.length : kept);
     for (const [rowId, slot] of state.born) if (slot <= floor) state.born.delete(rowId);
+    state.log.splice(0, firstAbove(state.log, floor));
+    if (state.logAbove < floor) state.logAbove = floor;
   }
+}
+
+/** What a query whose range (flushedThrough, bufferMax] the mirror `state` holds reads of it. */
+function readOf(state: MirrorState, range: { flushedThrough: bigint; bufferMax: bigint }): HotRead {
+  const { flushedThrough, bufferMax } = range;
+  return {
+    table: state.table,
+    supersedesLake: supersedesLake(state, flushedThrough, bufferMax),
+    // Asked later, while the query holds its claim: a copy since only appended above bufferMax, a
+    // prune only dropped entries at or below flushedThrough, and a restarted log is caught here.
+    changedSince: (since, limit) => (state.logAbove <= flushedThrough ? changedIn(state.log, flushedThrough, since, bufferMax, limit) : null),
+  };
 }
 
 /**
@@ -299,15 +342,8 @@ export class HotMirror {
  */
 function supersedesLake(state: MirrorState, flushedThrough: bigint, bufferMax: bigint): boolean {
   const changes = state.lakeChanges;
-  // The first entry above flushedThrough (entries are by ascending slot).
-  let low = 0;
-  let high = changes.length;
-  while (low < high) {
-    const mid = (low + high) >>> 1;
-    if (changes[mid]!.slot <= flushedThrough) low = mid + 1;
-    else high = mid;
-  }
-  for (let i = low; i < changes.length && changes[i]!.slot <= bufferMax; i++) {
+  // Entries are by ascending slot.
+  for (let i = firstAbove(changes, flushedThrough); i < changes.length && changes[i]!.slot <= bufferMax; i++) {
     const born = changes[i]!.born;
     if (born === null || born <= flushedThrough) return true;
   }

@@ -6,7 +6,7 @@ import type { EntitySchema } from '../catalog/index.js';
 import { ConflictError, UnavailableError } from '../errors/index.js';
 import { changedRowIdsOf, listTiers, type DuckDb, type EntityTierListing, type LakeReadCache, type PinnedFiles } from '../lake/index.js';
 import type { PgClient, PgPool } from '../oltp/index.js';
-import { keyOf, type HotMirror } from './hot.js';
+import { keyOf, type HotMirror, type HotRead } from './hot.js';
 import type { LakeLatestVersions, LatestLease } from './latest.js';
 import type { FileZones, ZoneMaps } from './zone-map.js';
 
@@ -33,7 +33,7 @@ export interface EntityTiers {
    * Mirror rows in (above, upTo] are this snapshot's buffer; null when it is empty. Without
    * `supersedesLake` the buffer holds only rows inserted in it, which the older tiers lack.
    */
-  hot: { table: string; above: bigint; upTo: bigint; supersedesLake: boolean } | null;
+  hot: (HotRead & { above: bigint; upTo: bigint }) | null;
 }
 
 export interface QuerySnapshot {

@@ -67,3 +67,22 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
   // selective 1M-row search here (same run), the coalesce 0-3%.
   return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS merged WHERE coalesce(deleted_at, 0) = 0)`;
 }
+
+/** The column of `changedVersionsSql` that says whether a version comes (1) or goes (-1). */
+export const SIGN = 'sign__';
+
+/**
+ * The live buffered versions, of the rows `only` keeps, that are current at the snapshot's upTo
+ * (SIGN 1) or were at the earlier slot `since` (SIGN -1), in one relation with the lake columns:
+ * what a kept aggregate adds and takes away for rows changed in the buffer (aggregate-cache.ts).
+ * The caller keeps only rows changed in (since, upTo], so no version is current at both.
+ */
+export function changedVersionsSql(tiers: EntityTiers, since: bigint, only: string): string {
+  const hot = tiers.hot;
+  const columns = lakeColumns(tiers.entity);
+  if (!hot) return `(SELECT ${columns.map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')}, 0 AS ${SIGN} WHERE false)`;
+  const currentAt = (slot: bigint) => `(superseded_at IS NULL OR superseded_at > ${slot})`;
+  return `(SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')}, CASE WHEN ${currentAt(hot.upTo)} THEN 1 ELSE -1 END AS ${SIGN}
+             FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo} AND ${only}
+              AND (${currentAt(hot.upTo)} OR (time_slot <= ${since} AND ${currentAt(since)})) AND coalesce(deleted_at, 0) = 0)`;
+}

@@ -113,6 +113,23 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
     expect(log.some((l) => l === 'flush')).toBe(true);
   });
 
+  it('corrects by a row changed twice between two asks and by one inserted and changed between them', async () => {
+    const cache = gw.lakehouse.search.aggregates;
+    const args: GroupArgs = { where: { note: { _eq: 'twice' } }, group_by: [] };
+    // The rows that hold the extremes stay, so no kept min or max goes stale.
+    const [first] = await insertRows(gw, 'orders', [{ total: 1, note: 'twice' }, { total: 0.5, note: 'twice' }, { total: 100, note: 'twice' }]);
+    expect((await ask(args, 'three rows'))[0].aggregate.sum.total).toBe(101.5);
+    const { corrections, full } = cache.stats;
+    // Versions 2 and 8 come and go between the asks: neither may count, added or taken away.
+    expect(await updateRow(gw, 'orders', first!, { total: 2 }), 'update').toBeUndefined();
+    expect(await updateRow(gw, 'orders', first!, { total: 4 }), 'update').toBeUndefined();
+    const [second] = await insertRows(gw, 'orders', [{ total: 8, note: 'twice' }]);
+    expect(await updateRow(gw, 'orders', second!, { total: 16 }), 'update').toBeUndefined();
+    const after = (await ask(args, 'after the changes'))[0].aggregate;
+    expect(after).toMatchObject({ count: 4, sum: { total: 120.5 }, min: { total: 0.5 }, max: { total: 100 } });
+    expect({ corrections: cache.stats.corrections - corrections, full: cache.stats.full - full }, JSON.stringify(cache.stats)).toEqual({ corrections: 1, full: 0 });
+  });
+
   it('reads a float sum again rather than keep one that lost its digits to a cancelled huge value', async () => {
     const cache = gw.lakehouse.search.aggregates;
     const args: GroupArgs = { where: { note: { _eq: 'cancel' } }, group_by: [] };
