@@ -1,6 +1,7 @@
-// The hot mirror's log (hot.ts): each buffered change it holds, by slot, with its row and op. A kept
-// aggregate's correction (aggregate-cache.ts) asks which rows changed since its slot; the log
-// answers in JavaScript what would otherwise be a DuckDB statement over the mirror table.
+// The hot mirror's log (hot.ts): each buffered change it holds, by slot, with its row and op. It
+// answers in JavaScript what would otherwise be a DuckDB statement over the mirror table: which
+// rows changed since a slot (a kept aggregate's correction, aggregate-cache.ts), and whether the
+// mirror holds any version of some rows (a copy that supersedes none skips its UPDATE).
 
 /** A buffered change as the log keeps it (row_id as a 128-bit integer, as COPY gives it). */
 export interface LoggedChange {
@@ -16,6 +17,61 @@ export interface ChangedRow {
   buffered: boolean;
   /** Its insert is in (above, upTo]. */
   born: boolean;
+}
+
+/**
+ * The log of one mirror table: complete above `above` (every change the table holds there is in
+ * it), bounded by `limit` entries. Past the limit it starts again empty above the copy that
+ * overflowed it; a question about a range that begins below `above` gets null (unknown).
+ */
+export class MirrorLog {
+  private entries: LoggedChange[] = [];
+  /** Per row in the log, the slot of its newest entry. */
+  private newest = new Map<bigint, bigint>();
+
+  constructor(
+    /** The log holds every change of the table above this slot. */
+    private above: bigint,
+    private readonly limit: number,
+  ) {}
+
+  /** Adds a copy's changes, all above every slot logged so far; `upTo` is the copy's last slot. */
+  append(changes: readonly LoggedChange[], upTo: bigint): void {
+    if (this.entries.length + changes.length > this.limit) {
+      this.entries = [];
+      this.newest = new Map();
+      this.above = upTo;
+      return;
+    }
+    // COPY gives no order.
+    const sorted = [...changes].sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
+    for (const change of sorted) {
+      this.entries.push(change);
+      this.newest.set(change.rowId, change.slot);
+    }
+  }
+
+  /** Forgets the changes at or below `floor`, which the table dropped. */
+  prune(floor: bigint): void {
+    this.entries.splice(0, firstAbove(this.entries, floor));
+    for (const [rowId, slot] of this.newest) if (slot <= floor) this.newest.delete(rowId);
+    if (this.above < floor) this.above = floor;
+  }
+
+  /** The rows changed in (since, upTo] of the range (above, upTo] (see `changedIn`); null: the log lacks part of it. */
+  changedSince(above: bigint, since: bigint, upTo: bigint, limit: number): ChangedRow[] | null {
+    return this.above <= above ? changedIn(this.entries, above, since, upTo, limit) : null;
+  }
+
+  /**
+   * Whether the table, which holds no rows at or below `prunedThrough`, holds a version of any of
+   * `rowIds`; null when the log does not cover all it holds.
+   */
+  holdsAnyOf(rowIds: Iterable<bigint>, prunedThrough: bigint): boolean | null {
+    if (this.above > prunedThrough) return null;
+    for (const rowId of rowIds) if (this.newest.has(rowId)) return true;
+    return false;
+  }
 }
 
 /** The index of the first entry above `slot` in entries by ascending slot. */
@@ -34,7 +90,7 @@ export function firstAbove(entries: readonly { slot: bigint }[], slot: bigint): 
  * The rows with a change in (since, upTo] among the log's entries in (above, upTo], each with
  * whether it has a version at or below `since` and whether its insert is among them; stops past `limit`.
  */
-export function changedIn(log: readonly LoggedChange[], above: bigint, since: bigint, upTo: bigint, limit: number): ChangedRow[] {
+function changedIn(log: readonly LoggedChange[], above: bigint, since: bigint, upTo: bigint, limit: number): ChangedRow[] {
   const rows = new Map<bigint, ChangedRow>();
   const start = firstAbove(log, since);
   for (let i = start; i < log.length && log[i]!.slot <= upTo && rows.size <= limit; i++) {

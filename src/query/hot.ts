@@ -35,7 +35,7 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb } from '../lake/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/index.js';
-import { changedIn, firstAbove, type ChangedRow, type LoggedChange } from './hot-log.js';
+import { firstAbove, MirrorLog, type ChangedRow } from './hot-log.js';
 
 /** An entity's key across projects (schema ids are unique within a project only). */
 export const keyOf = (entity: Pick<EntitySchema, 'project' | 'id'>) => `${entity.project}/${entity.id}`;
@@ -68,12 +68,8 @@ interface MirrorState {
   lakeChanges: LakeChange[];
   /** Slot of each row's insert the mirror holds (row_id as a 128-bit integer); pruned with the rows. */
   born: Map<bigint, bigint>;
-  /**
-   * Every change the mirror holds above `logAbove`, by ascending slot, with its row and op: what a
-   * kept aggregate's correction asks of the mirror, answered without a statement (`changedSince`).
-   */
-  log: LoggedChange[];
-  logAbove: bigint;
+  /** Every change the table holds, with its row and op, while within its limit (hot-log.ts). */
+  log: MirrorLog;
 }
 
 /** An update or delete, and the slot of its row's insert when the mirror copied it (else null). */
@@ -194,7 +190,7 @@ export class HotMirror {
     if (!state) {
       const table = quoteIdent(`hot_${entity.project}_${entity.id}`);
       // The table is created first in the schema's queue, before any refresh can run.
-      state = { table, copiedThrough: -1n, prunedThrough: -1n, gaps: [], queue: this.createTable(entity, table), lakeChanges: [], born: new Map(), log: [], logAbove: -1n };
+      state = { table, copiedThrough: -1n, prunedThrough: -1n, gaps: [], queue: this.createTable(entity, table), lakeChanges: [], born: new Map(), log: new MirrorLog(-1n, this.logLimit) };
       this.states.set(key, state);
     }
     return state;
@@ -224,8 +220,7 @@ export class HotMirror {
       queue: Promise.resolve(),
       lakeChanges: [],
       born: new Map(),
-      log: [],
-      logAbove: range.flushedThrough,
+      log: new MirrorLog(range.flushedThrough, this.logLimit),
     };
     await this.copy(client, entity, own, range.bufferMax);
     return own;
@@ -264,8 +259,9 @@ export class HotMirror {
       const insert = `INSERT INTO ${state.table}
                         SELECT *, ${next} AS superseded_at FROM (${bufferRowsSql(HOT_STAGING.table, entity.attributes, { inserted: true })}) AS buffered`;
       // Only an update or delete can follow a version the mirror holds: an insert's row_id is new
-      // to the store. A batch of inserts (a buffer filling with new rows) is one statement.
-      if (ops.changes.length === 0) {
+      // to the store. A batch of inserts (a buffer filling with new rows), or of changes to rows
+      // the mirror holds no version of (updates of lake rows, as the log knows), is one statement.
+      if (ops.changes.length === 0 || state.log.holdsAnyOf(ops.changes.map(([rowId]) => rowId), state.prunedThrough) === false) {
         await connection.run(insert);
       } else {
         // One call for the transaction: each call is a round trip to DuckDB's thread.
@@ -287,14 +283,7 @@ export class HotMirror {
       added.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
       state.lakeChanges.push(...added);
       const logged = [...ops.inserts.map(([rowId, slot]) => ({ slot, rowId, inserted: true })), ...ops.changes.map(([rowId, slot]) => ({ slot, rowId, inserted: false }))];
-      if (state.log.length + logged.length > this.logLimit) {
-        // Past the cap the log starts again above this copy; a query whose range begins below asks DuckDB.
-        state.log = [];
-        state.logAbove = upTo;
-      } else {
-        logged.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
-        state.log.push(...logged);
-      }
+      state.log.append(logged, upTo);
       // The next refresh replaces the staging table; only a large one is worth a statement now.
       if (rows > 10_000) await connection.run(`DROP TABLE ${HOT_STAGING.table}`);
     });
@@ -319,8 +308,7 @@ export class HotMirror {
     const kept = state.lakeChanges.findIndex((change) => change.slot > floor);
     state.lakeChanges.splice(0, kept < 0 ? state.lakeChanges.length : kept);
     for (const [rowId, slot] of state.born) if (slot <= floor) state.born.delete(rowId);
-    state.log.splice(0, firstAbove(state.log, floor));
-    if (state.logAbove < floor) state.logAbove = floor;
+    state.log.prune(floor);
   }
 }
 
@@ -332,7 +320,7 @@ function readOf(state: MirrorState, range: { flushedThrough: bigint; bufferMax: 
     supersedesLake: supersedesLake(state, flushedThrough, bufferMax),
     // Asked later, while the query holds its claim: a copy since only appended above bufferMax, a
     // prune only dropped entries at or below flushedThrough, and a restarted log is caught here.
-    changedSince: (since, limit) => (state.logAbove <= flushedThrough ? changedIn(state.log, flushedThrough, since, bufferMax, limit) : null),
+    changedSince: (since, limit) => state.log.changedSince(flushedThrough, since, bufferMax, limit),
   };
 }
 
