@@ -22,11 +22,11 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
 import { measureName, type AggregatePlan, type Measure } from './aggregate-plan.js';
-import type { ChangedRow } from './hot-log.js';
 import { groupByFirst, groupedSource, keptGroups, keyColumn } from './compile-aggregate.js';
 import { Params } from './duckdb-sql.js';
 import type { ResultRows, SnapshotReader, ViewOf } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
+import type { ChangedRow } from './hot-log.js';
 import type { EntityTiers } from './snapshot.js';
 import { changedVersionsSql, currentRowsSql, SIGN } from './view.js';
 

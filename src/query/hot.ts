@@ -32,6 +32,11 @@
 // row's insert when the mirror saw it (`born`); a query's range (F, M] needs the anti-join only
 // if one of its updates or deletes has no insert in (F, M]. An insert flushed since (born <= F) or
 // never seen (null: pruned, in a gap, copied before the mirror started) counts as a lake row.
+//
+// The log (hot-log.ts) keeps each change the table holds, with its row and op, up to a bound: a
+// kept aggregate asks it which rows changed since its slot, and a copy asks it whether the mirror
+// holds any version of the rows it changes (if not, nothing is superseded: no UPDATE). Past its
+// bound, or for a range below where it starts again, it answers null and the table is asked.
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb } from '../lake/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/index.js';
