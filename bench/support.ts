@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { GraphQLSchema } from 'graphql';
 import pg from 'pg';
 import pino, { type Logger } from 'pino';
-import { loadCatalog, type AttributeValue, type Catalog, type EntitySchema } from '../src/catalog/index.js';
+import { loadCatalog, type Catalog, type EntitySchema } from '../src/catalog/index.js';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
 import { openLakehouse, type Lakehouse } from '../src/cli/lakehouse.js';
 import { compactSchema } from '../src/compaction/index.js';
@@ -306,24 +306,16 @@ export class DemoLoad {
   }
 
   /**
-   * The updates in transactions of UPDATE_BATCH rows each, set-based as `update_<name>_many` writes
-   * them (one change_log row per changed row): single-row updates took ~3 ms each here, and the
+   * The updates in transactions of UPDATE_BATCH rows each (EavWriter.updateRows: one change_log
+   * row per changed row): single-row updates took ~3 ms each here, and the
    * 200,000 of scale 10 half an hour. The draws stay in seed order; a row drawn twice in one batch
    * keeps its later values (one version), as one statement of the API would write it.
    */
   private async writeInBatches(changes: readonly { id: string; set: AttributeInput }[], entity: EntitySchema): Promise<void> {
-    const writer = this.g.oltp.writer;
     for (let start = 0; start < changes.length; start += UPDATE_BATCH) {
-      const batch = new Map<string, Record<string, AttributeValue>>();
-      for (const { id, set } of changes.slice(start, start + UPDATE_BATCH)) batch.set(id, { ...batch.get(id), ...writer.coerce(entity, set, true) });
-      await writer.transaction(async (tx) => {
-        const current = await tx.lockLive(entity, [...batch.keys()]);
-        const updates = [...current.values()].map((before) => {
-          const changed = batch.get(before.row_id)!;
-          return { before, values: { ...before.values, ...changed }, changed: new Set(Object.keys(changed)) };
-        });
-        await tx.write(entity, { updates });
-      });
+      const batch = new Map<string, AttributeInput>();
+      for (const { id, set } of changes.slice(start, start + UPDATE_BATCH)) batch.set(id, { ...batch.get(id), ...set });
+      await this.g.oltp.writer.updateRows(entity, batch);
     }
   }
 

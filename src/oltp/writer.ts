@@ -83,12 +83,23 @@ export class EavWriter {
 
   /** Sets the given attributes of a live row; null when no live row has that row_id. */
   async update(entity: EntitySchema, rowId: string, set: AttributeInput): Promise<EntityRow | null> {
-    const changes = this.coerce(entity, set, true);
+    return (await this.updateRows(entity, new Map([[rowId, set]]))).get(rowId) ?? null;
+  }
+
+  /**
+   * Sets attributes of several live rows (per row_id its own) in one transaction, one change_log
+   * row per row; returns the rows updated by row_id (a row_id with no live row is left out).
+   */
+  async updateRows(entity: EntitySchema, sets: ReadonlyMap<string, AttributeInput>): Promise<Map<string, EntityRow>> {
+    const changes = new Map([...sets].map(([rowId, set]) => [rowId, this.coerce(entity, set, true)]));
     return this.transaction(async (tx) => {
-      const current = (await tx.lockLive(entity, [rowId])).get(rowId);
-      if (!current) return null;
-      const update = { before: current, values: { ...current.values, ...changes }, changed: new Set(Object.keys(changes)) };
-      return (await tx.write(entity, { updates: [update] })).updated[0]!;
+      const current = await tx.lockLive(entity, [...changes.keys()]);
+      const updates = [...current.values()].map((before) => {
+        const changed = changes.get(before.row_id)!;
+        return { before, values: { ...before.values, ...changed }, changed: new Set(Object.keys(changed)) };
+      });
+      const { updated } = await tx.write(entity, { updates });
+      return new Map(updated.map((row) => [row.row_id, row]));
     });
   }
 

@@ -258,7 +258,7 @@ export class AggregateCache {
     return this.create(reader, before.files, upTo, (params) => {
       const only = (rows: readonly string[]) => `row_id IN (${rows.map(uuidLiteral).join(', ')})`;
       const buffered = only(ids(changed));
-      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(tiers, since, buffered)), params, 'signed', true)];
+      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(plan.entity, hot, since, buffered)), params, 'signed', true)];
       if (inLake.length) {
         const lake = only(inLake);
         parts.push(partialSql(plan, rowsOf((filter) => currentRowsSql({ ...tiers, hot: null }, inLake, filter, lake)), params, -1, true));

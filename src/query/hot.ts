@@ -40,7 +40,7 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb } from '../lake/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/index.js';
-import { firstAbove, MirrorLog, type ChangedRow } from './hot-log.js';
+import { firstAbove, MirrorLog, type ChangedRow, type LoggedChange } from './hot-log.js';
 
 /** An entity's key across projects (schema ids are unique within a project only). */
 export const keyOf = (entity: Pick<EntitySchema, 'project' | 'id'>) => `${entity.project}/${entity.id}`;
@@ -252,21 +252,21 @@ export class HotMirror {
     await this.duck.use(async (connection) => {
       // The rows come in binary (no text format) into a staging table of this connection; the
       // INSERT below types them. Few statements: each costs DuckDB milliseconds on every refresh.
-      const ops = { inserts: [] as [bigint, bigint][], changes: [] as [bigint, bigint][] };
-      const rows = await loadChanges(connection, tapOps(readBufferChanges(client, entity, { aboveSlot: state.copiedThrough, upToSlot: upTo }), ops), HOT_STAGING);
+      const copied: LoggedChange[] = [];
+      const rows = await loadChanges(connection, tapChanges(readBufferChanges(client, entity, { aboveSlot: state.copiedThrough, upToSlot: upTo }), copied), HOT_STAGING);
+      const changes = copied.filter((c) => !c.inserted);
       // Each version records the slot of the row's next version (superseded_at), so a query
       // finds the newest version in its snapshot with a filter instead of a window. Within the
       // batch a window finds it, needed only when a row comes more than once (sorting costs DuckDB
       // milliseconds per refresh).
-      const rowIds = [...ops.inserts, ...ops.changes].map(([rowId]) => rowId);
-      const once = new Set(rowIds).size === rowIds.length;
+      const once = new Set(copied.map((c) => c.rowId)).size === copied.length;
       const next = once ? 'NULL::BIGINT' : 'lead(time_slot) OVER (PARTITION BY row_id ORDER BY time_slot)';
       const insert = `INSERT INTO ${state.table}
                         SELECT *, ${next} AS superseded_at FROM (${bufferRowsSql(HOT_STAGING.table, entity.attributes, { inserted: true })}) AS buffered`;
       // Only an update or delete can follow a version the mirror holds: an insert's row_id is new
       // to the store. A batch of inserts (a buffer filling with new rows), or of changes to rows
       // the mirror holds no version of (updates of lake rows, as the log knows), is one statement.
-      if (ops.changes.length === 0 || state.log.holdsAnyOf(ops.changes.map(([rowId]) => rowId), state.prunedThrough) === false) {
+      if (changes.length === 0 || state.log.holdsAnyOf(changes.map((c) => c.rowId), state.prunedThrough) === false) {
         await connection.run(insert);
       } else {
         // One call for the transaction: each call is a round trip to DuckDB's thread.
@@ -282,13 +282,12 @@ export class HotMirror {
       }
       // Only once the rows are in: a failed copy leaves the JS side as it was, like the table.
       // Bounded: past the cap an insert goes unrecorded, and a later update of it counts as a lake row.
-      for (const [rowId, slot] of ops.inserts) if (state.born.size < BORN_LIMIT) state.born.set(rowId, slot);
-      const added = ops.changes.map(([rowId, slot]): LakeChange => ({ slot, born: state.born.get(rowId) ?? null }));
+      for (const { rowId, slot, inserted } of copied) if (inserted && state.born.size < BORN_LIMIT) state.born.set(rowId, slot);
+      const added = changes.map(({ rowId, slot }): LakeChange => ({ slot, born: state.born.get(rowId) ?? null }));
       // COPY gives no order; every slot here is above the ones already listed (copiedThrough).
       added.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
       state.lakeChanges.push(...added);
-      const logged = [...ops.inserts.map(([rowId, slot]) => ({ slot, rowId, inserted: true })), ...ops.changes.map(([rowId, slot]) => ({ slot, rowId, inserted: false }))];
-      state.log.append(logged, upTo);
+      state.log.append(copied, upTo);
       // The next refresh replaces the staging table; only a large one is worth a statement now.
       if (rows > 10_000) await connection.run(`DROP TABLE ${HOT_STAGING.table}`);
     });
@@ -310,8 +309,7 @@ export class HotMirror {
     // No query in flight or to come reads at or below the floor, so gaps there no longer matter.
     state.gaps = state.gaps.filter((gap) => gap.upTo > floor);
     // Nor its changes; an insert forgotten here reads as unseen (null) for a later update: a lake row.
-    const kept = state.lakeChanges.findIndex((change) => change.slot > floor);
-    state.lakeChanges.splice(0, kept < 0 ? state.lakeChanges.length : kept);
+    state.lakeChanges.splice(0, firstAbove(state.lakeChanges, floor));
     for (const [rowId, slot] of state.born) if (slot <= floor) state.born.delete(rowId);
     state.log.prune(floor);
   }
@@ -344,14 +342,14 @@ function supersedesLake(state: MirrorState, flushedThrough: bigint, bufferMax: b
 }
 
 /**
- * Passes the batches on, noting per change its row_id and slot: inserts in `ops.inserts`, updates
- * and deletes in `ops.changes`. A batch without ops (never, from the buffer) counts as changes.
+ * Passes the batches on, noting each change's slot, row_id and whether it is an insert (a batch
+ * without ops, never from the buffer, counts as updates and deletes).
  */
-async function* tapOps(batches: AsyncIterable<ChangeBatch>, ops: { inserts: [bigint, bigint][]; changes: [bigint, bigint][] }): AsyncGenerator<ChangeBatch> {
+async function* tapChanges(batches: AsyncIterable<ChangeBatch>, copied: LoggedChange[]): AsyncGenerator<ChangeBatch> {
   for await (const batch of batches) {
     const known = batch.inserted.length === batch.timeSlots.length;
     for (let i = 0; i < batch.timeSlots.length; i++) {
-      (known && batch.inserted[i] ? ops.inserts : ops.changes).push([batch.rowIds[i]!, batch.timeSlots[i]!]);
+      copied.push({ slot: batch.timeSlots[i]!, rowId: batch.rowIds[i]!, inserted: known && batch.inserted[i] === true });
     }
     yield batch;
   }

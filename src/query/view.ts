@@ -8,7 +8,7 @@
 //     per flush (latest.ts);
 //  3. rows in the buffer: the version that is newest in the query's snapshot, which the hot mirror
 //     marks (hot.ts: superseded_at).
-import { quoteIdent } from '../catalog/index.js';
+import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { lakeColumns, parquetScanSql } from '../lake/index.js';
 import type { Filter } from './filter.js';
 import type { EntityTiers, TierFile } from './snapshot.js';
@@ -77,12 +77,9 @@ export const SIGN = 'sign__';
  * what a kept aggregate adds and takes away for rows changed in the buffer (aggregate-cache.ts).
  * The caller keeps only rows changed in (since, upTo], so no version is current at both.
  */
-export function changedVersionsSql(tiers: EntityTiers, since: bigint, only: string): string {
-  const hot = tiers.hot;
-  const columns = lakeColumns(tiers.entity);
-  if (!hot) return `(SELECT ${columns.map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')}, 0 AS ${SIGN} WHERE false)`;
+export function changedVersionsSql(entity: EntitySchema, hot: NonNullable<EntityTiers['hot']>, since: bigint, only: string): string {
   const currentAt = (slot: bigint) => `(superseded_at IS NULL OR superseded_at > ${slot})`;
-  return `(SELECT ${columns.map((c) => quoteIdent(c.name)).join(', ')}, CASE WHEN ${currentAt(hot.upTo)} THEN 1 ELSE -1 END AS ${SIGN}
+  return `(SELECT ${lakeColumns(entity).map((c) => quoteIdent(c.name)).join(', ')}, CASE WHEN ${currentAt(hot.upTo)} THEN 1 ELSE -1 END AS ${SIGN}
              FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo} AND ${only}
               AND (${currentAt(hot.upTo)} OR (time_slot <= ${since} AND ${currentAt(since)})) AND coalesce(deleted_at, 0) = 0)`;
 }

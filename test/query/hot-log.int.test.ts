@@ -4,17 +4,14 @@
 // `since` of a query's range, and every read must show each live row once with its newest values,
 // through inserts, updates, deletes, flushes, prunes and a log that outgrew its cap (then it
 // answers null, and the caller asks the table or runs the UPDATE).
-import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EntitySchema } from '../../src/catalog/index.js';
-import { DuckDb } from '../../src/lake/index.js';
-import { HotMirror } from '../../src/query/hot.js';
+import type { DuckDb } from '../../src/lake/index.js';
 import type { ChangedRow } from '../../src/query/hot-log.js';
-import { LakeLatestVersions } from '../../src/query/latest.js';
-import { ChangedRowSets, takeSnapshot } from '../../src/query/snapshot.js';
+import { takeSnapshot } from '../../src/query/snapshot.js';
 import { currentRowsSql } from '../../src/query/view.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
-import { scratchDir } from '../support/scratch.js';
+import { openSnapshotParts, type SnapshotParts } from '../support/snapshot-parts.js';
 
 /** A seeded generator, so a failure repeats. */
 function random(seed: number): () => number {
@@ -32,13 +29,19 @@ describe('hot mirror: the log of changes', () => {
 
   beforeEach(async () => {
     gw = await startTestGateway();
-    duck = await DuckDb.open({ tempDir: path.join(await scratchDir('hot-log-'), 'duckdb') });
     customers = gw.catalog.entity('customers');
   });
   afterEach(async () => {
     duck?.close();
     await gw?.close();
   });
+
+  /** Snapshot parts on a DuckDB of their own, the mirror's log bounded at `logLimit`. */
+  const open = async (logLimit?: number): Promise<SnapshotParts['deps']> => {
+    const parts = await openSnapshotParts(gw, 'hot-log-', logLimit);
+    duck = parts.duck;
+    return parts.deps;
+  };
 
   /** The same rows as the statement aggregate-cache.ts falls back to, sorted by row_id. */
   const fromTable = async (hot: { table: string; above: bigint; upTo: bigint }, since: bigint): Promise<ChangedRow[]> =>
@@ -53,9 +56,8 @@ describe('hot mirror: the log of changes', () => {
   const byRow = (rows: readonly ChangedRow[]) => [...rows].sort((a, b) => (a.rowId < b.rowId ? -1 : 1));
 
   /** Random writes and flushes; after each step, a query compares the log with the table for several `since`. */
-  const walk = async (hot: HotMirror, seed: number, steps: number) => {
+  const walk = async (deps: SnapshotParts['deps'], seed: number, steps: number) => {
     const next = random(seed);
-    const deps = { pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed: new ChangedRowSets(gw.oltp.pool, duck), latest: new LakeLatestVersions(duck) };
     const live: string[] = [];
     const names = new Map<string, string>();
     let compared = 0;
@@ -105,20 +107,19 @@ describe('hot mirror: the log of changes', () => {
   };
 
   it('gives the rows the mirror table gives, with where each one was, at every step', async () => {
-    const { compared, unknown } = await walk(new HotMirror(duck, ''), 7, 60);
+    const { compared, unknown } = await walk(await open(), 7, 60);
     expect(unknown).toBe(0);
     expect(compared).toBeGreaterThan(60);
   });
 
   it('past its cap the log starts again and answers null for a range that begins below, never a wrong set', async () => {
-    const { compared, unknown } = await walk(new HotMirror(duck, '', 4), 11, 60);
+    const { compared, unknown } = await walk(await open(4), 11, 60);
     expect(unknown).toBeGreaterThan(0);
     expect(compared).toBeGreaterThan(0);
   });
 
   it('caps what it gathers at the limit plus one', async () => {
-    const hot = new HotMirror(duck, '');
-    const deps = { pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed: new ChangedRowSets(gw.oltp.pool, duck), latest: new LakeLatestVersions(duck) };
+    const deps = await open();
     await gw.oltp.writer.insert(customers, Array.from({ length: 12 }, (_, i) => ({ name: `c${i}` })));
     const snapshot = await takeSnapshot(deps, [customers]);
     try {

@@ -18,10 +18,11 @@ export interface SnapshotParts {
   deps: { pool: TestGateway['oltp']['pool']; hot: HotMirror; cache: TestGateway['lakehouse']['cache']; changed: ChangedRowSets; latest: LakeLatestVersions };
 }
 
-export async function openSnapshotParts(gw: TestGateway, prefix: string): Promise<SnapshotParts> {
+/** `logLimit`: the mirror's log bound (hot-log.ts), lowered by tests that watch it start again. */
+export async function openSnapshotParts(gw: TestGateway, prefix: string, logLimit?: number): Promise<SnapshotParts> {
   const dir = await scratchDir(prefix);
   const duck = await DuckDb.open({ tempDir: path.join(dir, 'duckdb') });
-  const hot = new HotMirror(duck, path.join(dir, 'hot'));
+  const hot = new HotMirror(duck, path.join(dir, 'hot'), logLimit);
   const changed = new ChangedRowSets(gw.oltp.pool, duck);
   const latest = new LakeLatestVersions(duck);
   return { duck, hot, changed, latest, deps: { pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest } };
