@@ -14,12 +14,20 @@ export interface ScannedFile {
  * A parenthesized subquery over `files` with the lake columns of `attributes` (by default the
  * entity's own), in order. A column none of the files has (an attribute added after they were
  * written) reads as NULL; columns of the files that are not asked for are not read.
+ * `positions` adds each row's file_index (its file's place in `files`) and file_row_number.
  */
-export function parquetScanSql(entity: EntitySchema, files: readonly ScannedFile[], attributes: readonly LakeAttribute[] = entity.attributes): string {
+export function parquetScanSql(
+  entity: EntitySchema,
+  files: readonly ScannedFile[],
+  attributes: readonly LakeAttribute[] = entity.attributes,
+  options: { positions?: boolean } = {},
+): string {
   const present = new Set(files.flatMap((f) => f.columns));
   const select = lakeColumns(entity, attributes).map((c) => (present.has(c.name) ? quoteIdent(c.name) : `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`));
   // union_by_name makes DuckDB read every file's schema first: only when the files' column sets
   // differ. Equal sets in another order are matched by name without it (test/lake/scan.test.ts).
   const differ = files.some((f) => f.columns.length !== present.size);
-  return `(SELECT ${select.join(', ')} FROM read_parquet([${files.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''}))`;
+  // With `positions`, each row's place too: the index of its file in `files` and its row number there.
+  if (options.positions) select.push('file_index', 'file_row_number');
+  return `(SELECT ${select.join(', ')} FROM read_parquet([${files.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''}${options.positions ? ', file_row_number = true' : ''}))`;
 }

@@ -23,7 +23,7 @@ import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
 import { measureName, type AggregatePlan, type Measure } from './aggregate-plan.js';
 import { groupByFirst, groupedSource, keptGroups, keyColumn } from './compile-aggregate.js';
-import { Params } from './duckdb-sql.js';
+import { Params, uuidLiteral } from './duckdb-sql.js';
 import type { ResultRows, SnapshotReader, ViewOf } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
 import type { ChangedRow } from './hot-log.js';
@@ -335,15 +335,3 @@ export class AggregateCache {
 }
 
 const sumType = (m: FieldMeasure) => (m.attribute.type === 'int' ? 'HUGEINT' : 'DOUBLE');
-
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/**
- * A changed row's row_id as a SQL literal. The ids come from the mirror (its log, or DuckDB's own
- * UUID text), never from a request; a bound list made DuckDB plan the correction twice, 3-4 ms of
- * its 8 (measured in process, same run). Checked all the same, so no other text is ever inlined.
- */
-function uuidLiteral(rowId: string): string {
-  if (!UUID_TEXT.test(rowId)) throw new Error(`aggregate cache: changed row ${JSON.stringify(rowId)} is not a UUID`);
-  return `'${rowId}'::UUID`;
-}

@@ -20,6 +20,7 @@ import { Admission, type AdmissionSettings } from './admission.js';
 import type { Filter } from './filter.js';
 import { HotMirror, keyOf } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
+import { SupersededPositions } from './positions.js';
 import { ZoneMaps } from './zone-map.js';
 import { ChangedRowSets, takeSnapshot, type EntityTiers, type QuerySnapshot } from './snapshot.js';
 import { currentRowsSql } from './view.js';
@@ -48,6 +49,18 @@ export interface SnapshotReader {
   run(statement: Statement): Promise<ResultRows>;
 }
 export type SnapshotWork<T> = (reader: SnapshotReader) => Promise<T>;
+
+/**
+ * `positions`: the work reads every file row of its entities (a search or an aggregate read in
+ * full), so the snapshot also looks up where the superseded rows sit (positions.ts), and the view
+ * excludes them by position. Work about rows changed since a kept state (aggregate-cache.ts) goes
+ * without: the lookup of newly updated rows would cost it more than it saves.
+ */
+export interface ReadOptions {
+  positions?: boolean;
+}
+/** What `read` asks: its statement reads the entities' rows through the view. */
+const SCANS: ReadOptions = { positions: true };
 
 /** Test hooks to stop a query between its steps (fault injection). */
 export interface QueryFaults {
@@ -87,7 +100,7 @@ export interface SnapshotHandle {
   /** Runs a statement over `entities` (made readable first); `view` of any other entity it covers works once read. */
   read(entities: readonly EntitySchema[], build: BuildStatement): Promise<ResultRows>;
   /** Runs `work` (several statements, in one admission slot) over `entities` of this snapshot. */
-  readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>): Promise<T>;
+  readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>, options?: ReadOptions): Promise<T>;
   /**
    * The high-water slot: the highest time_slot committed and visible in this snapshot across the
    * entities its statements read (QuerySnapshot.highWater). Null when none of them holds a change;
@@ -105,6 +118,7 @@ interface EngineParts {
   hot: HotMirror;
   changed: ChangedRowSets;
   latest: LakeLatestVersions;
+  positions: SupersededPositions;
   zones: ZoneMaps;
   admission: Admission;
   /** Snapshots taken and not yet released. */
@@ -128,6 +142,7 @@ export class QueryEngine {
       hot: new HotMirror(deps.duck, path.join(deps.workDir, 'hot')),
       changed: new ChangedRowSets(deps.pool, deps.duck),
       latest: new LakeLatestVersions(deps.duck),
+      positions: new SupersededPositions(deps.duck),
       zones: new ZoneMaps(deps.duck),
       open: new Set(),
     };
@@ -147,16 +162,16 @@ export class QueryEngine {
    * On a scoped view whose snapshot covers `entities`, it reads that snapshot; else one of its own.
    */
   async read(entities: readonly EntitySchema[], build: BuildStatement): Promise<ResultRows> {
-    return this.readWith(entities, (reader) => reader.run(build(reader.view)));
+    return this.readWith(entities, (reader) => reader.run(build(reader.view)), SCANS);
   }
 
   /** Runs `work`, several statements in one admission slot, over one snapshot of `entities` (as `read`). */
-  async readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>): Promise<T> {
+  async readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>, options: ReadOptions = {}): Promise<T> {
     const shared = this.scope?.();
-    if (shared?.cover(entities)) return shared.readWith(entities, work);
+    if (shared?.cover(entities)) return shared.readWith(entities, work, options);
     const own = this.snapshot(entities, 'statement');
     try {
-      return await own.readWith(entities, work);
+      return await own.readWith(entities, work, options);
     } finally {
       own.release();
     }
@@ -236,10 +251,10 @@ class HeldSnapshot implements SnapshotHandle {
   read(first: readonly EntitySchema[] | BuildStatement, second?: BuildStatement): Promise<ResultRows> {
     const entities = typeof first === 'function' ? [...this.wanted.values()] : first;
     const build = typeof first === 'function' ? first : second!;
-    return this.readWith(entities, (reader) => reader.run(build(reader.view)));
+    return this.readWith(entities, (reader) => reader.run(build(reader.view)), SCANS);
   }
 
-  async readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>): Promise<T> {
+  async readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>, options: ReadOptions = {}): Promise<T> {
     if (!this.cover(entities)) throw new Error(`query snapshot: ${[...this.missing].join(', ')} not part of it`);
     // Admitted before the snapshot: a search waiting here holds no Postgres connection and no lease.
     return this.parts.admission.run(async () => {
@@ -249,7 +264,7 @@ class HeldSnapshot implements SnapshotHandle {
       try {
         this.checkOpen();
         const snapshot = await this.take();
-        await snapshot.prepare(entities);
+        await snapshot.prepare(entities, options);
         for (const entity of entities) this.readKeys.add(keyOf(entity));
         await this.deps.faults?.beforeStatement?.();
         // Past the bound, `run` refuses each statement before any DuckDB reader sees it.
@@ -286,9 +301,9 @@ class HeldSnapshot implements SnapshotHandle {
       try {
         // A snapshot only reads, so a lost connection or a serialization failure just takes it again.
         const { pool, cache, pgRetry } = this.deps;
-        const { hot, latest, zones } = this.parts;
+        const { hot, latest, zones, positions } = this.parts;
         const snapshot = await retryTransient(
-          () => takeSnapshot({ pool, hot, cache, changed, latest, zones }, [...this.wanted.values()], { prepare: 'onDemand' }),
+          () => takeSnapshot({ pool, hot, cache, changed, latest, zones, positions }, [...this.wanted.values()], { prepare: 'onDemand' }),
           pgRetry,
         );
         this.changed = changed;

@@ -8,6 +8,7 @@ import { changedRowIdsOf, listTiers, type DuckDb, type EntityTierListing, type L
 import type { PgClient, PgPool } from '../oltp/index.js';
 import { keyOf, type HotMirror, type HotRead } from './hot.js';
 import type { LakeLatestVersions, LatestLease } from './latest.js';
+import type { PositionsLease, SupersededPositions } from './positions.js';
 import type { FileZones, ZoneMaps } from './zone-map.js';
 
 export interface TierFile {
@@ -34,6 +35,12 @@ export interface EntityTiers {
    * `supersedesLake` the buffer holds only rows inserted in it, which the older tiers lack.
    */
   hot: (HotRead & { above: bigint; upTo: bigint }) | null;
+  /**
+   * DuckDB table (file_id, pos, slot) of the places in these files of rows with a newer version
+   * (positions.ts): rows of a changed set (slot 0), and rows changed in the buffer (the slot of
+   * their first change), complete through `hot.upTo`. Null: not prepared, the view anti-joins on row_id.
+   */
+  superseded?: string | null;
 }
 
 export interface QuerySnapshot {
@@ -43,7 +50,7 @@ export interface QuerySnapshot {
    * and may come later than the listing: a request's snapshot prepares an entity when a statement
    * first reads it, so an entity it covers but never reads costs only its listing.
    */
-  prepare(entities: readonly EntitySchema[]): Promise<void>;
+  prepare(entities: readonly EntitySchema[], options?: { positions?: boolean }): Promise<void>;
   tiers(entity: EntitySchema): EntityTiers;
   /**
    * The highest time_slot of the entity that this snapshot shows committed: its newest buffered
@@ -177,7 +184,17 @@ export interface SnapshotHooks {
  * with `'onDemand'` the caller prepares the ones it reads (`QuerySnapshot.prepare`).
  */
 export async function takeSnapshot(
-  deps: { pool: PgPool; hot: HotMirror; cache: LakeReadCache; changed: ChangedRowSets; latest: LakeLatestVersions; zones?: ZoneMaps; hooks?: SnapshotHooks },
+  deps: {
+    pool: PgPool;
+    hot: HotMirror;
+    cache: LakeReadCache;
+    changed: ChangedRowSets;
+    latest: LakeLatestVersions;
+    zones?: ZoneMaps;
+    /** Without it, the view always anti-joins on row_id. */
+    positions?: SupersededPositions;
+    hooks?: SnapshotHooks;
+  },
   entities: readonly EntitySchema[],
   options: { prepare?: 'all' | 'onDemand' } = {},
 ): Promise<QuerySnapshot> {
@@ -185,7 +202,7 @@ export async function takeSnapshot(
   const tiers = new Map<string, EntityTiers>();
   const preparing = new Map<string, Promise<void>>();
   const hot = new Map<string, EntityTiers['hot']>();
-  const leases: LatestLease[] = [];
+  const leases: (LatestLease | PositionsLease)[] = [];
   // The local copies of the listed files stay in the read cache until the statement ends (cache.ts).
   const pins: PinnedFiles[] = [];
   let released = false;
@@ -279,25 +296,43 @@ export async function takeSnapshot(
     }
     tiers.set(keyOf(entity), { entity, files: local, latestChanged: lease.table, hot: hot.get(keyOf(entity)) ?? null });
   };
-  const prepare = async (wanted: readonly EntitySchema[]): Promise<void> => {
+  // The positions of superseded rows, for statements that read every file row (the view's part 1
+  // without a row_id condition); a statement about a few rows is better off without the lookup.
+  const positioning = new Map<string, Promise<void>>();
+  const positionOne = async (entity: EntitySchema): Promise<void> => {
+    const key = keyOf(entity);
+    const lease = await deps.positions!.lease(tiers.get(key)!);
+    if (!lease) return;
+    leases.push(lease);
+    if (released) {
+      releaseAll();
+      throw new Error(`query snapshot: released while ${entity.name} was being prepared`);
+    }
+    tiers.set(key, { ...tiers.get(key)!, superseded: lease.table });
+  };
+  const memoized = (memo: Map<string, Promise<void>>, entity: EntitySchema, make: (entity: EntitySchema) => Promise<void>): Promise<void> => {
+    const key = keyOf(entity);
+    let ready = memo.get(key);
+    if (!ready) {
+      ready = make(entity);
+      // A failed preparation (e.g. the store unreachable) may be tried again by a later statement.
+      ready.catch(() => memo.delete(key));
+      memo.set(key, ready);
+    }
+    return ready;
+  };
+  const prepare = async (wanted: readonly EntitySchema[], options: { positions?: boolean } = {}): Promise<void> => {
     if (released) throw new Error('query snapshot: read after release');
     for (const entity of wanted) {
       listingOf(entity);
-      const key = keyOf(entity);
-      let ready = preparing.get(key);
-      if (!ready) {
-        ready = prepareOne(entity);
-        // A failed preparation (e.g. the store unreachable) may be tried again by a later statement.
-        ready.catch(() => preparing.delete(key));
-        preparing.set(key, ready);
-      }
-      await ready;
+      await memoized(preparing, entity, prepareOne);
+      if (options.positions && deps.positions) await memoized(positioning, entity, positionOne);
     }
   };
 
   if (options.prepare !== 'onDemand') {
     try {
-      await prepare(entities);
+      await prepare(entities, { positions: true });
     } catch (error) {
       releaseAll();
       throw error;

@@ -3,7 +3,8 @@
 // the Parquet scan and the tables under it:
 //  1. rows with one version in the lake and none in the buffer: straight from their files, after
 //     an anti-join against the row_ids changed in the lake or updated/deleted in the buffer (a row
-//     inserted in the buffer has no lake version);
+//     inserted in the buffer has no lake version), or, where the snapshot has their positions
+//     (positions.ts), against those;
 //  2. rows changed in the lake and not in the buffer: their newest lake version, materialized once
 //     per flush (latest.ts);
 //  3. rows in the buffer: the version that is newest in the query's snapshot, which the hot mirror
@@ -12,6 +13,7 @@ import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { lakeColumns, parquetScanSql } from '../lake/index.js';
 import type { Filter } from './filter.js';
 import type { EntityTiers, TierFile } from './snapshot.js';
+import { fileIndexSql, mayHoldSingles } from './positions.js';
 import { ChangedRowSets } from './snapshot.js';
 import { mayMatch } from './zone-map.js';
 
@@ -41,18 +43,26 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
   const parts: string[] = [];
   // A file whose every row is listed as changed (a compaction's kept changes, a flush of updates
   // only) holds no single-version row: part 1 skips it.
-  const singles = files.filter((f) => f.changedRows < f.rowCount && !(filter && f.zones && !mayMatch(filter, f.zones)));
+  const singles = files.filter((f) => mayHoldSingles(f) && !(filter && f.zones && !mayMatch(filter, f.zones)));
   if (singles.length > 0) {
     const withChanges = files.filter((f) => f.changedRows > 0);
     const changedInLake = withChanges.length
       ? `(SELECT row_id FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${withChanges.map((f) => f.fileId.toString()).join(', ')}))`
       : null;
     const excluded = [changedInLake, hotIds].filter((s): s is string => s !== null);
-    parts.push(
-      excluded.length
-        ? `SELECT * FROM ${scan(singles)} AS single ANTI JOIN (${excluded.map((s) => `SELECT row_id FROM ${s} AS x`).join(' UNION ALL ')}) AS changed USING (row_id)`
-        : `SELECT * FROM ${scan(singles)} AS single`,
-    );
+    if (excluded.length === 0) {
+      parts.push(`SELECT * FROM ${scan(singles)} AS single`);
+    } else if (tiers.superseded && rowIds === null && only === null) {
+      // By position (positions.ts): the rows' file_index and file_row_number, not their row_id.
+      // The buffer's rows count up to this snapshot's slot; without a buffer, only the lake's.
+      const replaced = `SELECT m.file_index, p.pos AS file_row_number FROM ${tiers.superseded} AS p JOIN ${fileIndexSql(singles)} ON m.file_id = p.file_id
+                         WHERE p.slot <= ${hot ? hot.upTo : 0n}`;
+      parts.push(
+        `SELECT ${allColumns} FROM ${parquetScanSql(tiers.entity, singles, tiers.entity.attributes, { positions: true })} AS single ANTI JOIN (${replaced}) AS replaced USING (file_index, file_row_number)`,
+      );
+    } else {
+      parts.push(`SELECT * FROM ${scan(singles)} AS single ANTI JOIN (${excluded.map((s) => `SELECT row_id FROM ${s} AS x`).join(' UNION ALL ')}) AS changed USING (row_id)`);
+    }
   }
   if (tiers.latestChanged) {
     const latest = `(SELECT ${allColumns} FROM ${tiers.latestChanged}${only ? ` WHERE ${only}` : ''})`;

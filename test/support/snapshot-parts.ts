@@ -5,6 +5,7 @@ import path from 'node:path';
 import { DuckDb } from '../../src/lake/index.js';
 import { HotMirror } from '../../src/query/hot.js';
 import { LakeLatestVersions } from '../../src/query/latest.js';
+import { SupersededPositions } from '../../src/query/positions.js';
 import { ChangedRowSets } from '../../src/query/snapshot.js';
 import type { TestGateway } from './gateway.js';
 import { scratchDir } from './scratch.js';
@@ -14,8 +15,16 @@ export interface SnapshotParts {
   hot: HotMirror;
   changed: ChangedRowSets;
   latest: LakeLatestVersions;
+  positions: SupersededPositions;
   /** takeSnapshot's deps over these parts and the gateway's pool and lake cache. */
-  deps: { pool: TestGateway['oltp']['pool']; hot: HotMirror; cache: TestGateway['lakehouse']['cache']; changed: ChangedRowSets; latest: LakeLatestVersions };
+  deps: {
+    pool: TestGateway['oltp']['pool'];
+    hot: HotMirror;
+    cache: TestGateway['lakehouse']['cache'];
+    changed: ChangedRowSets;
+    latest: LakeLatestVersions;
+    positions: SupersededPositions;
+  };
 }
 
 /** `logLimit`: the mirror's log bound (hot-log.ts), lowered by tests that watch it start again. */
@@ -25,5 +34,6 @@ export async function openSnapshotParts(gw: TestGateway, prefix: string, logLimi
   const hot = new HotMirror(duck, path.join(dir, 'hot'), logLimit);
   const changed = new ChangedRowSets(gw.oltp.pool, duck);
   const latest = new LakeLatestVersions(duck);
-  return { duck, hot, changed, latest, deps: { pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest } };
+  const positions = new SupersededPositions(duck);
+  return { duck, hot, changed, latest, positions, deps: { pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest, positions } };
 }
