@@ -71,7 +71,12 @@ export class SupersededPositions {
       // Without a buffer, nothing above the files is covered yet (extend starts from the buffer's `above`).
       const covered = upTo ?? 0n;
       const built = this.build(entity, files, candidates, hot, covered);
-      const created: PositionsTable = { entity, built, covered, extending: built.then(() => undefined), users: 0, current: true, newestFile };
+      // A failed build fails the leases that wait for it; the chain of extensions only goes on.
+      const extending = built.then(
+        () => undefined,
+        () => undefined,
+      );
+      const created: PositionsTable = { entity, built, covered, extending, users: 0, current: true, newestFile };
       created.built.catch(() => {
         if (this.byKey.get(key) === created) this.byKey.delete(key);
       });
