@@ -167,7 +167,8 @@ function bufferedRowsSql(hot: NonNullable<EntityTiers['hot']>, since: bigint): s
 
 /** `files` by their index in a scan of them (the scan's file_index) and their file_id, as a relation m(file_index, file_id). */
 export function fileIndexSql(files: readonly TierFile[]): string {
-  return `(VALUES ${files.map((f, i) => `(${i}, ${f.fileId.toString()})`).join(', ')}) AS m(file_index, file_id)`;
+  // Typed as the scan's own columns: an INTEGER file_index made DuckDB join both sides as HUGEINT.
+  return `(VALUES ${files.map((f, i) => `(${i}::UBIGINT, ${f.fileId.toString()}::BIGINT)`).join(', ')}) AS m(file_index, file_id)`;
 }
 
 /** (file_id, pos, slot) of the rows of `candidates` whose row_id `source` (row_id, slot) lists, each with its least slot. */
