@@ -23,11 +23,11 @@ import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
 import { measureName, type AggregatePlan, type Measure } from './aggregate-plan.js';
 import { groupByFirst, groupedSource, keptGroups, keyColumn } from './compile-aggregate.js';
-import { Params, uuidLiteral } from './duckdb-sql.js';
+import { Params } from './duckdb-sql.js';
 import type { ResultRows, SnapshotReader, ViewOf } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
-import type { ChangedRow } from './hot-log.js';
-import type { EntityTiers } from './snapshot.js';
+import { uuidLiteral, type ChangedRow } from './hot-log.js';
+import type { EntityTiers } from './tiers.js';
 import { changedVersionsSql, currentRowsSql, SIGN } from './view.js';
 
 /** More changed rows than this since the kept state: reading every row again is as cheap. */

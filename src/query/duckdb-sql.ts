@@ -297,15 +297,3 @@ export function compileFilter(filter: Filter, ctx: CompileContext): string {
     }
   }
 }
-
-const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
-/**
- * A row_id the process itself holds (the mirror's log, DuckDB's own UUID text), never one from a
- * request, as a SQL literal: a bound list made DuckDB plan a statement twice, 3-4 ms of an 8 ms
- * correction (measured in process, same run). Checked all the same, so no other text is ever inlined.
- */
-export function uuidLiteral(rowId: string): string {
-  if (!UUID_TEXT.test(rowId)) throw new Error(`row id ${JSON.stringify(rowId)} is not a UUID`);
-  return `'${rowId}'::UUID`;
-}

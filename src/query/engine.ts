@@ -22,7 +22,8 @@ import { HotMirror, keyOf } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
 import { SupersededPositions } from './positions.js';
 import { ZoneMaps } from './zone-map.js';
-import { ChangedRowSets, takeSnapshot, type EntityTiers, type QuerySnapshot } from './snapshot.js';
+import { takeSnapshot, type QuerySnapshot } from './snapshot.js';
+import { ChangedRowSets, type EntityTiers } from './tiers.js';
 import { currentRowsSql } from './view.js';
 
 export interface Statement {

@@ -5,7 +5,7 @@
 import type { EntitySchema } from '../catalog/index.js';
 import { quoteIdent } from '../catalog/index.js';
 import { parquetScanSql, type DuckDb } from '../lake/index.js';
-import { ChangedRowSets, type TierFile } from './snapshot.js';
+import { ChangedRowSets, type TierFile } from './tiers.js';
 
 interface LatestTable {
   /** The table's name, once built. */

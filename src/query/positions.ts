@@ -19,9 +19,8 @@
 import type { EntitySchema } from '../catalog/index.js';
 import { quoteIdent } from '../catalog/index.js';
 import { parquetScanSql, type DuckDb } from '../lake/index.js';
-import type { EntityTiers, TierFile } from './snapshot.js';
-import { ChangedRowSets } from './snapshot.js';
-import { uuidLiteral } from './duckdb-sql.js';
+import { uuidLiteral } from './hot-log.js';
+import { ChangedRowSets, type EntityTiers, type TierFile } from './tiers.js';
 
 /** More rows first changed since the covered slot than this: look up all of the range's rows instead of a list. */
 const MAX_LISTED_ROWS = 5_000;

@@ -12,9 +12,8 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { lakeColumns, parquetScanSql } from '../lake/index.js';
 import type { Filter } from './filter.js';
-import type { EntityTiers, TierFile } from './snapshot.js';
 import { fileIndexSql, mayHoldSingles } from './positions.js';
-import { ChangedRowSets } from './snapshot.js';
+import { ChangedRowSets, type EntityTiers, type TierFile } from './tiers.js';
 import { mayMatch } from './zone-map.js';
 
 /**

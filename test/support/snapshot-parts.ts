@@ -6,7 +6,7 @@ import { DuckDb } from '../../src/lake/index.js';
 import { HotMirror } from '../../src/query/hot.js';
 import { LakeLatestVersions } from '../../src/query/latest.js';
 import { SupersededPositions } from '../../src/query/positions.js';
-import { ChangedRowSets } from '../../src/query/snapshot.js';
+import { ChangedRowSets } from '../../src/query/tiers.js';
 import type { TestGateway } from './gateway.js';
 import { scratchDir } from './scratch.js';
 
