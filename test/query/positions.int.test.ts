@@ -96,6 +96,31 @@ describe('superseded rows by position', () => {
     expect(olderReads).toBeGreaterThan(150);
   });
 
+  it("keeps a listing's table while a snapshot holds it and drops it once a newer listing replaced it", async () => {
+    const tables = () =>
+      duck.use(async (c) => (await c.runAndReadAll(`SELECT table_name FROM duckdb_tables() WHERE table_name LIKE 'lake_superseded_%' ORDER BY 1`)).getRowsJS().map((r) => String(r[0])));
+    const rows = await gw.oltp.writer.insert(customers, [{ name: 'a' }, { name: 'b' }]);
+    await gw.lakehouse.admin.flush(customers, true);
+    await gw.oltp.writer.update(customers, rows[0]!.row_id, { name: 'a2' });
+    const first = await takeSnapshot(parts.deps, [customers]);
+    const [firstTable] = await tables();
+    expect(firstTable).toBeDefined();
+    await gw.lakehouse.admin.flush(customers, true);
+    const second = await takeSnapshot(parts.deps, [customers]);
+    try {
+      // The older listing's table stays for the snapshot still reading it.
+      expect(await tables()).toHaveLength(2);
+      expect(await read(currentRowsSql(first.tiers(customers)))).toEqual(expected(new Map([[rows[0]!.row_id, 'a2'], [rows[1]!.row_id, 'b']])));
+      first.release();
+      for (let i = 0; i < 50 && (await tables()).includes(firstTable!); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await tables()).not.toContain(firstTable);
+      expect(await tables()).toHaveLength(1);
+    } finally {
+      first.release();
+      second.release();
+    }
+  });
+
   it('an older snapshot still shows the lake version of a row first updated after it', async () => {
     const [row, other] = await gw.oltp.writer.insert(customers, [{ name: 'before' }, { name: 'other' }]);
     await gw.lakehouse.admin.flush(customers, true);
