@@ -186,6 +186,7 @@ export class AggregateCache {
     const hold = (partials: KeptPartials) => (held.push(partials), partials.users++, partials);
     const readAll = async () => {
       this.stats.full++;
+      await reader.positioned([plan.entity]);
       return hold(await this.create(reader, files, upTo, (params) => partialSql(plan, reader.view, params, 1)));
     };
     try {

@@ -48,6 +48,8 @@ export interface SnapshotReader {
   /** The current rows of each entity, as `read` passes them to a statement's builder. */
   view: ViewOf;
   run(statement: Statement): Promise<ResultRows>;
+  /** Makes `view` leave superseded file rows out by position for a statement that reads every row (ReadOptions). */
+  positioned(entities: readonly EntitySchema[]): Promise<void>;
 }
 export type SnapshotWork<T> = (reader: SnapshotReader) => Promise<T>;
 
@@ -55,7 +57,8 @@ export type SnapshotWork<T> = (reader: SnapshotReader) => Promise<T>;
  * `positions`: the work reads every file row of its entities (a search or an aggregate read in
  * full), so the snapshot also looks up where the superseded rows sit (positions.ts), and the view
  * excludes them by position. Work about rows changed since a kept state (aggregate-cache.ts) goes
- * without: the lookup of newly updated rows would cost it more than it saves.
+ * without (the lookup of newly updated rows would cost it more than it saves), and asks for them
+ * (`SnapshotReader.positioned`) only when it reads every row after all.
  */
 export interface ReadOptions {
   positions?: boolean;
@@ -273,6 +276,7 @@ class HeldSnapshot implements SnapshotHandle {
           tiers: (entity) => snapshot.tiers(entity),
           view: (entity, rowIds, filter) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null, filter ?? null),
           run: (statement) => this.run(statement),
+          positioned: (wanted) => snapshot.prepare(wanted, SCANS),
         });
       } finally {
         this.running--;
