@@ -21,6 +21,7 @@ import type { EntitySchema } from '../catalog/index.js';
 import { quoteIdent } from '../catalog/index.js';
 import { parquetScanSql, type DuckDb } from '../lake/index.js';
 import { uuidLiteral } from './hot-log.js';
+import { ListingTables, type ListingTable } from './listing-tables.js';
 import { ChangedRowSets, type EntityTiers, type TierFile } from './tiers.js';
 
 /** More rows first changed since the covered slot than this: look up all of the range's rows instead of a list. */
@@ -29,18 +30,11 @@ const MAX_LISTED_ROWS = 5_000;
 /** The files of a listing that may hold rows with one version, which part 1 of the view reads. */
 export const mayHoldSingles = (f: TierFile) => f.changedRows < f.rowCount;
 
-interface PositionsTable {
-  entity: EntitySchema;
-  /** The table's name, once built (with the buffer's part through the first lease's slot). */
-  built: Promise<string>;
+interface PositionsTable extends ListingTable {
   /** The buffer slot through which the table holds every row's first buffered change. */
   covered: bigint;
   /** The last extension of `covered` (they run one after another). */
   extending: Promise<void>;
-  users: number;
-  current: boolean;
-  /** The highest file id of the listing: a later listing has a higher one. */
-  newestFile: bigint;
 }
 
 export interface PositionsLease {
@@ -50,10 +44,12 @@ export interface PositionsLease {
 }
 
 export class SupersededPositions {
-  private readonly byKey = new Map<string, PositionsTable>();
+  private readonly tables: ListingTables<PositionsTable>;
   private sequence = 0;
 
-  constructor(private readonly duck: DuckDb) {}
+  constructor(private readonly duck: DuckDb) {
+    this.tables = new ListingTables(duck);
+  }
 
   /**
    * The positions table of this listing, built on first use and complete through `tiers.hot.upTo`,
@@ -63,53 +59,21 @@ export class SupersededPositions {
     const { entity, files, hot } = tiers;
     const candidates = files.filter(mayHoldSingles);
     if (candidates.length === 0) return null;
-    const upTo = hot?.upTo ?? null;
-    const key = `${entity.project}/${entity.id}:${files.map((f) => f.fileId.toString()).join(',')}`;
-    let entry = this.byKey.get(key);
-    if (!entry) {
-      const newestFile = files.reduce((max, f) => (f.fileId > max ? f.fileId : max), -1n);
+    const { table, name, release } = await this.tables.hold(entity, files, files, () => {
       // Without a buffer, nothing above the files is covered yet (extend starts from the buffer's `above`).
-      const covered = upTo ?? 0n;
+      const covered = hot?.upTo ?? 0n;
       const built = this.build(entity, files, candidates, hot, covered);
       // A failed build fails the leases that wait for it; the chain of extensions only goes on.
-      const extending = built.then(
-        () => undefined,
-        () => undefined,
-      );
-      const created: PositionsTable = { entity, built, covered, extending, users: 0, current: true, newestFile };
-      created.built.catch(() => {
-        if (this.byKey.get(key) === created) this.byKey.delete(key);
-      });
-      this.byKey.set(key, created);
-      entry = created;
-      // A newer listing replaces older ones of the entity; those go once their last user is done.
-      for (const [otherKey, other] of this.byKey) {
-        if (otherKey !== key && otherKey.startsWith(`${entity.project}/${entity.id}:`) && other.newestFile <= newestFile) {
-          this.byKey.delete(otherKey);
-          other.current = false;
-          void this.dropIfUnused(other);
-        }
-      }
-    }
-    // Counted before any await: a newer listing arriving meanwhile cannot drop it under this query.
-    const held = entry;
-    held.users++;
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      held.users--;
-      void this.dropIfUnused(held);
-    };
+      return { built, covered, extending: built.then(() => undefined, () => undefined) };
+    });
     try {
-      const table = await held.built;
-      if (hot && upTo !== null && upTo > held.covered) {
+      if (hot && hot.upTo > table.covered) {
         // Chained: each extension starts from the slot the one before it covered.
-        const extension = held.extending.then(() => this.extend(held, table, candidates, hot, upTo));
-        held.extending = extension.catch(() => undefined);
+        const extension = table.extending.then(() => this.extend(table, name, entity, candidates, hot));
+        table.extending = extension.catch(() => undefined);
         await extension;
       }
-      return { table, release };
+      return { table: name, release };
     } catch (error) {
       release();
       throw error;
@@ -131,21 +95,14 @@ export class SupersededPositions {
     return name;
   }
 
-  /** Adds the rows first changed in (covered, upTo], with that slot, and moves `covered` to upTo. */
-  private async extend(entry: PositionsTable, table: string, candidates: readonly TierFile[], hot: NonNullable<EntityTiers['hot']>, upTo: bigint): Promise<void> {
+  /** Adds the rows first changed in (covered, hot.upTo], with that slot, and moves `covered` to hot.upTo. */
+  private async extend(table: PositionsTable, name: string, entity: EntitySchema, candidates: readonly TierFile[], hot: NonNullable<EntityTiers['hot']>): Promise<void> {
     // A table built without a buffer covers nothing above the listing's files yet.
-    const since = entry.covered > hot.above ? entry.covered : hot.above;
-    if (upTo <= since) return;
+    const since = table.covered > hot.above ? table.covered : hot.above;
+    if (hot.upTo <= since) return;
     const source = bufferedRowsSql(hot, since);
-    if (source) await this.duck.use((connection) => connection.run(`INSERT INTO ${table} ${positionsSql(entry.entity, candidates, source)}`));
-    entry.covered = upTo;
-  }
-
-  private async dropIfUnused(table: PositionsTable): Promise<void> {
-    if (table.current || table.users > 0) return;
-    const name = await table.built.catch(() => null);
-    if (name === null) return;
-    await this.duck.use((connection) => connection.run(`DROP TABLE IF EXISTS ${name}`));
+    if (source) await this.duck.use((connection) => connection.run(`INSERT INTO ${name} ${positionsSql(entity, candidates, source)}`));
+    table.covered = hot.upTo;
   }
 }
 

@@ -119,6 +119,16 @@ export async function takeSnapshot(
     return found;
   };
 
+  /** Holds `lease` until release; released meanwhile (the caller's bound ran out), what this took must not outlive it. */
+  const keep = <L extends LatestLease | PositionsLease>(lease: L, entity: EntitySchema): L => {
+    leases.push(lease);
+    if (released) {
+      releaseAll();
+      throw new Error(`query snapshot: released while ${entity.name} was being prepared`);
+    }
+    return lease;
+  };
+
   // Files are immutable once listed: their local copies and changed sets need no snapshot.
   const prepareOne = async (entity: EntitySchema): Promise<void> => {
     const { files } = listingOf(entity);
@@ -146,13 +156,7 @@ export async function takeSnapshot(
       const zones = deps.zones.known(entity, local);
       local.forEach((f, i) => (f.zones = zones[i]!));
     }
-    const lease = await deps.latest.lease(entity, local);
-    leases.push(lease);
-    // Released meanwhile (the caller's bound ran out): what this call took must not outlive it.
-    if (released) {
-      releaseAll();
-      throw new Error(`query snapshot: released while ${entity.name} was being prepared`);
-    }
+    const lease = keep(await deps.latest.lease(entity, local), entity);
     tiers.set(keyOf(entity), { entity, files: local, latestChanged: lease.table, hot: hot.get(keyOf(entity)) ?? null });
   };
   // The positions of superseded rows, for statements that read every file row (the view's part 1
@@ -162,11 +166,7 @@ export async function takeSnapshot(
     const key = keyOf(entity);
     const lease = await deps.positions!.lease(tiers.get(key)!);
     if (!lease) return;
-    leases.push(lease);
-    if (released) {
-      releaseAll();
-      throw new Error(`query snapshot: released while ${entity.name} was being prepared`);
-    }
+    keep(lease, entity);
     tiers.set(key, { ...tiers.get(key)!, superseded: lease.table });
   };
   const memoized = (memo: Map<string, Promise<void>>, entity: EntitySchema, make: (entity: EntitySchema) => Promise<void>): Promise<void> => {

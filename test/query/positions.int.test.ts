@@ -4,20 +4,12 @@
 // newer snapshot has already added to the table (their slots keep them out of its read).
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EntitySchema } from '../../src/catalog/index.js';
+import { seededRandom } from '../../src/cli/demo-data.js';
 import type { DuckDb } from '../../src/lake/index.js';
 import { takeSnapshot, type QuerySnapshot } from '../../src/query/snapshot.js';
 import { currentRowsSql } from '../../src/query/view.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { openSnapshotParts, type SnapshotParts } from '../support/snapshot-parts.js';
-
-/** A seeded generator, so a failure repeats. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 2 ** 32;
-  };
-}
 
 describe('superseded rows by position', () => {
   let gw: TestGateway;
@@ -45,7 +37,8 @@ describe('superseded rows by position', () => {
   const expected = (names: ReadonlyMap<string, string>) => [...names].map(([id, name]) => `${id}:${name}`).sort();
 
   it('reads what the row_id anti-join reads and what was written, also in snapshots older than the table', async () => {
-    const next = random(23);
+    // Seeded, so a failure repeats.
+    const next = seededRandom(23);
     const live: string[] = [];
     const names = new Map<string, string>();
     // Snapshots kept open over later steps, with the rows they must show.
