@@ -5,8 +5,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EntitySchema } from '../../src/catalog/index.js';
 import { seededRandom } from '../../src/cli/demo-data.js';
-import type { DuckDb } from '../../src/lake/index.js';
+import { parquetScanSql, type DuckDb } from '../../src/lake/index.js';
+import { fileIndexSql } from '../../src/query/positions.js';
 import { takeSnapshot, type QuerySnapshot } from '../../src/query/snapshot.js';
+import { ChangedRowSets, type EntityTiers } from '../../src/query/tiers.js';
 import { currentRowsSql } from '../../src/query/view.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { openSnapshotParts, type SnapshotParts } from '../support/snapshot-parts.js';
@@ -35,6 +37,20 @@ describe('superseded rows by position', () => {
       return reader.getRowObjectsJS().map((r) => `${String(r.row_id)}:${String(r.name)}`);
     });
   const expected = (names: ReadonlyMap<string, string>) => [...names].map(([id, name]) => `${id}:${name}`).sort();
+  /** The deleted rows in the listed files, and how many of them their file's changed set does not list. */
+  const tombstones = async (tiers: EntityTiers) => {
+    if (tiers.files.length === 0) return { deleted: 0, unlisted: 0 };
+    return duck.use(async (c) => {
+      const reader = await c.runAndReadAll(
+        `SELECT count(*)::INTEGER AS deleted, count(*) FILTER (WHERE l.row_id IS NULL)::INTEGER AS unlisted
+           FROM ${parquetScanSql(customers, tiers.files, [], { positions: true })} AS s
+           JOIN ${fileIndexSql(tiers.files)} ON m.file_index = s.file_index
+           LEFT JOIN ${ChangedRowSets.TABLE} AS l ON l.file_id = m.file_id AND l.row_id = s.row_id
+          WHERE coalesce(s.deleted_at, 0) <> 0`,
+      );
+      return reader.getRowObjectsJS()[0] as { deleted: number; unlisted: number };
+    });
+  };
 
   it('reads what the row_id anti-join reads and what was written, also in snapshots older than the table', async () => {
     // Seeded, so a failure repeats.
@@ -45,6 +61,7 @@ describe('superseded rows by position', () => {
     const held: { snapshot: QuerySnapshot; names: Map<string, string>; step: number }[] = [];
     let byPosition = 0;
     let olderReads = 0;
+    let deletedInFiles = 0;
     try {
       for (let step = 0; step < 70; step++) {
         const roll = next();
@@ -71,6 +88,11 @@ describe('superseded rows by position', () => {
         const tiers = snapshot.tiers(customers);
         const positional = currentRowsSql(tiers);
         if (positional.includes('file_row_number')) byPosition++;
+        // The view reads file rows without a soft-delete filter (view.ts): every deleted row in a
+        // file must be listed in its file's changed set, which part 1 leaves out.
+        const { deleted, unlisted } = await tombstones(tiers);
+        expect(unlisted, `step ${step}: deleted rows in files outside their changed sets`).toBe(0);
+        deletedInFiles = Math.max(deletedInFiles, deleted);
         const seen = await read(positional);
         expect(seen, `step ${step}: by position`).toEqual(expected(names));
         expect(await read(currentRowsSql({ ...tiers, superseded: null })), `step ${step}: by row_id`).toEqual(seen);
@@ -87,6 +109,7 @@ describe('superseded rows by position', () => {
     }
     expect(byPosition).toBeGreaterThan(20);
     expect(olderReads).toBeGreaterThan(150);
+    expect(deletedInFiles).toBeGreaterThan(0);
   });
 
   it("keeps a listing's table while a snapshot holds it and drops it once a newer listing replaced it", async () => {
