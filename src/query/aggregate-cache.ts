@@ -21,45 +21,20 @@
 // else the group's extreme is unknown, and the ask is read in full.
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
-import { measureName, type AggregatePlan, type Measure } from './aggregate-plan.js';
-import { groupByFirst, groupedSource, keptGroups, keyColumn } from './compile-aggregate.js';
+import type { AggregatePlan } from './aggregate-plan.js';
+import { groupByFirst, keyColumn } from './compile-aggregate.js';
 import { Params } from './duckdb-sql.js';
 import type { ResultRows, SnapshotReader, ViewOf } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
 import { uuidLiteral, type ChangedRow } from './hot-log.js';
+import { answerSql, churn, COUNT, extremesOf, GROUPS, KEPT, magnitude, nonNull, partialSql, removed, STALE, sumsOf, sumType, total, UNSAFE, unsafeSql, value } from './partials.js';
 import type { EntityTiers } from './tiers.js';
-import { changedVersionsSql, currentRowsSql, SIGN } from './view.js';
+import { changedVersionsSql, currentRowsSql } from './view.js';
 
 /** More changed rows than this since the kept state: reading every row again is as cheap. */
 export const MAX_CORRECTED_ROWS = 5_000;
-/** A float sum is read again once the magnitudes it took in pass this multiple of those it holds. */
-const CHURN_LIMIT = 4;
-
-const COUNT = 'c__';
-const nonNull = (m: FieldMeasure) => `n__${m.attribute.name}`;
-const total = (m: FieldMeasure) => `s__${m.attribute.name}`;
-const magnitude = (m: FieldMeasure) => `a__${m.attribute.name}`;
-const churn = (m: FieldMeasure) => `e__${m.attribute.name}`;
-
-/** A figure of a field: sum or avg (its partial non-NULL count and sum), min or max (its extreme). */
-type FieldMeasure = Exclude<Measure, { fn: 'count' }>;
-/** A min or max: the extreme of the rows kept (`value`) and, in a correction, of the rows taken away (`removed`). */
-const value = (m: FieldMeasure) => `v__${m.fn}__${m.attribute.name}`;
-const removed = (m: FieldMeasure) => `r__${m.fn}__${m.attribute.name}`;
-/** Partials whose min or max may have left with a row taken away: they are read again in full. */
-const STALE = 'stale__';
-/** Marks the kept partials' row among the parts of a correction. */
-const KEPT = 'kept__';
-
-/** The sums a plan's figures need, each attribute once (sum and avg of one share it). */
-function sumsOf(plan: AggregatePlan): FieldMeasure[] {
-  const seen = new Set<string>();
-  return plan.measures.filter(
-    (m): m is FieldMeasure => (m.fn === 'sum' || m.fn === 'avg') && !seen.has(m.attribute.name) && seen.add(m.attribute.name) !== undefined,
-  );
-}
-
-const extremesOf = (plan: AggregatePlan) => plan.measures.filter((m): m is FieldMeasure => m.fn === 'min' || m.fn === 'max');
+/** Partials of more groups than this are used for their answer and not kept (memory per question). */
+export const MAX_KEPT_GROUPS = 10_000;
 
 /** Whether a plan's answer can be kept and corrected (see the header). */
 export function isCorrectable(plan: AggregatePlan): boolean {
@@ -73,65 +48,6 @@ export function isCorrectable(plan: AggregatePlan): boolean {
   );
 }
 
-/**
- * Partial figures of the plan's rows over `view`: as they are (1), negated for rows to take away
- * (-1, whose extremes go to `removed`), or per row by its SIGN column ('signed': a view of
- * changedVersionsSql, rows coming and going in one pass). `tagged`: with the KEPT column, false,
- * for the parts of a correction.
- */
-function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 | -1 | 'signed', tagged = false): string {
-  const { keys, from, where } = groupedSource(plan, view, params);
-  const rowSign = `o.${SIGN}`;
-  // A figure over the rows: summed with each row's sign, or the whole negated.
-  const count = (col: string | null) =>
-    sign === 'signed' ? `sum(${col ? `CASE WHEN ${col} IS NOT NULL THEN ${rowSign} ELSE 0 END` : rowSign})::BIGINT` : sign === 1 ? `count(${col ?? '*'})` : `-(count(${col ?? '*'}))`;
-  const sum = (term: string, type: string) =>
-    sign === 'signed' ? `coalesce(sum(${rowSign} * ${term}::${type}), 0)` : sign === 1 ? `coalesce(sum(${term}), 0)::${type}` : `-(coalesce(sum(${term}), 0)::${type})`;
-  const columns = [...keys, `${count(null)} AS ${COUNT}`];
-  for (const m of sumsOf(plan)) {
-    const col = `o.${quoteIdent(m.attribute.name)}`;
-    columns.push(`${count(col)} AS ${nonNull(m)}`, `${sum(col, sumType(m))} AS ${total(m)}`);
-    if (m.attribute.type === 'float') columns.push(`${sum(`abs(${col})`, 'DOUBLE')} AS ${magnitude(m)}`, `coalesce(sum(abs(${col})), 0) AS ${churn(m)}`);
-  }
-  for (const m of extremesOf(plan)) {
-    const extreme = `${m.fn}(o.${quoteIdent(m.attribute.name)})`;
-    // FILTER (WHERE false): a NULL of the column's type.
-    const of = (kept: 1 | -1) => (sign === 'signed' ? `${extreme} FILTER (WHERE ${rowSign} = ${kept})` : sign === kept ? extreme : `${extreme} FILTER (WHERE false)`);
-    columns.push(`${of(1)} AS ${value(m)}`, `${of(-1)} AS ${removed(m)}`);
-  }
-  columns.push(`false AS ${STALE}`);
-  if (tagged) columns.push(`false AS ${KEPT}`);
-  return `SELECT ${columns.join(', ')} FROM ${from} WHERE ${where}${groupByFirst(keys.length)}`;
-}
-
-const UNSAFE = 'unsafe__';
-const GROUPS = 'groups__';
-/** Partials of more groups than this are used for their answer and not kept (memory per question). */
-export const MAX_KEPT_GROUPS = 10_000;
-
-/** A partials row that may not be kept: a min or max gone stale, a float sum not finite or past the churn bound. */
-function unsafeSql(plan: AggregatePlan): string {
-  const floats = sumsOf(plan).filter((m) => m.attribute.type === 'float');
-  return [STALE, ...floats.map((m) => `NOT isfinite(${total(m)}) OR NOT isfinite(${churn(m)}) OR ${churn(m)} > ${CHURN_LIMIT} * ${magnitude(m)}`)].join(' OR ');
-}
-
-/** The plan's groups (figure columns by measureName) from a table of partials, cut and ordered as asked. */
-function answerSql(plan: AggregatePlan, table: string, params: Params): string {
-  const columns = plan.groupBy.map((k) => quoteIdent(keyColumn(k)));
-  for (const m of plan.measures) {
-    const name = quoteIdent(measureName(m));
-    if (m.fn === 'count') columns.push(`${COUNT} AS ${name}`);
-    else if (m.fn === 'min' || m.fn === 'max') columns.push(`${value(m)} AS ${name}`);
-    else if (m.fn === 'sum') columns.push(`CASE WHEN ${nonNull(m)} > 0 THEN ${total(m)} END AS ${name}`);
-    else columns.push(`CASE WHEN ${nonNull(m)} > 0 THEN ${total(m)}::DOUBLE / ${nonNull(m)} END AS ${name}`);
-  }
-  if (columns.length === 0) columns.push(`${COUNT} AS "count"`);
-  // Counted over every group before HAVING and the page cut any: whether the partials may be kept.
-  columns.push(`(count(*) FILTER (WHERE ${unsafeSql(plan)}) OVER ())::BIGINT AS ${UNSAFE}`, `(count(*) OVER ())::BIGINT AS ${GROUPS}`);
-  // A group whose rows all went has a count of 0: it is no group. Without keys, the one row stays.
-  const groups = `SELECT ${columns.join(', ')} FROM ${table}${plan.groupBy.length ? ` WHERE ${COUNT} > 0` : ''}`;
-  return keptGroups(plan, params, groups).sql;
-}
 
 interface KeptPartials {
   table: string;
@@ -334,5 +250,3 @@ export class AggregateCache {
     await this.duck.use((connection) => connection.run(`DROP TABLE IF EXISTS ${partials.table}`)).catch(() => undefined);
   }
 }
-
-const sumType = (m: FieldMeasure) => (m.attribute.type === 'int' ? 'HUGEINT' : 'DOUBLE');

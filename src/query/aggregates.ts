@@ -1,10 +1,14 @@
 // Runs an aggregate plan (aggregate-plan.ts, compiled by compile-aggregate.ts) over the
 // merge-on-read views and reads its rows back as groups, guarding float figures against overflow.
+import type { EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import { AGGREGATE_FUNCTIONS, measureName, type AggregateFunction, type AggregatePlan, type AggregateRequest } from './aggregate-plan.js';
 import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
 import { PARENT_COLUMN, aggregateEntities, compileAggregate, keyColumn } from './compile-aggregate.js';
-import type { QueryEngine } from './engine.js';
+import { Params } from './duckdb-sql.js';
+import type { QueryEngine, SignedViewOf, Statement, ViewOf } from './engine.js';
+import { rowIdCandidates } from './filter.js';
+import { isSubtractable, subtractedAnswerSql, UNSAFE } from './partials.js';
 import { fromDuckDb } from './rows.js';
 
 // The catalog names group keys (to refuse colliding names at start), so it owns the bucket list.
@@ -49,11 +53,28 @@ const isSpreadOverflow = (error: unknown) => error instanceof Error && /out of r
  * repeated questions, corrected rather than read again (aggregate-cache.ts).
  */
 export async function runAggregate(engine: QueryEngine, plan: AggregatePlan, kept?: AggregateCache): Promise<AggregateGroup[]> {
-  const run = (guarded: boolean) => engine.read(aggregateEntities(plan), (view) => compileAggregate(plan, view, guarded));
+  const entities = aggregateEntities(plan);
+  const run = (guarded: boolean) => engine.read(entities, (view) => compileAggregate(plan, view, guarded));
+  // Every row read: by subtraction where the snapshot gives signed rows, else (or where a float sum
+  // might round visibly worse so) the direct way.
+  const readAll = async () => {
+    let subtracted = false;
+    const rows = await engine.read(
+      entities,
+      (view, signed) => {
+        const statement = subtractedStatement(plan, view, signed);
+        subtracted = statement !== null;
+        return statement ?? compileAggregate(plan, view, false);
+      },
+      { positions: true, values: mayBeSubtracted(plan) ? [plan.entity] : [] },
+    );
+    // No group left to carry the count of unsafe ones (HAVING or the page took them all): read again.
+    return !subtracted || (rows.length > 0 && Number(rows[0]![UNSAFE]) === 0) ? rows : run(false);
+  };
   let rows: Record<string, unknown>[] | null;
   try {
     // A dashboard's repeated question: kept partial figures, corrected by the rows changed since.
-    rows = kept && kept.entries > 0 && isCorrectable(plan) ? await engine.readWith(aggregateEntities(plan), (reader) => kept.answer(plan, reader)) : await run(false);
+    rows = kept && kept.entries > 0 && isCorrectable(plan) ? await engine.readWith(entities, (reader) => kept.answer(plan, reader)) : await readAll();
   } catch (error) {
     if (!isSpreadOverflow(error)) throw error;
     rows = null;
@@ -67,6 +88,25 @@ export async function runAggregate(engine: QueryEngine, plan: AggregatePlan, kep
     throw new ValidationError(`the ${fn} of ${name}${group} is beyond the range of Float (about ±1.8e308)`);
   }
   return rows.map((row) => toGroup(plan, row));
+}
+
+const mayBeSubtracted = (plan: AggregatePlan) => isSubtractable(plan) && rowIdCandidates(plan.filter) === null;
+
+/**
+ * The plan's statement by subtraction (partials.ts) over its entity's signed rows, or null: figures
+ * other than counts, sums and avgs, a filter on a few row_ids (the direct way reads only their
+ * files), a snapshot without signed rows, or a statement that reads its entity again (a ref to
+ * itself: the signed rows stand for the plan's own rows only).
+ */
+function subtractedStatement(plan: AggregatePlan, view: ViewOf, signed: SignedViewOf): Statement | null {
+  if (!mayBeSubtracted(plan)) return null;
+  const rows = signed(plan.entity, plan.filter);
+  if (rows === null) return null;
+  let reads = 0;
+  const own = (entity: EntitySchema) => entity.project === plan.entity.project && entity.id === plan.entity.id;
+  const params = new Params();
+  const sql = subtractedAnswerSql(plan, (entity, rowIds, filter) => (own(entity) ? (reads++, rows) : view(entity, rowIds, filter)), params);
+  return reads === 1 ? { sql, params: params.values, types: params.types } : null;
 }
 
 function toGroup(plan: AggregatePlan, row: Record<string, unknown>): AggregateGroup {

@@ -22,9 +22,9 @@ import { HotMirror, keyOf } from './hot.js';
 import { LakeLatestVersions } from './latest.js';
 import { SupersededPositions } from './positions.js';
 import { ZoneMaps } from './zone-map.js';
-import { takeSnapshot, type QuerySnapshot } from './snapshot.js';
+import { takeSnapshot, type PrepareOptions, type QuerySnapshot } from './snapshot.js';
 import { ChangedRowSets, type EntityTiers } from './tiers.js';
-import { currentRowsSql } from './view.js';
+import { currentRowsSql, signedRowsSql } from './view.js';
 
 export interface Statement {
   sql: string;
@@ -38,7 +38,12 @@ export interface Statement {
  * are read; with `filter`, the caller promises to keep only the rows it holds true for).
  */
 export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null, filter?: Filter | null) => string;
-export type BuildStatement = (view: ViewOf) => Statement;
+/**
+ * An entity's current rows as signed rows (view.ts, signedRowsSql) for a statement that reads
+ * every row of it (and the filter's match), or null where the snapshot cannot give them.
+ */
+export type SignedViewOf = (entity: EntitySchema, filter?: Filter | null) => string | null;
+export type BuildStatement = (view: ViewOf, signed: SignedViewOf) => Statement;
 export type ResultRows = Record<string, unknown>[];
 
 /** What one unit of work sees of a snapshot: several statements in one admission slot. */
@@ -47,6 +52,7 @@ export interface SnapshotReader {
   tiers(entity: EntitySchema): EntityTiers;
   /** The current rows of each entity, as `read` passes them to a statement's builder. */
   view: ViewOf;
+  signed: SignedViewOf;
   run(statement: Statement): Promise<ResultRows>;
   /** Makes `view` leave superseded file rows out by position for a statement that reads every row (ReadOptions). */
   positioned(entities: readonly EntitySchema[]): Promise<void>;
@@ -58,11 +64,10 @@ export type SnapshotWork<T> = (reader: SnapshotReader) => Promise<T>;
  * full), so the snapshot also looks up where the superseded rows sit (positions.ts), and the view
  * excludes them by position. Work about rows changed since a kept state (aggregate-cache.ts) goes
  * without (the lookup of newly updated rows would cost it more than it saves), and asks for them
- * (`SnapshotReader.positioned`) only when it reads every row after all.
+ * (`SnapshotReader.positioned`) only when it reads every row after all. `values`: a count, sum or
+ * avg read by subtraction also needs those rows' values, of its own entity (SignedViewOf).
  */
-export interface ReadOptions {
-  positions?: boolean;
-}
+export type ReadOptions = PrepareOptions;
 /** What `read` asks: its statement reads the entities' rows through the view. */
 const SCANS: ReadOptions = { positions: true };
 
@@ -165,8 +170,8 @@ export class QueryEngine {
    * returns its rows as JS values (BIGINT as bigint, TIMESTAMPTZ and DATE as Date, UUID as string).
    * On a scoped view whose snapshot covers `entities`, it reads that snapshot; else one of its own.
    */
-  async read(entities: readonly EntitySchema[], build: BuildStatement): Promise<ResultRows> {
-    return this.readWith(entities, (reader) => reader.run(build(reader.view)), SCANS);
+  async read(entities: readonly EntitySchema[], build: BuildStatement, options: ReadOptions = SCANS): Promise<ResultRows> {
+    return this.readWith(entities, (reader) => reader.run(build(reader.view, reader.signed)), options);
   }
 
   /** Runs `work`, several statements in one admission slot, over one snapshot of `entities` (as `read`). */
@@ -255,7 +260,7 @@ class HeldSnapshot implements SnapshotHandle {
   read(first: readonly EntitySchema[] | BuildStatement, second?: BuildStatement): Promise<ResultRows> {
     const entities = typeof first === 'function' ? [...this.wanted.values()] : first;
     const build = typeof first === 'function' ? first : second!;
-    return this.readWith(entities, (reader) => reader.run(build(reader.view)), SCANS);
+    return this.readWith(entities, (reader) => reader.run(build(reader.view, reader.signed)), SCANS);
   }
 
   async readWith<T>(entities: readonly EntitySchema[], work: SnapshotWork<T>, options: ReadOptions = {}): Promise<T> {
@@ -275,6 +280,7 @@ class HeldSnapshot implements SnapshotHandle {
         return await work({
           tiers: (entity) => snapshot.tiers(entity),
           view: (entity, rowIds, filter) => currentRowsSql(snapshot.tiers(entity), rowIds ?? null, filter ?? null),
+          signed: (entity, filter) => signedRowsSql(snapshot.tiers(entity), filter ?? null),
           run: (statement) => this.run(statement),
           positioned: (wanted) => snapshot.prepare(wanted, SCANS),
         });

@@ -8,6 +8,8 @@ import type { TierFile } from './tiers.js';
 export interface ListingTable {
   /** The table's name, once built. */
   built: Promise<string>;
+  /** Tables made from it later, dropped with it. */
+  also?: readonly string[];
 }
 
 interface Held<T> {
@@ -75,6 +77,8 @@ export class ListingTables<T extends ListingTable> {
     if (held.current || held.users > 0) return;
     const name = await held.table.built.catch(() => null);
     if (name === null) return;
-    await this.duck.use((connection) => connection.run(`DROP TABLE IF EXISTS ${name}`));
+    await this.duck.use(async (connection) => {
+      for (const table of [name, ...(held.table.also ?? [])]) await connection.run(`DROP TABLE IF EXISTS ${table}`);
+    });
   }
 }

@@ -18,7 +18,7 @@ export interface QuerySnapshot {
    * and may come later than the listing: a request's snapshot prepares an entity when a statement
    * first reads it, so an entity it covers but never reads costs only its listing.
    */
-  prepare(entities: readonly EntitySchema[], options?: { positions?: boolean }): Promise<void>;
+  prepare(entities: readonly EntitySchema[], options?: PrepareOptions): Promise<void>;
   tiers(entity: EntitySchema): EntityTiers;
   /**
    * The highest time_slot of the entity that this snapshot shows committed: its newest buffered
@@ -28,6 +28,15 @@ export interface QuerySnapshot {
   highWater(entity: EntitySchema): bigint | null;
   /** Ends the query's claim on the hot mirror and its pins; call after its DuckDB statements ran. */
   release(): void;
+}
+
+/**
+ * `positions`: the superseded rows' positions too (positions.ts); `values`: and, of these entities,
+ * the values of those rows (for a read by subtraction).
+ */
+export interface PrepareOptions {
+  positions?: boolean;
+  values?: readonly EntitySchema[];
 }
 
 /** Test hooks to run work between a snapshot's steps (deterministic interleavings). */
@@ -162,12 +171,20 @@ export async function takeSnapshot(
   // The positions of superseded rows, for statements that read every file row (the view's part 1
   // without a row_id condition); a statement about a few rows is better off without the lookup.
   const positioning = new Map<string, Promise<void>>();
+  const positionLeases = new Map<string, PositionsLease>();
   const positionOne = async (entity: EntitySchema): Promise<void> => {
     const key = keyOf(entity);
     const lease = await deps.positions!.lease(tiers.get(key)!);
     if (!lease) return;
-    keep(lease, entity);
+    positionLeases.set(key, keep(lease, entity));
     tiers.set(key, { ...tiers.get(key)!, superseded: lease.table });
+  };
+  // Their rows' values, for a count, sum or avg read by subtraction (positions.ts).
+  const valuing = new Map<string, Promise<void>>();
+  const valueOne = async (entity: EntitySchema): Promise<void> => {
+    const key = keyOf(entity);
+    const lease = positionLeases.get(key);
+    if (lease) tiers.set(key, { ...tiers.get(key)!, supersededValues: await lease.values() });
   };
   const memoized = (memo: Map<string, Promise<void>>, entity: EntitySchema, make: (entity: EntitySchema) => Promise<void>): Promise<void> => {
     const key = keyOf(entity);
@@ -180,12 +197,14 @@ export async function takeSnapshot(
     }
     return ready;
   };
-  const prepare = async (wanted: readonly EntitySchema[], options: { positions?: boolean } = {}): Promise<void> => {
+  const prepare = async (wanted: readonly EntitySchema[], options: PrepareOptions = {}): Promise<void> => {
     if (released) throw new Error('query snapshot: read after release');
     for (const entity of wanted) {
       listingOf(entity);
       await memoized(preparing, entity, prepareOne);
-      if (options.positions && deps.positions) await memoized(positioning, entity, positionOne);
+      if (!options.positions || !deps.positions) continue;
+      await memoized(positioning, entity, positionOne);
+      if (options.values?.some((e) => keyOf(e) === keyOf(entity))) await memoized(valuing, entity, valueOne);
     }
   };
 

@@ -12,7 +12,7 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { lakeColumns, parquetScanSql } from '../lake/index.js';
 import type { Filter } from './filter.js';
-import { fileIndexSql, mayHoldSingles } from './positions.js';
+import { mayHoldSingles } from './positions.js';
 import { ChangedRowSets, type EntityTiers, type TierFile } from './tiers.js';
 import { mayMatch } from './zone-map.js';
 
@@ -31,42 +31,21 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
   const allColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
   const files = rowIds ? tiers.files.filter((f) => rowIds.some((id) => id >= f.rowIdMin && id <= f.rowIdMax)) : tiers.files;
   const scan = (of: readonly TierFile[]) => (only ? `(SELECT * FROM ${parquetScanSql(tiers.entity, of)} WHERE ${only})` : parquetScanSql(tiers.entity, of));
-
-  const hot = tiers.hot;
-  const onlyRows = only ? ` AND ${only}` : '';
-  const inBuffer = hot ? `${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}${onlyRows}` : null;
-  // The buffered rows that may have a lake version: an insert's row_id is new to the store (hot.ts),
-  // so a row with an insert in the range has none, and its later versions' ids, which this keeps,
-  // match no lake row (not grouping them away saved ~1 ms a query at 20,000 buffered changes).
-  // Without an update or delete of a lake row, no anti-join at all.
-  const hotIds =
-    inBuffer && hot!.supersedesLake ? `(SELECT row_id FROM ${inBuffer} AND NOT coalesce(inserted, false))` : null;
-  // Only parts 2 and 3 may hold a deleted row. Part 1 never does: a delete is a change (op 'd')
-  // listed in its file's changed set (a flush lists every update and delete; a compaction's and a
-  // rebuild's files hold live rows only, or list every row: a kept file), and part 1 leaves out
-  // every listed row. Its soft-delete
-  // filter, evaluated on every file row, took ~3 ms of a ~25 ms 1M-row scan here; the positions test
-  // checks the invariant. deleted_at 0 means live too (SPEC 3.1): the buffer loader writes NULL,
-  // older files may hold 0. Said with coalesce, not as an OR: pushed into the Parquet scans, the OR
-  // cost 8-11% more on a selective 1M-row search here (same run), the coalesce 0-3%.
-  const live = (part: string) => `SELECT * FROM (${part}) AS part WHERE coalesce(deleted_at, 0) = 0`;
+  const buffer = bufferOf(tiers, only);
   const parts: string[] = [];
-  // A file whose every row is listed as changed (a compaction's kept changes, a flush of updates
-  // only) holds no single-version row: part 1 skips it.
-  const singles = files.filter((f) => mayHoldSingles(f) && !(filter && f.zones && !mayMatch(filter, f.zones)));
+  const singles = singleFiles(files, filter);
   if (singles.length > 0) {
-    const withChanges = files.filter((f) => f.changedRows > 0);
-    const changedInLake = withChanges.length
-      ? `(SELECT row_id FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${withChanges.map((f) => f.fileId.toString()).join(', ')}))`
-      : null;
-    const excluded = [changedInLake, hotIds].filter((s): s is string => s !== null);
+    const changedInLake = lakeChangesSql(files);
+    const excluded = [changedInLake, buffer.supersedingIds].filter((s): s is string => s !== null);
     if (excluded.length === 0) {
       parts.push(`SELECT * FROM ${scan(singles)} AS single`);
     } else if (tiers.superseded && rowIds === null && only === null) {
       // By position (positions.ts): the rows' file_index and file_row_number, not their row_id.
       // The buffer's rows count up to this snapshot's slot; without a buffer, only the lake's.
-      const replaced = `SELECT m.file_index, p.pos AS file_row_number FROM ${tiers.superseded} AS p JOIN ${fileIndexSql(singles)} ON m.file_id = p.file_id
-                         WHERE p.slot <= ${hot ? hot.upTo : 0n}`;
+      // The file index said with a CASE: a join with a VALUES list of them cost 3-5% more here.
+      const fileIndex = `CASE p._file_id ${singles.map((f, i) => `WHEN ${f.fileId.toString()} THEN ${i}`).join(' ')} END::UBIGINT`;
+      const replaced = `SELECT ${fileIndex} AS file_index, p._pos AS file_row_number FROM ${tiers.superseded} AS p
+                         WHERE p._slot <= ${tiers.hot ? tiers.hot.upTo : 0n} AND p._file_id IN (${singles.map((f) => f.fileId.toString()).join(', ')})`;
       parts.push(
         `SELECT ${allColumns} FROM ${parquetScanSql(tiers.entity, singles, tiers.entity.attributes, { positions: true })} AS single ANTI JOIN (${replaced}) AS replaced USING (file_index, file_row_number)`,
       );
@@ -74,19 +53,103 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
       parts.push(`SELECT * FROM ${scan(singles)} AS single ANTI JOIN (${excluded.map((s) => `SELECT row_id FROM ${s} AS x`).join(' UNION ALL ')}) AS changed USING (row_id)`);
     }
   }
-  if (tiers.latestChanged) {
-    const latest = `(SELECT ${allColumns} FROM ${tiers.latestChanged}${only ? ` WHERE ${only}` : ''})`;
-    parts.push(live(hotIds ? `SELECT * FROM ${latest} AS changed_in_lake ANTI JOIN ${hotIds} AS buffered USING (row_id)` : `SELECT * FROM ${latest} AS changed_in_lake`));
-  }
-  if (inBuffer) {
-    parts.push(`SELECT ${allColumns} FROM ${inBuffer} AND (superseded_at IS NULL OR superseded_at > ${hot!.upTo}) AND coalesce(deleted_at, 0) = 0`);
-  }
+  parts.push(...newerPartsSql(tiers, buffer, only));
   if (parts.length === 0) return `(SELECT ${columns.map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')} WHERE false)`;
   return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS merged)`;
 }
 
-/** The column of `changedVersionsSql` that says whether a version comes (1) or goes (-1). */
-export const SIGN = 'sign__';
+/**
+ * The current, live rows of currentRowsSql(tiers, null, filter) in another form, each with a SIGN:
+ * every row of the files its part 1 reads (1), the superseded ones among them again (-1, their
+ * values from the positions table), and its parts 2 and 3 (1). Counts and sums taken with the
+ * signs (partials.ts) equal those of the current rows, and no file row is probed: the files are
+ * read as raw DuckDB reads them. Null when the snapshot has no values of the superseded rows for
+ * its slot (positions.ts), or when no file row is superseded (currentRowsSql reads the files as they are).
+ */
+export function signedRowsSql(tiers: EntityTiers, filter: Filter | null = null): string | null {
+  const buffer = bufferOf(tiers, null);
+  if (!tiers.supersededValues || (lakeChangesSql(tiers.files) === null && buffer.supersedingIds === null)) return null;
+  const allColumns = lakeColumns(tiers.entity)
+    .map((c) => quoteIdent(c.name))
+    .join(', ');
+  const parts: string[] = [];
+  const singles = singleFiles(tiers.files, filter);
+  if (singles.length > 0) {
+    // A skipped file's superseded rows go with it: its rows are neither added nor taken away.
+    parts.push(
+      `SELECT ${allColumns}, 1 AS ${SIGN} FROM ${parquetScanSql(tiers.entity, singles)} AS single`,
+      `SELECT ${allColumns}, -1 AS ${SIGN} FROM ${tiers.supersededValues}
+        WHERE _slot <= ${tiers.hot ? tiers.hot.upTo : 0n} AND _file_id IN (${singles.map((f) => f.fileId.toString()).join(', ')})`,
+    );
+  }
+  parts.push(...newerPartsSql(tiers, buffer, null).map((part) => `SELECT *, 1 AS ${SIGN} FROM (${part}) AS newer`));
+  return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS signed)`;
+}
+
+/** The files part 1 reads: those that may hold single-version rows and, for `filter`, may hold a match. */
+function singleFiles(files: readonly TierFile[], filter: Filter | null): TierFile[] {
+  // A file whose every row is listed as changed (a compaction's kept changes, a flush of updates
+  // only) holds no single-version row: part 1 skips it.
+  return files.filter((f) => mayHoldSingles(f) && !(filter && f.zones && !mayMatch(filter, f.zones)));
+}
+
+/** The row_ids of the files' changed sets (rows with an update or delete version in the lake), or null when none. */
+function lakeChangesSql(files: readonly TierFile[]): string | null {
+  const withChanges = files.filter((f) => f.changedRows > 0);
+  return withChanges.length ? `(SELECT row_id FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${withChanges.map((f) => f.fileId.toString()).join(', ')}))` : null;
+}
+
+interface BufferRows {
+  /** The buffer's rows in the snapshot's range (a FROM and WHERE), or null without a buffer. */
+  rows: string | null;
+  /** Relation of the buffered row_ids that may supersede a lake version, or null when none may. */
+  supersedingIds: string | null;
+}
+
+function bufferOf(tiers: EntityTiers, only: string | null): BufferRows {
+  const hot = tiers.hot;
+  if (!hot) return { rows: null, supersedingIds: null };
+  const rows = `${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}${only ? ` AND ${only}` : ''}`;
+  // The buffered rows that may have a lake version: an insert's row_id is new to the store (hot.ts),
+  // so a row with an insert in the range has none, and its later versions' ids, which this keeps,
+  // match no lake row (not grouping them away saved ~1 ms a query at 20,000 buffered changes).
+  // Without an update or delete of a lake row, no anti-join at all.
+  return { rows, supersedingIds: hot.supersedesLake ? `(SELECT row_id FROM ${rows} AND NOT coalesce(inserted, false))` : null };
+}
+
+/**
+ * Parts 2 and 3 (see the header), live rows only. Only they may hold a deleted row. Part 1 never
+ * does: a delete is a change (op 'd') listed in its file's changed set (a flush lists every update
+ * and delete; a compaction's and a rebuild's files hold live rows only, or list every row: a kept
+ * file), and part 1 leaves out every listed row. Its soft-delete filter, evaluated on every file
+ * row, took ~3 ms of a ~25 ms 1M-row scan here; the positions test checks the invariant.
+ * deleted_at 0 means live too (SPEC 3.1): the buffer loader writes NULL, older files may hold 0.
+ * Said with coalesce, not as an OR: pushed into the Parquet scans, the OR cost 8-11% more on a
+ * selective 1M-row search here (same run), the coalesce 0-3%.
+ */
+function newerPartsSql(tiers: EntityTiers, buffer: BufferRows, only: string | null): string[] {
+  const allColumns = lakeColumns(tiers.entity)
+    .map((c) => quoteIdent(c.name))
+    .join(', ');
+  const live = (part: string) => `SELECT * FROM (${part}) AS part WHERE coalesce(deleted_at, 0) = 0`;
+  const parts: string[] = [];
+  if (tiers.latestChanged) {
+    const latest = `(SELECT ${allColumns} FROM ${tiers.latestChanged}${only ? ` WHERE ${only}` : ''})`;
+    parts.push(
+      live(buffer.supersedingIds ? `SELECT * FROM ${latest} AS changed_in_lake ANTI JOIN ${buffer.supersedingIds} AS buffered USING (row_id)` : `SELECT * FROM ${latest} AS changed_in_lake`),
+    );
+  }
+  if (buffer.rows) {
+    parts.push(`SELECT ${allColumns} FROM ${buffer.rows} AND (superseded_at IS NULL OR superseded_at > ${tiers.hot!.upTo}) AND coalesce(deleted_at, 0) = 0`);
+  }
+  return parts;
+}
+
+/**
+ * The column of `changedVersionsSql` and `signedRowsSql` that says whether a row comes (1) or goes
+ * (-1). Its "_" keeps it apart from every attribute name (catalog NAME_PATTERN).
+ */
+export const SIGN = '_sign';
 
 /**
  * The live buffered versions, of the rows `only` keeps, that are current at the snapshot's upTo

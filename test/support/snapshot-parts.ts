@@ -27,13 +27,16 @@ export interface SnapshotParts {
   };
 }
 
-/** `logLimit`: the mirror's log bound (hot-log.ts), lowered by tests that watch it start again. */
-export async function openSnapshotParts(gw: TestGateway, prefix: string, logLimit?: number): Promise<SnapshotParts> {
+/**
+ * `logLimit`: the mirror's log bound (hot-log.ts), lowered by tests that watch it start again;
+ * `valuesAfterAsks`: when the positions' values are taken (positions.ts), 1 for tests of every read by subtraction.
+ */
+export async function openSnapshotParts(gw: TestGateway, prefix: string, logLimit?: number, valuesAfterAsks?: number): Promise<SnapshotParts> {
   const dir = await scratchDir(prefix);
   const duck = await DuckDb.open({ tempDir: path.join(dir, 'duckdb') });
   const hot = new HotMirror(duck, path.join(dir, 'hot'), logLimit);
   const changed = new ChangedRowSets(gw.oltp.pool, duck);
   const latest = new LakeLatestVersions(duck);
-  const positions = new SupersededPositions(duck);
+  const positions = new SupersededPositions(duck, valuesAfterAsks);
   return { duck, hot, changed, latest, positions, deps: { pool: gw.oltp.pool, hot, cache: gw.lakehouse.cache, changed, latest, positions } };
 }
