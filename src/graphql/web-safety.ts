@@ -33,7 +33,13 @@ export function useRequestBodyLimit(maxBytes: number): Plugin {
   return {
     onRequestParse({ request, requestParser, setRequestParser, fetchAPI }) {
       const declared = request.headers.get('content-length');
-      if (declared !== null && /^\d+$/.test(declared) && Number(declared) > maxBytes) throw tooLarge(`${declared} bytes`);
+      if (declared !== null && /^\d+$/.test(declared)) {
+        if (Number(declared) > maxBytes) throw tooLarge(`${declared} bytes`);
+        // Within its declared length: Node's HTTP parser reads no byte past it (and refuses a
+        // request that also says chunked), so the body needs no counting stream, which cost ~0.3 ms
+        // of every request here.
+        return;
+      }
       if (!requestParser || !request.body) return;
       const parse = requestParser;
       setRequestParser(async (req) => {

@@ -49,4 +49,18 @@ describe('entities a request snapshot covers', () => {
   it('a mutation has no request snapshot', () => {
     expect(of(`mutation { insert_orders_one(object: {quantity: 1}) { row_id } }`)).toBeNull();
   });
+
+  it('one parsed document (the walk kept per document) still follows each request\'s variables, operation and role', () => {
+    const document = parse(`query A($w: orders_bool_exp) { orders(where: $w) { row_id customer { name } } } query B { customers { row_id } }`);
+    const names = (...args: Parameters<typeof entitiesOfOperation> extends [unknown, unknown, unknown, ...infer R] ? R : never) =>
+      entitiesOfOperation(catalog, schema, document, ...args)?.map((e) => e.name).sort() ?? null;
+    expect(names('A', { w: { paid: { _eq: true } } })).toEqual(['orders']);
+    expect(names('A', { w: { customer: { name: { _eq: 'c' } } } })).toEqual(['customers', 'orders']);
+    expect(names('A', { w: { paid: { _eq: true } } })).toEqual(['orders']);
+    expect(names('B', {})).toEqual(['customers']);
+    // A role that does not see customers whole searches the ref's row too.
+    const partial = { seesAll: (entity: { name: string }) => entity.name !== 'customers', rowFilters: new Map() };
+    expect(names('A', { w: { paid: { _eq: true } } }, partial as never)).toEqual(['customers', 'orders']);
+    expect(names('A', { w: { paid: { _eq: true } } })).toEqual(['orders']);
+  });
 });
