@@ -35,14 +35,15 @@ export interface EntityTiers {
    */
   hot: (HotRead & { above: bigint; upTo: bigint }) | null;
   /**
-   * DuckDB table (_file_id, _pos, _slot, ...values) of the places in these files of rows with a newer version
+   * DuckDB table (_file_id, _pos, _slot) of the places in these files of rows with a newer version
    * (positions.ts): rows of a changed set (slot 0), and rows changed in the buffer (the slot of
    * their first change), complete through `hot.upTo`. Null: not prepared, the view anti-joins on row_id.
    */
   superseded?: string | null;
   /**
    * DuckDB table (_file_id, _pos, _slot, ...lake columns) of the rows at those places, complete
-   * through `hot.upTo` (positions.ts), for a read by subtraction (view.ts, signedRowsSql). Null: not prepared.
+   * through `hot.upTo` (positions.ts), for a read by subtraction (view.ts, signedRowsSql). Null: not
+   * asked for, not taken yet, or without rows added since they were.
    */
   supersededValues?: string | null;
 }
