@@ -133,9 +133,10 @@ export class SupersededPositions {
         if (table.values === taken) table.values = null;
       });
     }
-    const values = await table.values;
+    // The values only spare work: a read whose take failed (DuckDB out of memory, say) goes by position.
+    const values = await table.values.catch(() => null);
     // Rows added later have slots above every lease leased before: only later leases may reach them.
-    return table.unvaluedFrom === null || upTo < table.unvaluedFrom ? values : null;
+    return values !== null && (table.unvaluedFrom === null || upTo < table.unvaluedFrom) ? values : null;
   }
 
   private async takeValues(table: PositionsTable, name: string, entity: EntitySchema, candidates: readonly TierFile[]): Promise<string> {

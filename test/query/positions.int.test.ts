@@ -183,4 +183,31 @@ describe('superseded rows by position', () => {
       older.release();
     }
   });
+
+  it('a failed take of the values leaves the read by position, and a later ask takes them', async () => {
+    const [row, other] = await gw.oltp.writer.insert(customers, [{ name: 'a' }, { name: 'b' }]);
+    await gw.lakehouse.admin.flush(customers, true);
+    await gw.oltp.writer.update(customers, row!.row_id, { name: 'a2' });
+    const first = await takeSnapshot(parts.deps, [customers]);
+    try {
+      const table = first.tiers(customers).superseded!;
+      // The take reads the positions table: gone (a fault), it fails.
+      await duck.use((c) => c.run(`ALTER TABLE ${table} RENAME TO lake_superseded_away`));
+      await first.prepare([customers], { positions: true, values: [customers] });
+      expect(first.tiers(customers).supersededValues ?? null).toBeNull();
+      expect(signedRowsSql(first.tiers(customers))).toBeNull();
+      await duck.use((c) => c.run(`ALTER TABLE lake_superseded_away RENAME TO ${table}`));
+      const second = await takeSnapshot(parts.deps, [customers]);
+      try {
+        await second.prepare([customers], { positions: true, values: [customers] });
+        const signed = signedRowsSql(second.tiers(customers));
+        expect(signed).not.toBeNull();
+        expect(await readSigned(signed!)).toEqual(expected(new Map([[row!.row_id, 'a2'], [other!.row_id, 'b']])));
+      } finally {
+        second.release();
+      }
+    } finally {
+      first.release();
+    }
+  });
 });
