@@ -33,12 +33,11 @@ export class LakeLatestVersions {
   private async build(entity: EntitySchema, files: readonly TierFile[]): Promise<string> {
     const name = quoteIdent(`lake_latest_${entity.project}_${entity.id}_${++this.sequence}`);
     const scan = parquetScanSql(entity, files);
-    const ids = files.map((f) => f.fileId.toString()).join(', ');
     await this.duck.use((connection) =>
       connection.run(
         `CREATE TABLE ${name} AS
            SELECT * FROM ${scan} AS lake
-            SEMI JOIN (SELECT row_id FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${ids})) AS changed USING (row_id)
+            SEMI JOIN ${ChangedRowSets.rowIdsSql(files)} AS changed USING (row_id)
           QUALIFY row_number() OVER (PARTITION BY row_id ORDER BY time_slot DESC) = 1`,
       ),
     );

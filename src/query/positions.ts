@@ -163,12 +163,9 @@ export class SupersededPositions {
 
   private async build(entity: EntitySchema, files: readonly TierFile[], candidates: readonly TierFile[], hot: EntityTiers['hot'], covered: bigint): Promise<string> {
     const name = quoteIdent(`lake_superseded_${entity.project}_${entity.id}_${++this.sequence}`);
-    const withChanges = files.filter((f) => f.changedRows > 0);
+    const changed = ChangedRowSets.rowIdsSql(files);
     const buffered = hot && covered > hot.above ? bufferedRowsSql(hot, hot.above) : null;
-    const sources = [
-      ...(withChanges.length ? [`SELECT row_id, 0::BIGINT AS slot FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${withChanges.map((f) => f.fileId.toString()).join(', ')})`] : []),
-      ...(buffered ? [`SELECT * FROM ${buffered} AS b`] : []),
-    ];
+    const sources = [...(changed ? [`SELECT row_id, 0::BIGINT AS slot FROM ${changed} AS c`] : []), ...(buffered ? [`SELECT * FROM ${buffered} AS b`] : [])];
     await this.duck.use(async (connection) => {
       await connection.run(`CREATE TABLE ${name} (_file_id BIGINT, _pos BIGINT, _slot BIGINT)`);
       if (sources.length) await connection.run(`INSERT INTO ${name} ${positionsSql(entity, candidates, `(${sources.join(' UNION ALL ')})`)}`);

@@ -83,6 +83,15 @@ export class ChangedRowSets {
 
   static readonly TABLE = 'lake_changed';
 
+  /**
+   * The row_ids of the changed sets of those of `files` that have one (rows with an update or
+   * delete version in the lake), as a relation (row_id); null when none has.
+   */
+  static rowIdsSql(files: readonly TierFile[]): string | null {
+    const withChanges = files.filter((f) => f.changedRows > 0);
+    return withChanges.length ? `(SELECT row_id FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${withChanges.map((f) => f.fileId.toString()).join(', ')}))` : null;
+  }
+
   /** Files whose sets a query in flight holds (tests check that none is left behind). */
   get pinnedCount(): number {
     return this.shared.pins.size;

@@ -35,7 +35,7 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
   const parts: string[] = [];
   const singles = singleFiles(files, filter);
   if (singles.length > 0) {
-    const changedInLake = lakeChangesSql(files);
+    const changedInLake = ChangedRowSets.rowIdsSql(files);
     const excluded = [changedInLake, buffer.supersedingIds].filter((s): s is string => s !== null);
     if (excluded.length === 0) {
       parts.push(`SELECT * FROM ${scan(singles)} AS single`);
@@ -68,7 +68,7 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
  */
 export function signedRowsSql(tiers: EntityTiers, filter: Filter | null = null): string | null {
   const buffer = bufferOf(tiers, null);
-  if (!tiers.supersededValues || (lakeChangesSql(tiers.files) === null && buffer.supersedingIds === null)) return null;
+  if (!tiers.supersededValues || (ChangedRowSets.rowIdsSql(tiers.files) === null && buffer.supersedingIds === null)) return null;
   const allColumns = lakeColumns(tiers.entity)
     .map((c) => quoteIdent(c.name))
     .join(', ');
@@ -91,12 +91,6 @@ function singleFiles(files: readonly TierFile[], filter: Filter | null): TierFil
   // A file whose every row is listed as changed (a compaction's kept changes, a flush of updates
   // only) holds no single-version row: part 1 skips it.
   return files.filter((f) => mayHoldSingles(f) && !(filter && f.zones && !mayMatch(filter, f.zones)));
-}
-
-/** The row_ids of the files' changed sets (rows with an update or delete version in the lake), or null when none. */
-function lakeChangesSql(files: readonly TierFile[]): string | null {
-  const withChanges = files.filter((f) => f.changedRows > 0);
-  return withChanges.length ? `(SELECT row_id FROM ${ChangedRowSets.TABLE} WHERE file_id IN (${withChanges.map((f) => f.fileId.toString()).join(', ')}))` : null;
 }
 
 interface BufferRows {
