@@ -24,6 +24,7 @@ import {
   sqlString,
   startJob,
   swapFiles,
+  ROW_KEY_COLUMN,
   SYSTEM_COLUMNS,
   uploadPending,
   withSchemaLock,
@@ -88,8 +89,8 @@ export type CompactOutcome =
     }
   | { status: 'skipped'; reason: string; durationMs: number };
 
-/** A row group, as writeParquet writes them: DuckDB's unit of parallelism and of min/max pruning. */
-const ROW_GROUP_ROWS = 122_880;
+/** A file split by size (phase 3) never gets fewer rows than this: DuckDB's default row group. */
+const MIN_SPLIT_ROWS = 122_880;
 
 interface PlannedOutput {
   role: CompactedFile['role'];
@@ -201,7 +202,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
       for (const { plan, file } of nonEmpty.length ? nonEmpty : written.slice(0, 1)) {
         if (plan.role === 'present' && file.bytes > deps.settings.baseTargetBytes) {
           rolledOver = true;
-          const minRows = deps.settings.minBaseFileRows ?? ROW_GROUP_ROWS;
+          const minRows = deps.settings.minBaseFileRows ?? MIN_SPLIT_ROWS;
           const parts = Math.min(Math.ceil(file.bytes / deps.settings.baseTargetBytes), Math.ceil(file.rows / minRows));
           for (const part of await splitSorted(deps.duck, entity, file, parts, attributes)) {
             outputs.push({ role: 'historical', file: part, range: { min: part.rowIdMin, max: part.rowIdMax } });
@@ -308,7 +309,7 @@ export async function compactSchema(deps: CompactDeps, entity: EntitySchema, opt
  * cannot be typed, so it stops the compaction rather than being dropped.
  */
 export function outputAttributes(entity: EntitySchema, inputs: readonly Pick<ManifestFile, 'path' | 'columns'>[], stored: readonly LakeAttribute[]): LakeAttribute[] {
-  const known = new Set([...SYSTEM_COLUMNS.map((c) => c.name), ...stored.map((a) => a.name)]);
+  const known = new Set([...SYSTEM_COLUMNS.map((c) => c.name), ROW_KEY_COLUMN, ...stored.map((a) => a.name)]);
   for (const file of inputs) {
     const unknown = file.columns.filter((c) => !known.has(c));
     if (unknown.length > 0) {

@@ -52,8 +52,8 @@ export type RebuildOutcome =
     }
   | { status: 'skipped'; reason: string; durationMs: number };
 
-/** A row group: a file split by size never gets fewer rows than this (as in compaction phase 3). */
-const ROW_GROUP_ROWS = 122_880;
+/** A file split by size never gets fewer rows than this (as in compaction phase 3): DuckDB's default row group. */
+const MIN_SPLIT_ROWS = 122_880;
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /**
@@ -109,7 +109,7 @@ async function rebuildLocked(
     await deps.duck.use((c) => c.run(`DROP TABLE IF EXISTS ${staging}`));
     const target = deps.settings.baseTargetBytes;
     const parts =
-      whole.bytes > target ? Math.min(Math.ceil(whole.bytes / target), Math.ceil(whole.rows / (deps.settings.minBaseFileRows ?? ROW_GROUP_ROWS))) : 1;
+      whole.bytes > target ? Math.min(Math.ceil(whole.bytes / target), Math.ceil(whole.rows / (deps.settings.minBaseFileRows ?? MIN_SPLIT_ROWS))) : 1;
     const pieces = parts > 1 ? await splitSorted(deps.duck, entity, whole, parts, attributes) : [whole];
     // One file: the present file new rows join; split by size: fixed-range historical files, as
     // compaction phase 3 leaves them. An empty truth still gets one (empty) file recording the

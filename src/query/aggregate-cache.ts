@@ -26,7 +26,7 @@ import { groupByFirst, keyColumn } from './compile-aggregate.js';
 import { Params } from './duckdb-sql.js';
 import type { ResultRows, SnapshotReader, ViewOf } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
-import { uuidLiteral, type ChangedRow } from './hot-log.js';
+import type { ChangedRow } from './hot-log.js';
 import { answerSql, churn, COUNT, extremesOf, GROUPS, KEPT, magnitude, nonNull, partialSql, removed, STALE, sumsOf, sumType, total, UNSAFE, unsafeSql, value } from './partials.js';
 import type { EntityTiers } from './tiers.js';
 import { changedVersionsSql, currentRowsSql } from './view.js';
@@ -173,12 +173,9 @@ export class AggregateCache {
     const rowsOf = (entityRows: (filter: Filter | null) => string): ViewOf => (entity, otherIds, filter) =>
       isEntity(entity) ? entityRows(filter ?? null) : reader.view(entity, otherIds, filter);
     return this.create(reader, before.files, upTo, (params) => {
-      const only = (rows: readonly string[]) => `row_id IN (${rows.map(uuidLiteral).join(', ')})`;
-      const buffered = only(ids(changed));
-      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(plan.entity, hot, since, buffered)), params, 'signed', true)];
+      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(plan.entity, hot, since, ids(changed))), params, 'signed', true)];
       if (inLake.length) {
-        const lake = only(inLake);
-        parts.push(partialSql(plan, rowsOf((filter) => currentRowsSql({ ...tiers, hot: null }, inLake, filter, lake)), params, -1, true));
+        parts.push(partialSql(plan, rowsOf((filter) => currentRowsSql({ ...tiers, hot: null }, inLake, filter, inLake)), params, -1, true));
       }
       const keys = plan.groupBy.map((k) => quoteIdent(keyColumn(k)));
       const sums = sumsOf(plan).flatMap((m) => {

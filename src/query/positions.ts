@@ -30,8 +30,8 @@
 import type { EntitySchema } from '../catalog/index.js';
 import { quoteIdent } from '../catalog/index.js';
 import { lakeColumns, parquetScanSql, type DuckDb } from '../lake/index.js';
-import { uuidLiteral } from './hot-log.js';
 import { ListingTables, type ListingTable } from './listing-tables.js';
+import { filesHolding, rowIdsConditionSql, rowLookupGroups } from './row-lookup.js';
 import { ChangedRowSets, type EntityTiers, type TierFile } from './tiers.js';
 
 /** More rows first changed since the covered slot than this: look up all of the range's rows instead of a list. */
@@ -165,7 +165,7 @@ export class SupersededPositions {
     const name = quoteIdent(`lake_superseded_${entity.project}_${entity.id}_${++this.sequence}`);
     const changed = ChangedRowSets.rowIdsSql(files);
     const buffered = hot && covered > hot.above ? bufferedRowsSql(hot, hot.above) : null;
-    const sources = [...(changed ? [`SELECT row_id, 0::BIGINT AS slot FROM ${changed} AS c`] : []), ...(buffered ? [`SELECT * FROM ${buffered} AS b`] : [])];
+    const sources = [...(changed ? [`SELECT row_id, 0::BIGINT AS slot FROM ${changed} AS c`] : []), ...(buffered ? [`SELECT * FROM ${buffered.rows} AS b`] : [])];
     await this.duck.use(async (connection) => {
       await connection.run(`CREATE TABLE ${name} (_file_id BIGINT, _pos BIGINT, _slot BIGINT)`);
       if (sources.length) await connection.run(`INSERT INTO ${name} ${positionsSql(entity, candidates, `(${sources.join(' UNION ALL ')})`)}`);
@@ -182,7 +182,7 @@ export class SupersededPositions {
     if (source) {
       // Extensions and the values run one after another: the first to add rows after the values sets the least slot without.
       if (table.valuesTaken) table.unvaluedFrom ??= since + 1n;
-      await this.duck.use((connection) => connection.run(`INSERT INTO ${name} ${positionsSql(entity, candidates, source)}`));
+      await this.duck.use((connection) => connection.run(`INSERT INTO ${name} ${positionsSql(entity, candidates, source.rows, source.rowIds)}`));
     }
     table.covered = hot.upTo;
   }
@@ -196,12 +196,12 @@ export class SupersededPositions {
  * the log (or too many): every update or delete of the range, some rows again (a second entry with
  * a later slot changes nothing), and rows inserted earlier in the buffer (no file holds them).
  */
-function bufferedRowsSql(hot: NonNullable<EntityTiers['hot']>, since: bigint): string | null {
+function bufferedRowsSql(hot: NonNullable<EntityTiers['hot']>, since: bigint): { rows: string; rowIds: readonly string[] | null } | null {
   const changed = hot.changedSince(since, MAX_LISTED_ROWS);
   const fresh = changed && changed.length <= MAX_LISTED_ROWS ? changed.filter((r) => !r.buffered && !r.born).map((r) => r.rowId) : null;
   if (fresh !== null && fresh.length === 0) return null;
-  const rows = fresh ? `row_id IN (${fresh.map(uuidLiteral).join(', ')})` : 'NOT coalesce(inserted, false)';
-  return `(SELECT row_id, time_slot AS slot FROM ${hot.table} WHERE time_slot > ${since} AND time_slot <= ${hot.upTo} AND ${rows})`;
+  const rows = fresh ? rowIdsConditionSql(fresh) : 'NOT coalesce(inserted, false)';
+  return { rows: `(SELECT row_id, time_slot AS slot FROM ${hot.table} WHERE time_slot > ${since} AND time_slot <= ${hot.upTo} AND ${rows})`, rowIds: fresh };
 }
 
 /** `files` by their index in a scan of them (the scan's file_index) and their file_id, as a relation m(file_index, file_id). */
@@ -210,12 +210,23 @@ export function fileIndexSql(files: readonly TierFile[]): string {
   return `(VALUES ${files.map((f, i) => `(${i}::UBIGINT, ${f.fileId.toString()}::BIGINT)`).join(', ')}) AS m(file_index, file_id)`;
 }
 
-/** (_file_id, _pos, _slot) of the rows of `candidates` whose row_id `source` (row_id, slot) lists, each with its least slot. */
-function positionsSql(entity: EntitySchema, candidates: readonly TierFile[], source: string): string {
+/**
+ * (_file_id, _pos, _slot) of the rows of `candidates` whose row_id `source` (row_id, slot) lists,
+ * each with its least slot. `rowIds`, when known, are all the row_ids `source` lists: then only the
+ * files that may hold them are read, by row key where they have it (row-lookup.ts).
+ */
+function positionsSql(entity: EntitySchema, candidates: readonly TierFile[], source: string, rowIds: readonly string[] | null = null): string {
+  const groups = rowIds ? rowLookupGroups(filesHolding(candidates, rowIds), rowIds) : [{ files: candidates, where: undefined }];
+  const wanted = `(SELECT row_id, min(slot) AS slot FROM ${source} AS x GROUP BY row_id) AS c`;
+  if (groups.length === 0) return `SELECT NULL::BIGINT, NULL::BIGINT, NULL::BIGINT WHERE false`;
   // Only row_id and the scan's position columns are read.
-  const scan = parquetScanSql(entity, candidates, [], { positions: true });
-  return `SELECT m.file_id, s.file_row_number, c.slot
-            FROM ${scan} AS s
-            JOIN ${fileIndexSql(candidates)} ON m.file_index = s.file_index
-            JOIN (SELECT row_id, min(slot) AS slot FROM ${source} AS x GROUP BY row_id) AS c ON c.row_id = s.row_id`;
+  return groups
+    .map(({ files, where }) => {
+      const scan = parquetScanSql(entity, files, [], { positions: true, where });
+      return `SELECT m.file_id, s.file_row_number, c.slot
+                FROM ${scan} AS s
+                JOIN ${fileIndexSql(files)} ON m.file_index = s.file_index
+                JOIN ${wanted} ON c.row_id = s.row_id`;
+    })
+    .join(' UNION ALL ');
 }

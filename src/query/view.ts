@@ -13,6 +13,7 @@ import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { lakeColumns, parquetScanSql } from '../lake/index.js';
 import type { Filter } from './filter.js';
 import { mayHoldSingles } from './positions.js';
+import { filesHolding, rowIdsConditionSql, rowLookupGroups } from './row-lookup.js';
 import { ChangedRowSets, type EntityTiers, type TierFile } from './tiers.js';
 import { mayMatch } from './zone-map.js';
 
@@ -22,16 +23,22 @@ import { mayMatch } from './zone-map.js';
  * manifest) holds none of them are skipped. With `filter`, the caller promises to keep only rows it
  * holds true for: part 1 skips files whose zone maps rule it out for every row. Only part 1: the
  * anti-join still takes every listed file's changed set, so a row whose newest version lies in a
- * skipped file never shows an older one. `only`, a condition on `row_id`, keeps just the rows it
- * holds for, in every part and before each join (DuckDB does not push a semi-join on a list through
- * the union): a few rows' versions cost a few rows' work, besides reading their files.
+ * skipped file never shows an older one. `only`, row_ids (not empty), keeps just those rows, in
+ * every part and before each join (DuckDB does not push a semi-join on a list through the union),
+ * and in files by their row key where they have one (row-lookup.ts): a few rows' versions cost a
+ * few rows' work.
  */
-export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null, filter: Filter | null = null, only: string | null = null): string {
+export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null, filter: Filter | null = null, only: readonly string[] | null = null): string {
   const columns = lakeColumns(tiers.entity);
   const allColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
-  const files = rowIds ? tiers.files.filter((f) => rowIds.some((id) => id >= f.rowIdMin && id <= f.rowIdMax)) : tiers.files;
-  const scan = (of: readonly TierFile[]) => (only ? `(SELECT * FROM ${parquetScanSql(tiers.entity, of)} WHERE ${only})` : parquetScanSql(tiers.entity, of));
-  const buffer = bufferOf(tiers, only);
+  const files = rowIds ? filesHolding(tiers.files, rowIds) : tiers.files;
+  const scan = (of: readonly TierFile[]) => {
+    if (!only) return parquetScanSql(tiers.entity, of);
+    const scans = rowLookupGroups(of, only).map((group) => `SELECT * FROM ${parquetScanSql(tiers.entity, group.files, tiers.entity.attributes, { where: group.where })} AS lookup`);
+    return `(${scans.join(' UNION ALL ')})`;
+  };
+  const onlyCondition = only && rowIdsConditionSql(only);
+  const buffer = bufferOf(tiers, onlyCondition);
   const parts: string[] = [];
   const singles = singleFiles(files, filter);
   if (singles.length > 0) {
@@ -53,7 +60,7 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
       parts.push(`SELECT * FROM ${scan(singles)} AS single ANTI JOIN (${excluded.map((s) => `SELECT row_id FROM ${s} AS x`).join(' UNION ALL ')}) AS changed USING (row_id)`);
     }
   }
-  parts.push(...newerPartsSql(tiers, buffer, only));
+  parts.push(...newerPartsSql(tiers, buffer, onlyCondition));
   if (parts.length === 0) return `(SELECT ${columns.map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')} WHERE false)`;
   return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS merged)`;
 }
@@ -146,14 +153,14 @@ function newerPartsSql(tiers: EntityTiers, buffer: BufferRows, only: string | nu
 export const SIGN = '_sign';
 
 /**
- * The live buffered versions, of the rows `only` keeps, that are current at the snapshot's upTo
+ * The live buffered versions, of the rows `only` (row_ids), that are current at the snapshot's upTo
  * (SIGN 1) or were at the earlier slot `since` (SIGN -1), in one relation with the lake columns:
  * what a kept aggregate adds and takes away for rows changed in the buffer (aggregate-cache.ts).
  * The caller keeps only rows changed in (since, upTo], so no version is current at both.
  */
-export function changedVersionsSql(entity: EntitySchema, hot: NonNullable<EntityTiers['hot']>, since: bigint, only: string): string {
+export function changedVersionsSql(entity: EntitySchema, hot: NonNullable<EntityTiers['hot']>, since: bigint, only: readonly string[]): string {
   const currentAt = (slot: bigint) => `(superseded_at IS NULL OR superseded_at > ${slot})`;
   return `(SELECT ${lakeColumns(entity).map((c) => quoteIdent(c.name)).join(', ')}, CASE WHEN ${currentAt(hot.upTo)} THEN 1 ELSE -1 END AS ${SIGN}
-             FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo} AND ${only}
+             FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo} AND ${rowIdsConditionSql(only)}
               AND (${currentAt(hot.upTo)} OR (time_slot <= ${since} AND ${currentAt(since)})) AND coalesce(deleted_at, 0) = 0)`;
 }

@@ -1,7 +1,7 @@
 // One flush, against the local lake and a real S3 server: the file, the manifest, the buffer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoCustomer, demoOrder, seededRandom } from '../../src/cli/demo-data.js';
-import { liveFiles } from '../../src/lake/index.js';
+import { liveFiles, rowKeyOf } from '../../src/lake/index.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { changeLedger, localCopy } from '../support/lake.js';
 import { startTestS3, type TestS3 } from '../support/s3.js';
@@ -81,7 +81,14 @@ describe.each([
         paid: 'BOOLEAN',
         placed_at: 'TIMESTAMP WITH TIME ZONE',
         note: 'VARCHAR',
+        _row_key: 'BIGINT',
       });
+      // The row key is each row_id's first 8 bytes (lake/columns.ts), the same as rowKeyOf says.
+      const keys = await connection.runAndReadAll(`SELECT row_id::VARCHAR AS row_id, _row_key FROM read_parquet('${local}')`);
+      const keyRows = keys.getRowObjects();
+      expect(keyRows).toHaveLength(302);
+      for (const row of keyRows) expect(row._row_key).toBe(rowKeyOf(row.row_id as string));
+      expect(file!.columns).toContain('_row_key');
       const codecs = await connection.runAndReadAll(`SELECT DISTINCT compression FROM parquet_metadata('${local}')`);
       expect(codecs.getRowObjects().map((r) => r.compression)).toEqual(['ZSTD']);
 
