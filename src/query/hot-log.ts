@@ -27,8 +27,12 @@ export interface ChangedRow {
  */
 export class MirrorLog {
   private entries: LoggedChange[] = [];
-  /** Per row in the log, the slot of its newest entry. */
-  private newest = new Map<bigint, bigint>();
+  /**
+   * Per row in the log, its entries by ascending slot: what a question about a few changed rows
+   * asks of their other changes, without walking every entry of the range (a walk of 20,000
+   * entries took 1.6 ms of JavaScript per corrected ask here).
+   */
+  private byRow = new Map<bigint, LoggedChange[]>();
 
   constructor(
     /** The log holds every change of the table above this slot. */
@@ -40,7 +44,7 @@ export class MirrorLog {
   append(changes: readonly LoggedChange[], upTo: bigint): void {
     if (this.entries.length + changes.length > this.limit) {
       this.entries = [];
-      this.newest = new Map();
+      this.byRow = new Map();
       this.above = upTo;
       return;
     }
@@ -48,20 +52,44 @@ export class MirrorLog {
     const sorted = [...changes].sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
     for (const change of sorted) {
       this.entries.push(change);
-      this.newest.set(change.rowId, change.slot);
+      const own = this.byRow.get(change.rowId);
+      if (own) own.push(change);
+      else this.byRow.set(change.rowId, [change]);
     }
   }
 
   /** Forgets the changes at or below `floor`, which the table dropped. */
   prune(floor: bigint): void {
     this.entries.splice(0, firstAbove(this.entries, floor));
-    for (const [rowId, slot] of this.newest) if (slot <= floor) this.newest.delete(rowId);
+    for (const [rowId, own] of this.byRow) {
+      const kept = firstAbove(own, floor);
+      if (kept === own.length) this.byRow.delete(rowId);
+      else if (kept > 0) own.splice(0, kept);
+    }
     if (this.above < floor) this.above = floor;
   }
 
-  /** The rows changed in (since, upTo] of the range (above, upTo] (see `changedIn`); null: the log lacks part of it. */
+  /**
+   * The rows with a change in (since, upTo] of the range (above, upTo], each with whether it has a
+   * version at or below `since` and whether its insert is in the range; stops past `limit`. Null:
+   * the log lacks part of the range.
+   */
   changedSince(above: bigint, since: bigint, upTo: bigint, limit: number): ChangedRow[] | null {
-    return this.above <= above ? changedIn(this.entries, above, since, upTo, limit) : null;
+    if (this.above > above) return null;
+    const rows = new Map<bigint, ChangedRow>();
+    for (let i = firstAbove(this.entries, since); i < this.entries.length && this.entries[i]!.slot <= upTo && rows.size <= limit; i++) {
+      const { rowId } = this.entries[i]!;
+      if (rows.has(rowId)) continue;
+      let buffered = false;
+      let born = false;
+      for (const change of this.byRow.get(rowId)!) {
+        if (change.slot <= above || change.slot > upTo) continue;
+        if (change.slot <= since) buffered = true;
+        if (change.inserted) born = true;
+      }
+      rows.set(rowId, { rowId: uuidOf(rowId), buffered, born });
+    }
+    return [...rows.values()];
   }
 
   /**
@@ -70,7 +98,7 @@ export class MirrorLog {
    */
   holdsAnyOf(rowIds: Iterable<bigint>, prunedThrough: bigint): boolean | null {
     if (this.above > prunedThrough) return null;
-    for (const rowId of rowIds) if (this.newest.has(rowId)) return true;
+    for (const rowId of rowIds) if (this.byRow.has(rowId)) return true;
     return false;
   }
 }
@@ -85,28 +113,6 @@ export function firstAbove(entries: readonly { slot: bigint }[], slot: bigint): 
     else high = mid;
   }
   return low;
-}
-
-/**
- * The rows with a change in (since, upTo] among the log's entries in (above, upTo], each with
- * whether it has a version at or below `since` and whether its insert is among them; stops past `limit`.
- */
-function changedIn(log: readonly LoggedChange[], above: bigint, since: bigint, upTo: bigint, limit: number): ChangedRow[] {
-  const rows = new Map<bigint, ChangedRow>();
-  const start = firstAbove(log, since);
-  for (let i = start; i < log.length && log[i]!.slot <= upTo && rows.size <= limit; i++) {
-    const { rowId, inserted } = log[i]!;
-    const row = rows.get(rowId) ?? { rowId: uuidOf(rowId), buffered: false, born: false };
-    if (inserted) row.born = true;
-    rows.set(rowId, row);
-  }
-  for (let i = firstAbove(log, above); i < start; i++) {
-    const row = rows.get(log[i]!.rowId);
-    if (!row) continue;
-    row.buffered = true;
-    if (log[i]!.inserted) row.born = true;
-  }
-  return [...rows.values()];
 }
 
 /** A row_id from its 128-bit integer (tapOps) back to the UUID text DuckDB and Postgres read. */
