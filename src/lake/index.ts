@@ -1,7 +1,7 @@
 // Public face of the lake: object stores, layout, the buffer loader, the Parquet writer, the manifest and the jobs table.
 export { DuckDb, sqlString } from './duckdb.js';
 export { LakeReadCache, type PinnedFiles } from './cache.js';
-export { ROW_KEY_COLUMN, SYSTEM_COLUMNS, hasRowKey, lakeColumns, lakeColumnsOf, rowKeyOf, rowKeySql, type LakeColumn } from './columns.js';
+export { ROW_KEY_COLUMN, SYSTEM_COLUMNS, hasRowKey, lakeColumns, lakeColumnsOf, rowKeyOf, type LakeColumn } from './columns.js';
 export { bufferRowsSql, loadBuffer, loadChanges } from './buffer.js';
 export { isPresentBaseKey, newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
 export { DDL_ENGINES, externalDdl, externalNames, type DdlEngine, type ExternalDdlFile, type ExternalDdlInput } from './external-ddl.js';

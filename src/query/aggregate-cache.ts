@@ -9,8 +9,9 @@
 // Rows that did not change have the same version in both states, so this is exact. The changed rows
 // are those with a buffered version in (earlier slot, later slot], read from the hot mirror: their
 // earlier version is in the buffer too or in a lake file, whose row_id range the view prunes by
-// (a new row is in none; a row of the latest files is in small ones). A flush or compaction lists
-// other files: the next ask reads every row again, once.
+// (a new row is in none; a row of the latest files is in small ones), and within a file its row
+// groups by the row key (row-lookup.ts). A flush or compaction lists other files: the next ask
+// reads every row again, once.
 //
 // Which questions: figures count, sum, avg, min and max, over the entity's own fields (a filter or
 // key through a ref would change with the referenced rows). Sums of ints are HUGEINT, exact under
