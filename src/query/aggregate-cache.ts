@@ -20,15 +20,15 @@
 // read in full. A sum that is not finite is never kept (runAggregate then takes the guarded path).
 // A min (max) survives a correction while no row taken away held a value at or below (above) it;
 // else the group's extreme is unknown, and the ask is read in full.
-import { quoteIdent, type EntitySchema } from '../catalog/index.js';
+import { quoteIdent } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
 import type { AggregatePlan } from './aggregate-plan.js';
 import { groupByFirst, keyColumn } from './compile-aggregate.js';
 import { Params } from './duckdb-sql.js';
-import type { ResultRows, SnapshotReader, ViewOf } from './engine.js';
+import type { ResultRows, SnapshotReader } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
 import type { ChangedRow } from './hot-log.js';
-import { answerSql, churn, COUNT, extremesOf, GROUPS, KEPT, magnitude, nonNull, partialSql, removed, STALE, sumsOf, sumType, total, UNSAFE, unsafeSql, value } from './partials.js';
+import { answerSql, churn, COUNT, extremesOf, GROUPS, KEPT, magnitude, nonNull, partialSql, removed, STALE, sumsOf, sumType, total, UNSAFE, unsafeSql, value, withOwnRows } from './partials.js';
 import type { EntityTiers } from './tiers.js';
 import { changedVersionsSql, currentRowsSql } from './view.js';
 
@@ -48,7 +48,6 @@ export function isCorrectable(plan: AggregatePlan): boolean {
     ownRows(plan.rowFilters?.get(plan.entity.name))
   );
 }
-
 
 interface KeptPartials {
   table: string;
@@ -170,9 +169,7 @@ export class AggregateCache {
     // then, the buffer alone holds their versions, read in one pass with a sign each (no file, no
     // anti-join: a small statement, and DuckDB's fixed cost per operator is most of it). The
     // others' version at `since` is their lake one.
-    const isEntity = (entity: EntitySchema) => entity.project === plan.entity.project && entity.id === plan.entity.id;
-    const rowsOf = (entityRows: (filter: Filter | null) => string): ViewOf => (entity, otherIds, filter) =>
-      isEntity(entity) ? entityRows(filter ?? null) : reader.view(entity, otherIds, filter);
+    const rowsOf = (own: (filter: Filter | null) => string) => withOwnRows(plan, reader.view, own);
     return this.create(reader, before.files, upTo, (params) => {
       const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(plan.entity, hot, since, ids(changed))), params, 'signed', true)];
       if (inLake.length) {

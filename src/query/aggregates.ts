@@ -1,6 +1,5 @@
 // Runs an aggregate plan (aggregate-plan.ts, compiled by compile-aggregate.ts) over the
 // merge-on-read views and reads its rows back as groups, guarding float figures against overflow.
-import type { EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
 import { AGGREGATE_FUNCTIONS, measureName, type AggregateFunction, type AggregatePlan, type AggregateRequest } from './aggregate-plan.js';
 import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
@@ -8,7 +7,7 @@ import { PARENT_COLUMN, aggregateEntities, compileAggregate, keyColumn } from '.
 import { Params } from './duckdb-sql.js';
 import type { QueryEngine, SignedViewOf, Statement, ViewOf } from './engine.js';
 import { rowIdCandidates } from './filter.js';
-import { isSubtractable, subtractedAnswerSql, UNSAFE } from './partials.js';
+import { isSubtractable, subtractedAnswerSql, UNSAFE, withOwnRows } from './partials.js';
 import { fromDuckDb } from './rows.js';
 
 // The catalog names group keys (to refuse colliding names at start), so it owns the bucket list.
@@ -103,9 +102,8 @@ function subtractedStatement(plan: AggregatePlan, view: ViewOf, signed: SignedVi
   const rows = signed(plan.entity, plan.filter);
   if (rows === null) return null;
   let reads = 0;
-  const own = (entity: EntitySchema) => entity.project === plan.entity.project && entity.id === plan.entity.id;
   const params = new Params();
-  const sql = subtractedAnswerSql(plan, (entity, rowIds, filter) => (own(entity) ? (reads++, rows) : view(entity, rowIds, filter)), params);
+  const sql = subtractedAnswerSql(plan, withOwnRows(plan, view, () => (reads++, rows)), params);
   return reads === 1 ? { sql, params: params.values, types: params.types } : null;
 }
 

@@ -14,6 +14,8 @@ import { measureName, type AggregatePlan, type Measure } from './aggregate-plan.
 import { groupByFirst, groupedSource, keptGroups, keyColumn, PARENT_COLUMN } from './compile-aggregate.js';
 import type { Params } from './duckdb-sql.js';
 import type { ViewOf } from './engine.js';
+import type { Filter } from './filter.js';
+import { keyOf } from './hot.js';
 import { SIGN } from './view.js';
 
 /** A float sum is read again once the magnitudes it took in pass this multiple of those it holds. */
@@ -78,6 +80,15 @@ export function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, si
 
 export const UNSAFE = 'unsafe__';
 export const GROUPS = 'groups__';
+
+/**
+ * `view` with the plan's own entity read as `own(filter)` instead (a correction's changed rows, a
+ * read's signed rows); other entities (a ref's target) as `view` gives them.
+ */
+export function withOwnRows(plan: AggregatePlan, view: ViewOf, own: (filter: Filter | null) => string): ViewOf {
+  const key = keyOf(plan.entity);
+  return (entity, rowIds, filter) => (keyOf(entity) === key ? own(filter ?? null) : view(entity, rowIds, filter));
+}
 
 /** A partials row that may not be kept: a min or max gone stale, a float sum not finite or past the churn bound. */
 export function unsafeSql(plan: AggregatePlan): string {

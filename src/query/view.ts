@@ -30,7 +30,7 @@ import { mayMatch } from './zone-map.js';
  */
 export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null, filter: Filter | null = null, only: readonly string[] | null = null): string {
   const columns = lakeColumns(tiers.entity);
-  const allColumns = columns.map((c) => quoteIdent(c.name)).join(', ');
+  const allColumns = columnListSql(tiers.entity);
   const files = rowIds ? filesHolding(tiers.files, rowIds) : tiers.files;
   const scan = (of: readonly TierFile[]) => {
     if (!only) return parquetScanSql(tiers.entity, of);
@@ -48,11 +48,10 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
       parts.push(`SELECT * FROM ${scan(singles)} AS single`);
     } else if (tiers.superseded && rowIds === null && only === null) {
       // By position (positions.ts): the rows' file_index and file_row_number, not their row_id.
-      // The buffer's rows count up to this snapshot's slot; without a buffer, only the lake's.
       // The file index said with a CASE: a join with a VALUES list of them cost 3-5% more here.
       const fileIndex = `CASE p._file_id ${singles.map((f, i) => `WHEN ${f.fileId.toString()} THEN ${i}`).join(' ')} END::UBIGINT`;
       const replaced = `SELECT ${fileIndex} AS file_index, p._pos AS file_row_number FROM ${tiers.superseded} AS p
-                         WHERE p._slot <= ${tiers.hot ? tiers.hot.upTo : 0n} AND p._file_id IN (${singles.map((f) => f.fileId.toString()).join(', ')})`;
+                         WHERE ${supersededIn(tiers, singles, 'p.')}`;
       parts.push(
         `SELECT ${allColumns} FROM ${parquetScanSql(tiers.entity, singles, tiers.entity.attributes, { positions: true })} AS single ANTI JOIN (${replaced}) AS replaced USING (file_index, file_row_number)`,
       );
@@ -76,21 +75,33 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
 export function signedRowsSql(tiers: EntityTiers, filter: Filter | null = null): string | null {
   const buffer = bufferOf(tiers, null);
   if (!tiers.supersededValues || (ChangedRowSets.rowIdsSql(tiers.files) === null && buffer.supersedingIds === null)) return null;
-  const allColumns = lakeColumns(tiers.entity)
-    .map((c) => quoteIdent(c.name))
-    .join(', ');
+  const allColumns = columnListSql(tiers.entity);
   const parts: string[] = [];
   const singles = singleFiles(tiers.files, filter);
   if (singles.length > 0) {
     // A skipped file's superseded rows go with it: its rows are neither added nor taken away.
     parts.push(
       `SELECT ${allColumns}, 1 AS ${SIGN} FROM ${parquetScanSql(tiers.entity, singles)} AS single`,
-      `SELECT ${allColumns}, -1 AS ${SIGN} FROM ${tiers.supersededValues}
-        WHERE _slot <= ${tiers.hot ? tiers.hot.upTo : 0n} AND _file_id IN (${singles.map((f) => f.fileId.toString()).join(', ')})`,
+      `SELECT ${allColumns}, -1 AS ${SIGN} FROM ${tiers.supersededValues} WHERE ${supersededIn(tiers, singles)}`,
     );
   }
   parts.push(...newerPartsSql(tiers, buffer, null).map((part) => `SELECT *, 1 AS ${SIGN} FROM (${part}) AS newer`));
   return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS signed)`;
+}
+
+/** The entity's lake columns, quoted, as a select list. */
+function columnListSql(entity: EntitySchema): string {
+  return lakeColumns(entity)
+    .map((c) => quoteIdent(c.name))
+    .join(', ');
+}
+
+/**
+ * The condition on the positions (or their values) table (positions.ts) of the rows of `files`
+ * superseded in this snapshot: the buffer's up to its slot, without a buffer only the lake's (slot 0).
+ */
+function supersededIn(tiers: EntityTiers, files: readonly TierFile[], alias = ''): string {
+  return `${alias}_slot <= ${tiers.hot ? tiers.hot.upTo : 0n} AND ${alias}_file_id IN (${files.map((f) => f.fileId.toString()).join(', ')})`;
 }
 
 /** The files part 1 reads: those that may hold single-version rows and, for `filter`, may hold a match. */
@@ -129,9 +140,7 @@ function bufferOf(tiers: EntityTiers, only: string | null): BufferRows {
  * selective 1M-row search here (same run), the coalesce 0-3%.
  */
 function newerPartsSql(tiers: EntityTiers, buffer: BufferRows, only: string | null): string[] {
-  const allColumns = lakeColumns(tiers.entity)
-    .map((c) => quoteIdent(c.name))
-    .join(', ');
+  const allColumns = columnListSql(tiers.entity);
   const live = (part: string) => `SELECT * FROM (${part}) AS part WHERE coalesce(deleted_at, 0) = 0`;
   const parts: string[] = [];
   if (tiers.latestChanged) {
@@ -160,7 +169,7 @@ export const SIGN = '_sign';
  */
 export function changedVersionsSql(entity: EntitySchema, hot: NonNullable<EntityTiers['hot']>, since: bigint, only: readonly string[]): string {
   const currentAt = (slot: bigint) => `(superseded_at IS NULL OR superseded_at > ${slot})`;
-  return `(SELECT ${lakeColumns(entity).map((c) => quoteIdent(c.name)).join(', ')}, CASE WHEN ${currentAt(hot.upTo)} THEN 1 ELSE -1 END AS ${SIGN}
+  return `(SELECT ${columnListSql(entity)}, CASE WHEN ${currentAt(hot.upTo)} THEN 1 ELSE -1 END AS ${SIGN}
              FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo} AND ${rowIdsConditionSql(only)}
               AND (${currentAt(hot.upTo)} OR (time_slot <= ${since} AND ${currentAt(since)})) AND coalesce(deleted_at, 0) = 0)`;
 }
