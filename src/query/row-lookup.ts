@@ -24,11 +24,34 @@ export function filesHolding<F extends Pick<TierFile, 'rowIdMin' | 'rowIdMax'>>(
  */
 export function rowLookupGroups<F extends Pick<TierFile, 'columns'>>(files: readonly F[], rowIds: readonly string[]): { files: F[]; where: string }[] {
   const byId = rowIdsConditionSql(rowIds);
-  const keys = [...new Set(rowIds.map((id) => rowKeyOf(id).toString()))];
-  const keyed = files.filter(hasRowKey);
-  const unkeyed = files.filter((f) => !hasRowKey(f));
+  const { keyed, unkeyed } = byRowKey(files);
   return [
-    ...(keyed.length ? [{ files: keyed, where: `${ROW_KEY_COLUMN} IN (${keys.join(', ')}) AND ${byId}` }] : []),
+    ...(keyed.length ? [{ files: keyed, where: `${rowKeysConditionSql(rowIds)} AND ${byId}` }] : []),
     ...(unkeyed.length ? [{ files: unkeyed, where: byId }] : []),
   ];
+}
+
+/** More row_ids than this are not looked up by key: they would hold most row groups anyway. */
+export const MAX_KEYED_ROWS = 1_000;
+
+/**
+ * `files` in groups to scan apart, where the group's files have the row key with a condition that
+ * keeps the row groups and rows that may hold one of `rowIds`, as their keys say; the caller
+ * still filters by row_id (its own bound values). Null beyond MAX_KEYED_ROWS or without a keyed
+ * file: scan them as they are. `rowIds` is not empty.
+ */
+export function rowKeyGroups<F extends Pick<TierFile, 'columns'>>(files: readonly F[], rowIds: readonly string[]): { files: F[]; where?: string }[] | null {
+  const { keyed, unkeyed } = byRowKey(files);
+  // Not a UUID: no row matches it, and the caller's own filter says so (or refuses it).
+  if (keyed.length === 0 || rowIds.length > MAX_KEYED_ROWS || !rowIds.every((id) => UUID.test(id))) return null;
+  return [{ files: keyed, where: rowKeysConditionSql(rowIds) }, ...(unkeyed.length ? [{ files: unkeyed }] : [])];
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const byRowKey = <F extends Pick<TierFile, 'columns'>>(files: readonly F[]) => ({ keyed: files.filter(hasRowKey), unkeyed: files.filter((f) => !hasRowKey(f)) });
+
+/** `_row_key IN (…)` of `rowIds`' keys (UUIDs): integers computed here, so literals. */
+function rowKeysConditionSql(rowIds: readonly string[]): string {
+  return `${ROW_KEY_COLUMN} IN (${[...new Set(rowIds.map((id) => rowKeyOf(id).toString()))].join(', ')})`;
 }

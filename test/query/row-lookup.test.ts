@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseProjectDefinition } from '../../src/catalog/index.js';
 import { DuckDb, lakeColumns, ROW_KEY_COLUMN, rowKeyOf, sqlString, writeParquet } from '../../src/lake/index.js';
-import { rowLookupGroups } from '../../src/query/row-lookup.js';
+import { MAX_KEYED_ROWS, rowIdsConditionSql, rowKeyGroups, rowLookupGroups } from '../../src/query/row-lookup.js';
 import type { TierFile } from '../../src/query/tiers.js';
 import { currentRowsSql } from '../../src/query/view.js';
 import { scratchDir } from '../support/scratch.js';
@@ -83,4 +83,20 @@ it('finds the same rows in files with and without the row key, also rows that sh
     (await c.runAndReadAll(`SELECT v FROM ${currentRowsSql(tiers, wanted, null, wanted)} AS r ORDER BY v`)).getRowObjectsJS().map((r) => Number(r.v)),
   );
   expect(found).toEqual([14, 246_000, 500_000, 500_001, 601_000]);
+
+  // A search's filter by row_id (its own condition on top): the keyed file by its row keys, the
+  // older file as it is; the same rows, and a twin not asked for stays out.
+  const keyGroups = rowKeyGroups([keyed, older], wanted)!;
+  expect(keyGroups.map((g) => [g.files.map((f) => f.fileId), g.where?.startsWith(`${ROW_KEY_COLUMN} IN (`) ?? false])).toEqual([
+    [[1n], true],
+    [[2n], false],
+  ]);
+  const searched = await duck.use(async (c) =>
+    (await c.runAndReadAll(`SELECT v FROM ${currentRowsSql(tiers, wanted)} AS r WHERE ${rowIdsConditionSql(wanted)} ORDER BY v`)).getRowObjectsJS().map((r) => Number(r.v)),
+  );
+  expect(searched).toEqual(found);
+  // Past the bound, or with a value that is no UUID (the search's filter refuses it), files are read as they are.
+  expect(rowKeyGroups([keyed], Array.from({ length: MAX_KEYED_ROWS + 1 }, (_, i) => rowId(prefix(i), 0)))).toBeNull();
+  expect(rowKeyGroups([keyed], [wanted[0]!, 'not-a-uuid'])).toBeNull();
+  expect(rowKeyGroups([older], wanted)).toBeNull();
 });
