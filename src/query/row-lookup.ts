@@ -1,7 +1,7 @@
 // A few rows of lake files, found by row_id: a kept aggregate's corrections (the earlier versions
-// of rows changed since), the positions of rows updated in the buffer. The files' row-group
-// statistics of row_id, a UUID, do not prune in DuckDB; those of the row key (lake/columns.ts) do,
-// so a file written with the key is searched by key first.
+// of rows changed since), the positions of rows updated in the buffer, a search whose filter pins
+// row_id. The files' row-group statistics of row_id, a UUID, do not prune in DuckDB; those of the
+// row key (lake/columns.ts) do, so a file written with the key is searched by key first.
 import { hasRowKey, ROW_KEY_COLUMN, rowKeyOf } from '../lake/index.js';
 import { uuidLiteral } from './hot-log.js';
 import type { TierFile } from './tiers.js';

@@ -22,13 +22,13 @@ import { mayMatch } from './zone-map.js';
  * With `rowIds`, the caller promises to read only those rows: files whose row_id range (from the
  * manifest) holds none of them are skipped, and part 1 reads of a file with the row key only the
  * row groups and rows whose keys are theirs (a UUID's row groups do not prune in DuckDB: a search
- * by one row_id read the whole row_id column of a 1M-row file, ~20 ms). With `filter`, the caller promises to keep only rows it
- * holds true for: part 1 skips files whose zone maps rule it out for every row. Only part 1: the
- * anti-join still takes every listed file's changed set, so a row whose newest version lies in a
- * skipped file never shows an older one. `only`, row_ids (not empty), keeps just those rows, in
- * every part and before each join (DuckDB does not push a semi-join on a list through the union),
- * and in files by their row key where they have one (row-lookup.ts): a few rows' versions cost a
- * few rows' work.
+ * by one row_id read the whole row_id column of a 1M-row file, ~20 ms). With `filter`, the caller
+ * promises to keep only rows it holds true for: part 1 skips files whose zone maps rule it out for
+ * every row. Only part 1: the anti-join still takes every listed file's changed set, so a row whose
+ * newest version lies in a skipped file never shows an older one. `only`, row_ids (not empty),
+ * keeps just those rows, in every part and before each join (DuckDB does not push a semi-join on a
+ * list through the union), and in files by their row key where they have one (row-lookup.ts): a
+ * few rows' versions cost a few rows' work.
  */
 export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null, filter: Filter | null = null, only: readonly string[] | null = null): string {
   const columns = lakeColumns(tiers.entity);
