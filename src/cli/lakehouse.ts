@@ -149,7 +149,6 @@ export async function openLakehouse(
   const engine = new QueryEngine({
     pool: settings.requestPool ?? oltp.pool,
     duck,
-    workDir: path.join(workDir, 'query'),
     cache,
     timeoutMs: settings.query?.timeoutMs ?? defaults.query.timeoutMs,
     pgRetry,

@@ -1,6 +1,6 @@
 // Versioned, idempotent migrations of the OLTP store, run at start under an advisory lock.
 import type { Logger } from 'pino';
-import { inTransaction, type PgPool } from './pool.js';
+import type { PgPool } from './pool.js';
 
 export interface Migration {
   version: number;

@@ -10,7 +10,6 @@
 // GC deletes a replaced file ORPHAN_GRACE_MS (at least twice the bound) after its removal, so no
 // reader outlives a file it listed. At the bound the running statement is interrupted, later
 // reads fail with TIMEOUT, and the snapshot is released, whether or not its holder ever releases it.
-import path from 'node:path';
 import type { DuckDBType } from '@duckdb/node-api';
 import type { EntitySchema } from '../catalog/index.js';
 import { TimeoutError } from '../errors/index.js';
@@ -80,8 +79,6 @@ export interface QueryFaults {
 export interface QueryEngineDeps {
   pool: PgPool;
   duck: DuckDb;
-  /** Scratch space: buffer exports. */
-  workDir: string;
   /** Local copies of S3 lake files (shared with compaction). */
   cache: LakeReadCache;
   /**
@@ -148,7 +145,7 @@ export class QueryEngine {
   ) {
     this.parts = shared?.parts ?? {
       admission: new Admission(deps.admission ?? { maxRunning: 2, queueLength: 16, queueWaitMs: 10_000 }),
-      hot: new HotMirror(deps.duck, path.join(deps.workDir, 'hot')),
+      hot: new HotMirror(deps.duck),
       changed: new ChangedRowSets(deps.pool, deps.duck),
       latest: new LakeLatestVersions(deps.duck),
       positions: new SupersededPositions(deps.duck),

@@ -121,7 +121,6 @@ export class HotMirror {
 
   constructor(
     private readonly duck: DuckDb,
-    private readonly workDir: string,
     /** Changes the log holds per schema (tests lower it to see the log start again). */
     private readonly logLimit = LOG_LIMIT,
   ) {}

@@ -1,6 +1,5 @@
 // A search's whole life is bounded by QUERY_TIMEOUT_MS (the GC grace relies on it): a statement
 // past the bound is interrupted with a clear error, and the DuckDB connection stays usable.
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TimeoutError } from '../../src/errors/index.js';
 import { QueryEngine, type QueryFaults } from '../../src/query/index.js';
@@ -16,7 +15,6 @@ describe('the query time bound', () => {
       pool: gw.oltp.pool,
       duck: gw.lakehouse.duck,
       cache: gw.lakehouse.cache,
-      workDir: path.join(gw.lakeSettings.dataDir, 'timeout-test'),
       timeoutMs: 300,
       faults,
     });

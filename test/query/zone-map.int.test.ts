@@ -29,7 +29,7 @@ describe('zone maps: pruning files by their column ranges', () => {
     // A DuckDB of its own: the mirror's table names would collide with the gateway's engine.
     const dir = await scratchDir('zone-map-');
     duck = await DuckDb.open({ tempDir: path.join(dir, 'duckdb') });
-    hot = new HotMirror(duck, path.join(dir, 'hot'));
+    hot = new HotMirror(duck);
     changed = new ChangedRowSets(gw.oltp.pool, duck);
     latest = new LakeLatestVersions(duck);
     zones = new ZoneMaps(duck);

@@ -34,7 +34,7 @@ export interface SnapshotParts {
 export async function openSnapshotParts(gw: TestGateway, prefix: string, logLimit?: number, valuesAfterAsks?: number): Promise<SnapshotParts> {
   const dir = await scratchDir(prefix);
   const duck = await DuckDb.open({ tempDir: path.join(dir, 'duckdb') });
-  const hot = new HotMirror(duck, path.join(dir, 'hot'), logLimit);
+  const hot = new HotMirror(duck, logLimit);
   const changed = new ChangedRowSets(gw.oltp.pool, duck);
   const latest = new LakeLatestVersions(duck);
   const positions = new SupersededPositions(duck, valuesAfterAsks);
