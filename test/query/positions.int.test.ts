@@ -147,8 +147,7 @@ describe('superseded rows by position', () => {
       expect(await tables()).toHaveLength(2);
       expect(await read(currentRowsSql(first.tiers(customers)))).toEqual(expected(new Map([[rows[0]!.row_id, 'a2'], [rows[1]!.row_id, 'b']])));
       first.release();
-      for (let i = 0; i < 50 && (await tables()).includes(firstTable!); i++) await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(await tables()).not.toContain(firstTable);
+      await expect.poll(tables, { timeout: 10_000 }).not.toContain(firstTable);
       expect(await tables()).toHaveLength(1);
     } finally {
       first.release();

@@ -164,7 +164,6 @@ describe('aggregates read by subtraction', () => {
     await askUntilSubtracted(async () => expect(await answer()).toEqual([gift(12.5), rush(8)]));
     const valuesTables = () =>
       gw.lakehouse.duck.use(async (c) => (await c.runAndReadAll(`SELECT count(*)::INTEGER FROM duckdb_tables() WHERE table_name LIKE 'lake_superseded_values_%'`)).getRowsJS()[0]![0]);
-    for (let i = 0; i < 50 && (await valuesTables()) !== 1; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await valuesTables()).toBe(1);
+    await expect.poll(valuesTables, { timeout: 10_000 }).toBe(1);
   });
 });
