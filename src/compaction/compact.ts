@@ -89,8 +89,8 @@ export type CompactOutcome =
     }
   | { status: 'skipped'; reason: string; durationMs: number };
 
-/** A file split by size (phase 3) never gets fewer rows than this: DuckDB's default row group. */
-const MIN_SPLIT_ROWS = 122_880;
+/** A file split by size (phase 3, and a rebuild's) never gets fewer rows than this: DuckDB's default row group. */
+export const MIN_SPLIT_ROWS = 122_880;
 
 interface PlannedOutput {
   role: CompactedFile['role'];

@@ -34,7 +34,7 @@ import {
   type WrittenFile,
 } from '../lake/index.js';
 import { committedSlot, inClientTransaction, readTruthRows, storedAttributes, type PgClient } from '../oltp/index.js';
-import { splitSorted, type CompactDeps, type CompactedFile } from './compact.js';
+import { MIN_SPLIT_ROWS, splitSorted, type CompactDeps, type CompactedFile } from './compact.js';
 
 export type RebuildOutcome =
   | {
@@ -52,8 +52,6 @@ export type RebuildOutcome =
     }
   | { status: 'skipped'; reason: string; durationMs: number };
 
-/** A file split by size never gets fewer rows than this (as in compaction phase 3): DuckDB's default row group. */
-const MIN_SPLIT_ROWS = 122_880;
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 /**

@@ -2,6 +2,7 @@
 // of rows changed since), the positions of rows updated in the buffer, a search whose filter pins
 // row_id. The files' row-group statistics of row_id, a UUID, do not prune in DuckDB; those of the
 // row key (lake/columns.ts) do, so a file written with the key is searched by key first.
+import { isUuid } from '../catalog/index.js';
 import { hasRowKey, ROW_KEY_COLUMN, rowKeyOf } from '../lake/index.js';
 import { uuidLiteral } from './hot-log.js';
 import type { TierFile } from './tiers.js';
@@ -43,11 +44,9 @@ export const MAX_KEYED_ROWS = 1_000;
 export function rowKeyGroups<F extends Pick<TierFile, 'columns'>>(files: readonly F[], rowIds: readonly string[]): { files: F[]; where?: string }[] | null {
   const { keyed, unkeyed } = byRowKey(files);
   // Not a UUID: no row matches it, and the caller's own filter says so (or refuses it).
-  if (keyed.length === 0 || rowIds.length > MAX_KEYED_ROWS || !rowIds.every((id) => UUID.test(id))) return null;
+  if (keyed.length === 0 || rowIds.length > MAX_KEYED_ROWS || !rowIds.every(isUuid)) return null;
   return [{ files: keyed, where: rowKeysConditionSql(rowIds) }, ...(unkeyed.length ? [{ files: unkeyed }] : [])];
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const byRowKey = <F extends Pick<TierFile, 'columns'>>(files: readonly F[]) => ({ keyed: files.filter(hasRowKey), unkeyed: files.filter((f) => !hasRowKey(f)) });
 

@@ -1,27 +1,18 @@
 // Reading a few rows of lake files by row_id (a kept aggregate's corrections, the positions of
-// rows updated in the buffer): in files written with the row key by key first, in files written
-// before it by row_id alone, and the same rows either way.
+// rows updated in the buffer, a search that pins row_id): in files written with the row key by key
+// first, in files written before it by row_id alone, and the same rows either way.
 import path from 'node:path';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { parseProjectDefinition } from '../../src/catalog/index.js';
-import { DuckDb, lakeColumns, ROW_KEY_COLUMN, rowKeyOf, sqlString, writeParquet } from '../../src/lake/index.js';
+import { expect, it } from 'vitest';
+import { lakeColumns, ROW_KEY_COLUMN, rowKeyOf, sqlString, writeParquet } from '../../src/lake/index.js';
 import { MAX_KEYED_ROWS, rowIdsConditionSql, rowKeyGroups, rowLookupGroups } from '../../src/query/row-lookup.js';
 import type { TierFile } from '../../src/query/tiers.js';
 import { currentRowsSql } from '../../src/query/view.js';
+import { shopItems } from '../support/definitions.js';
+import { fileDuckDb } from '../support/duckdb.js';
 import { scratchDir } from '../support/scratch.js';
 
-let duck: DuckDb;
-beforeAll(async () => {
-  duck = await DuckDb.open();
-});
-afterAll(() => {
-  duck?.close();
-});
-
-const items = parseProjectDefinition(
-  { project: 'shop', entities: [{ id: 1, name: 'items', attributes: [{ name: 'v', type: 'int' }] }] },
-  'schema/shop.json',
-).entities[0]!;
+const duck = fileDuckDb();
+const items = shopItems([{ name: 'v', type: 'int' }]);
 
 /** A row_id whose first 8 bytes are `prefix` and whose last 8 are `tail`. */
 const rowId = (prefix: bigint, tail: number) => {
@@ -40,9 +31,9 @@ it('finds the same rows in files with and without the row key, also rows that sh
            FROM range(${first}, ${first + count}) AS r(i), range(2) AS s(twin) WHERE twin = 0 OR i % 1000 = 0))
      ORDER BY row_id`;
   // Written by the lake's writer (with the key, several row groups), and as files were before it.
-  const keyedFile = await writeParquet(duck, items, rows(0, 300_000), path.join(dir, 'keyed.parquet'));
+  const keyedFile = await writeParquet(duck(), items, rows(0, 300_000), path.join(dir, 'keyed.parquet'));
   const olderPath = path.join(dir, 'older.parquet');
-  await duck.use((c) => c.run(`COPY (${rows(300_000, 1_000)}) TO ${sqlString(olderPath)} (FORMAT parquet)`));
+  await duck().use((c) => c.run(`COPY (${rows(300_000, 1_000)}) TO ${sqlString(olderPath)} (FORMAT parquet)`));
   expect(keyedFile.columns).toContain(ROW_KEY_COLUMN);
   const keyed: TierFile = { fileId: 1n, changedRows: 0, rowCount: keyedFile.rows, rowIdMin: keyedFile.rowIdMin, rowIdMax: keyedFile.rowIdMax, localPath: keyedFile.localFile, columns: keyedFile.columns, zones: null };
   const older: TierFile = {
@@ -61,13 +52,13 @@ it('finds the same rows in files with and without the row key, also rows that sh
   const wanted = [rowId(prefix(7), 0), rowId(prefix(123_000), 0), rowId(prefix(250_000), 0), rowId(prefix(250_000), 1), rowId(prefix(300_500), 0), rowId(prefix(42), 1)];
   expect(rowKeyOf(wanted[1]!)).toBe(prefix(123_000) >> 16n);
   // The writer's key of every row (text and v7 paths alike) is the one the reader computes.
-  const mismatched = await duck.use(async (c) =>
+  const mismatched = await duck().use(async (c) =>
     (await c.runAndReadAll(`SELECT row_id::VARCHAR AS id, ${ROW_KEY_COLUMN} AS k FROM read_parquet(${sqlString(keyedFile.localFile)})`))
       .getRowObjectsJS()
       .filter((r) => r.k !== rowKeyOf(r.id as string)),
   );
   expect(mismatched).toEqual([]);
-  const versions = await duck.use(async (c) =>
+  const versions = await duck().use(async (c) =>
     (await c.runAndReadAll(`SELECT count(*) FILTER (WHERE uuid_extract_version(row_id) = 7)::INTEGER AS v7, count(*)::INTEGER AS n FROM read_parquet(${sqlString(keyedFile.localFile)})`)).getRowObjectsJS(),
   );
   expect(versions[0]!.v7).toBeGreaterThan(0);
@@ -79,7 +70,7 @@ it('finds the same rows in files with and without the row key, also rows that sh
     [[2n], false],
   ]);
   const tiers = { entity: items, files: [keyed, older], latestChanged: null, hot: null };
-  const found = await duck.use(async (c) =>
+  const found = await duck().use(async (c) =>
     (await c.runAndReadAll(`SELECT v FROM ${currentRowsSql(tiers, wanted, null, wanted)} AS r ORDER BY v`)).getRowObjectsJS().map((r) => Number(r.v)),
   );
   expect(found).toEqual([14, 246_000, 500_000, 500_001, 601_000]);
@@ -91,7 +82,7 @@ it('finds the same rows in files with and without the row key, also rows that sh
     [[1n], true],
     [[2n], false],
   ]);
-  const searched = await duck.use(async (c) =>
+  const searched = await duck().use(async (c) =>
     (await c.runAndReadAll(`SELECT v FROM ${currentRowsSql(tiers, wanted)} AS r WHERE ${rowIdsConditionSql(wanted)} ORDER BY v`)).getRowObjectsJS().map((r) => Number(r.v)),
   );
   expect(searched).toEqual(found);

@@ -1,5 +1,6 @@
-// Definitions the value and operator tests share: an `owners` entity, and one attribute of every
-// type on an entity that refers to it.
+// Definitions the tests share: an `owners` entity, one attribute of every type on an entity that
+// refers to it, and a one-entity project for tests of lake files.
+import { parseProjectDefinition, type EntitySchema } from '../../src/catalog/index.js';
 
 export const OWNERS_ENTITY = { id: 1, name: 'owners', attributes: [{ name: 'label', type: 'string' }] };
 
@@ -16,4 +17,9 @@ export function attributesOfEveryType(options: { enumValues?: string[]; json?: b
     { name: 'r', type: 'ref', entity: 'owners' },
     ...(options.json === false ? [] : [{ name: 'j', type: 'json' }]),
   ];
+}
+
+/** The entity `items` (id 1) of a project `shop` with just `attributes`, as a definition file gives it. */
+export function shopItems(attributes: Record<string, unknown>[]): EntitySchema {
+  return parseProjectDefinition({ project: 'shop', entities: [{ id: 1, name: 'items', attributes }] }, 'schema/shop.json').entities[0]!;
 }
