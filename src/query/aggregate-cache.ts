@@ -20,6 +20,11 @@
 // read in full. A sum that is not finite is never kept (runAggregate then takes the guarded path).
 // A min (max) survives a correction while no row taken away held a value at or below (above) it;
 // else the group's extreme is unknown, and the ask is read in full.
+//
+// The same partials answer a reverse relation's filter (kept-parents.ts): the referencing rows that
+// match, counted per ref value, name the parents. Those are kept from a question's second ask on
+// (reading the partials costs more than the semi-join they replace, so a question asked once would
+// only pay), and a search reads them as a relation of parents (`parents`).
 import { quoteIdent } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
 import type { AggregatePlan } from './aggregate-plan.js';
@@ -36,6 +41,8 @@ import { changedVersionsSql, currentRowsSql } from './view.js';
 export const MAX_CORRECTED_ROWS = 5_000;
 /** Partials of more groups than this are used for their answer and not kept (memory per question). */
 export const MAX_KEPT_GROUPS = 10_000;
+/** Kept parents of a reverse relation's filter: at most this many (about 6 MB in DuckDB). */
+export const MAX_KEPT_PARENTS = 250_000;
 
 /** Whether a plan's answer can be kept and corrected (see the header). */
 export function isCorrectable(plan: AggregatePlan): boolean {
@@ -55,6 +62,8 @@ interface KeptPartials {
   files: string;
   /** The buffer slot it is exact for; null: an empty buffer (the files' newest slot). */
   upTo: bigint | null;
+  /** Its rows (groups). */
+  groups: number;
   /** Asks reading the table now: it is dropped once none is and it is no longer kept. */
   users: number;
   kept: boolean;
@@ -74,9 +83,32 @@ export interface AggregateCacheStats {
   refused: number;
 }
 
+/** Partials an ask reads, each held once until the ask releases them all. */
+class Held {
+  private readonly partials: KeptPartials[] = [];
+  private released = false;
+  constructor(private readonly cache: AggregateCache) {}
+
+  add(partials: KeptPartials): KeptPartials {
+    if (!this.partials.includes(partials)) {
+      this.partials.push(partials);
+      partials.users++;
+    }
+    return partials;
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    for (const partials of this.partials) this.cache.unhold(partials);
+  }
+}
+
 export class AggregateCache {
   /** Per question, least recently asked first. */
   private readonly kept = new Map<string, KeptPartials>();
+  /** Parent questions asked once and not kept (parents() keeps the second ask's), or with too many parents to keep. */
+  private readonly asked = new Map<string, 'once' | 'too many'>();
   private sequence = 0;
   readonly stats: AggregateCacheStats = { hits: 0, corrections: 0, full: 0, refused: 0 };
 
@@ -92,27 +124,10 @@ export class AggregateCache {
    * asks the guarded way.
    */
   async answer(plan: AggregatePlan, reader: SnapshotReader): Promise<ResultRows | null> {
-    const tiers = reader.tiers(plan.entity);
-    const files = tiers.files.map((f) => f.fileId.toString()).join(',');
-    const upTo = tiers.hot?.upTo ?? null;
     const question = this.questionKey(plan);
-    const found = this.kept.get(question);
-    const before = found && found.files === files && (found.upTo === upTo || (upTo !== null && (found.upTo === null || found.upTo < upTo))) ? found : null;
-    const held: KeptPartials[] = [];
-    const hold = (partials: KeptPartials) => (held.push(partials), partials.users++, partials);
-    const readAll = async () => {
-      this.stats.full++;
-      await reader.positioned([plan.entity]);
-      return hold(await this.create(reader, files, upTo, (params) => partialSql(plan, reader.view, params, 1)));
-    };
+    const held = new Held(this);
     try {
-      let partials = before && hold(before);
-      if (before && before.upTo !== upTo) partials = await this.corrected(plan, reader, tiers, before, upTo!);
-      // Whether `partials` come from reading every row now.
-      let fresh = partials === null;
-      if (partials === null) partials = await readAll();
-      else this.stats[partials === before ? 'hits' : 'corrections']++;
-      if (!held.includes(partials)) hold(partials);
+      let { partials, fresh } = await this.current(plan, reader, question, held);
       for (;;) {
         const params = new Params();
         const rows = await reader.run({ sql: answerSql(plan, partials.table, params), params: params.values, types: params.types });
@@ -127,14 +142,79 @@ export class AggregateCache {
         // Kept or corrected partials not trusted: read every row. Read so and still not trusted:
         // a float sum is not finite, which the caller's guarded statement answers.
         if (fresh) return null;
-        partials = await readAll();
+        partials = held.add(await this.readAll(plan, reader));
         fresh = true;
       }
     } finally {
-      for (const partials of held) {
-        partials.users--;
-        void this.dropIfUnused(partials);
+      held.release();
+    }
+  }
+
+  /**
+   * The parents a reverse relation's filter matches, kept (see the header): a relation of one
+   * column, `parent`, exact for this snapshot, held until `release()`. Null where a statement of
+   * its own is the better answer: a question not asked before (building the kept partials costs
+   * more than the semi-join they replace), or one with more parents than MAX_KEPT_PARENTS.
+   */
+  async parents(plan: AggregatePlan, reader: SnapshotReader): Promise<{ relation: string; release(): void } | null> {
+    const [key] = plan.groupBy;
+    if (plan.groupBy.length !== 1 || key!.through || plan.measures.length !== 1 || plan.measures[0]!.fn !== 'count') {
+      throw new Error('kept parents need a plan of one own key and a count');
+    }
+    const question = this.questionKey(plan);
+    if (!this.kept.has(question)) {
+      const asked = this.asked.get(question);
+      if (asked !== 'once') {
+        if (asked === undefined) this.remember(question, 'once');
+        return null;
       }
+      this.asked.delete(question);
+    }
+    const held = new Held(this);
+    try {
+      const { partials } = await this.current(plan, reader, question, held);
+      if (partials.groups <= MAX_KEPT_PARENTS) this.keep(question, partials);
+      else this.remember(question, 'too many');
+      const column = quoteIdent(keyColumn(key!));
+      return {
+        relation: `(SELECT ${column} AS parent FROM ${partials.table} WHERE ${column} IS NOT NULL AND ${COUNT} > 0)`,
+        release: () => held.release(),
+      };
+    } catch (error) {
+      held.release();
+      throw error;
+    }
+  }
+
+  /** Partials exact for this snapshot: kept ones as they are or corrected, else every row read (`fresh`). */
+  private async current(plan: AggregatePlan, reader: SnapshotReader, question: string, held: Held): Promise<{ partials: KeptPartials; fresh: boolean }> {
+    const tiers = reader.tiers(plan.entity);
+    const files = tiers.files.map((f) => f.fileId.toString()).join(',');
+    const upTo = tiers.hot?.upTo ?? null;
+    const found = this.kept.get(question);
+    const before = found && found.files === files && (found.upTo === upTo || (upTo !== null && (found.upTo === null || found.upTo < upTo))) ? found : null;
+    let partials = before && held.add(before);
+    if (before && before.upTo !== upTo) partials = await this.corrected(plan, reader, tiers, before, upTo!);
+    if (partials === null) return { partials: held.add(await this.readAll(plan, reader)), fresh: true };
+    this.stats[partials === before ? 'hits' : 'corrections']++;
+    return { partials: held.add(partials), fresh: false };
+  }
+
+  private async readAll(plan: AggregatePlan, reader: SnapshotReader): Promise<KeptPartials> {
+    this.stats.full++;
+    await reader.positioned([plan.entity]);
+    const tiers = reader.tiers(plan.entity);
+    const files = tiers.files.map((f) => f.fileId.toString()).join(',');
+    return this.create(reader, files, tiers.hot?.upTo ?? null, (params) => partialSql(plan, reader.view, params, 1));
+  }
+
+  /** Notes a parent question not kept, most recently asked; the oldest notes go past four per entry. */
+  private remember(question: string, why: 'once' | 'too many'): void {
+    this.asked.delete(question);
+    this.asked.set(question, why);
+    for (const oldest of this.asked.keys()) {
+      if (this.asked.size <= 4 * this.entries) break;
+      this.asked.delete(oldest);
     }
   }
 
@@ -195,8 +275,8 @@ export class AggregateCache {
     const table = quoteIdent(`aggregate_partials_${++this.sequence}`);
     const params = new Params();
     const sql = build(params);
-    await reader.run({ sql: `CREATE TABLE ${table} AS ${sql}`, params: params.values, types: params.types });
-    return { table, files, upTo, users: 0, kept: false };
+    const [created] = await reader.run({ sql: `CREATE TABLE ${table} AS ${sql}`, params: params.values, types: params.types });
+    return { table, files, upTo, groups: Number(created?.Count ?? 0), users: 0, kept: false };
   }
 
   /**
@@ -236,6 +316,12 @@ export class AggregateCache {
   /** No longer kept: dropped once its last reader is done. */
   private retire(partials: KeptPartials): void {
     partials.kept = false;
+    void this.dropIfUnused(partials);
+  }
+
+  /** @internal Held's: one reader less; dropped when it was the last of partials no longer kept. */
+  unhold(partials: KeptPartials): void {
+    partials.users--;
     void this.dropIfUnused(partials);
   }
 

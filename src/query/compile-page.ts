@@ -3,7 +3,7 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { Params, SQL_AGGREGATE_FUNCTIONS, compileFilter, rowFilteredView } from './duckdb-sql.js';
 import type { Statement, ViewOf } from './engine.js';
-import { rowIdCandidates } from './filter.js';
+import { rowIdCandidates, type Filter } from './filter.js';
 import type { ChildAggregateOrder, OrderTerm, PagePlan } from './plan.js';
 
 /** Alias of the page's own rows in every statement. */
@@ -31,6 +31,7 @@ class Compilation {
   constructor(
     private readonly plan: PagePlan,
     view: ViewOf,
+    private readonly keptParents?: ReadonlyMap<Filter, string>,
   ) {
     this.source = rowFilteredView(view, plan.rowFilters, this.params);
   }
@@ -43,7 +44,7 @@ class Compilation {
   readonly source: ViewOf;
 
   filterSql(filter: NonNullable<PagePlan['filter']>, alias: string): string {
-    return compileFilter(filter, { params: this.params, alias, refRelation: this.source });
+    return compileFilter(filter, { params: this.params, alias, refRelation: this.source, keptParents: this.keptParents });
   }
 
   /** The SQL value a term sorts by, over the rows of `alias` (`path` names the join chain). */
@@ -148,9 +149,12 @@ function innermost(term: OrderTerm): Exclude<OrderTerm, { kind: 'related' }> {
   return term.kind === 'related' ? innermost(term.term) : term;
 }
 
-/** Compiles a page plan into one statement over `view` (the engine's snapshot). */
-export function compilePage(plan: PagePlan, view: ViewOf): Statement {
-  const c = new Compilation(plan, view);
+/**
+ * Compiles a page plan into one statement over `view` (the engine's snapshot); `keptParents`
+ * answer some of its filter's reverse relations (CompileContext).
+ */
+export function compilePage(plan: PagePlan, view: ViewOf, keptParents?: ReadonlyMap<Filter, string>): Statement {
+  const c = new Compilation(plan, view, keptParents);
   const { params } = c;
   const terms = effectiveOrder(plan);
   const sortValues = terms.map((term) => c.termSql(term, MAIN, ''));

@@ -3,9 +3,11 @@
 // and runs what compile-page.ts makes of it.
 import type { Attribute, EntitySchema } from '../catalog/index.js';
 import type { EntityRow } from '../oltp/index.js';
+import type { AggregateCache } from './aggregate-cache.js';
 import { compilePage } from './compile-page.js';
 import type { QueryEngine } from './engine.js';
 import type { Filter } from './filter.js';
+import { keptParents, parentQuestions } from './kept-parents.js';
 import { NO_ROW_FILTERS, planEntities, type OrderTerm, type PagePlan, type RowFilters } from './plan.js';
 import { toEntityRow } from './rows.js';
 
@@ -46,13 +48,28 @@ export function pagePlan(entity: EntitySchema, args: PageArgs, parents?: PagePla
   };
 }
 
-async function runPage(engine: QueryEngine, plan: PagePlan): Promise<Record<string, unknown>[]> {
-  return engine.read(planEntities(plan), (view) => compilePage(plan, view));
+/** Runs a page plan; `kept`: parents of its reverse relations' filters asked before (kept-parents.ts). */
+async function runPage(engine: QueryEngine, plan: PagePlan, kept?: AggregateCache): Promise<Record<string, unknown>[]> {
+  if (!kept || kept.entries === 0 || parentQuestions(plan.filter, plan.rowFilters).length === 0) {
+    return engine.read(planEntities(plan), (view) => compilePage(plan, view));
+  }
+  return engine.readWith(
+    planEntities(plan),
+    async (reader) => {
+      const { parents, release } = await keptParents(kept, reader, plan.filter, plan.rowFilters);
+      try {
+        return await reader.run(compilePage(plan, reader.view, parents));
+      } finally {
+        release();
+      }
+    },
+    { positions: true },
+  );
 }
 
-/** A page of the entity's current rows matching `args.where`, in `args.orderBy` order. */
-export async function listRows(engine: QueryEngine, entity: EntitySchema, args: PageArgs): Promise<EntityRow[]> {
-  const rows = await runPage(engine, pagePlan(entity, args));
+/** A page of the entity's current rows matching `args.where`, in `args.orderBy` order (`kept`: see runPage). */
+export async function listRows(engine: QueryEngine, entity: EntitySchema, args: PageArgs, kept?: AggregateCache): Promise<EntityRow[]> {
+  const rows = await runPage(engine, pagePlan(entity, args), kept);
   return rows.map((row) => toEntityRow(entity, row));
 }
 
@@ -66,8 +83,9 @@ export async function childRows(
   via: Attribute,
   parentIds: readonly string[],
   args: PageArgs,
+  kept?: AggregateCache,
 ): Promise<Map<string, EntityRow[]>> {
-  const rows = await runPage(engine, pagePlan(entity, args, { via, ids: parentIds, maxRows: args.maxRows }));
+  const rows = await runPage(engine, pagePlan(entity, args, { via, ids: parentIds, maxRows: args.maxRows }), kept);
   const byParent = new Map<string, EntityRow[]>(parentIds.map((id) => [id, []]));
   for (const row of rows) byParent.get(row[via.name] as string)?.push(toEntityRow(entity, row));
   return byParent;

@@ -12,7 +12,7 @@ import { childRows, listRows, type PageArgs } from './pages.js';
 export class SearchService {
   constructor(
     readonly engine: QueryEngine,
-    /** Kept partial figures of repeated aggregate questions (aggregate-cache.ts; entries 0: none kept). */
+    /** Kept partial figures of repeated aggregate questions and reverse-relation filters (aggregate-cache.ts; entries 0: none kept). */
     readonly aggregates: AggregateCache,
   ) {}
 
@@ -30,7 +30,7 @@ export class SearchService {
   }
 
   list(entity: EntitySchema, args: PageArgs): Promise<EntityRow[]> {
-    return listRows(this.engine, entity, args);
+    return listRows(this.engine, entity, args, this.aggregates);
   }
 
   /** The groups of an aggregate plan (one without group keys), in the plan's order. */
@@ -45,6 +45,6 @@ export class SearchService {
 
   /** Rows of `entity` whose ref `via` names one of `parentIds`, at most `limit` per parent, in one statement. */
   children(entity: EntitySchema, via: Attribute, parentIds: readonly string[], args: PageArgs): Promise<Map<string, EntityRow[]>> {
-    return childRows(this.engine, entity, via, parentIds, args);
+    return childRows(this.engine, entity, via, parentIds, args, this.aggregates);
   }
 }

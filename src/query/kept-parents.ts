@@ -1,0 +1,82 @@
+// A search screen asks one reverse relation's filter again and again ("customers with an order
+// over 900": per page, per sort, per refresh), and its semi-join reads every row of the referencing
+// entity each time (1M orders: ~30 ms of a 40 ms search). From its second ask on, the filter's
+// parents come from kept partials (aggregate-cache.ts): the referencing rows that match, counted
+// per ref value, exact for the snapshot's files and buffer slot and corrected by the rows changed
+// since, so the search reads a table of parents instead of the rows.
+//
+// Which filters: `exists_related` nodes at any depth whose own filter reads only the referencing
+// entity's fields (and whose role row filter does too): a filter through further refs would change
+// with the rows it reads there, which the corrections do not see.
+import type { AggregatePlan } from './aggregate-plan.js';
+import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
+import type { SnapshotReader } from './engine.js';
+import type { Filter } from './filter.js';
+import type { RowFilters } from './plan.js';
+
+type ExistsRelated = Extract<Filter, { kind: 'exists_related' }>;
+
+/** The filter's reverse relations (every depth), each with the plan of its kept parents, where one can be kept. */
+export function parentQuestions(filter: Filter | null, rowFilters: RowFilters): { node: ExistsRelated; plan: AggregatePlan }[] {
+  const found: { node: ExistsRelated; plan: AggregatePlan }[] = [];
+  const walk = (f: Filter): void => {
+    switch (f.kind) {
+      case 'and':
+      case 'or':
+        f.items.forEach(walk);
+        return;
+      case 'not':
+        walk(f.item);
+        return;
+      case 'ref':
+      case 'related_aggregate':
+        walk(f.filter);
+        return;
+      case 'exists_related': {
+        const attribute = f.target.attributes.find((a) => a.name === f.via.name);
+        const plan: AggregatePlan = {
+          entity: f.target,
+          filter: f.filter,
+          rowFilters,
+          measures: [{ fn: 'count' }],
+          groupBy: attribute ? [{ name: attribute.name, attribute }] : [],
+          having: null,
+          orderBy: [],
+          limit: null,
+          offset: 0,
+          timeZone: null,
+          parents: null,
+        };
+        if (attribute && isCorrectable(plan)) found.push({ node: f, plan });
+        else walk(f.filter);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  if (filter) walk(filter);
+  return found;
+}
+
+/**
+ * Kept parents for the filter's reverse relations that have them (CompileContext.keptParents),
+ * held until `release()`: call it once the statement that reads them is done.
+ */
+export async function keptParents(cache: AggregateCache, reader: SnapshotReader, filter: Filter | null, rowFilters: RowFilters): Promise<{ parents: Map<Filter, string>; release(): void }> {
+  const parents = new Map<Filter, string>();
+  const releases: (() => void)[] = [];
+  const release = () => releases.splice(0).forEach((r) => r());
+  try {
+    for (const { node, plan } of parentQuestions(filter, rowFilters)) {
+      const kept = await cache.parents(plan, reader);
+      if (!kept) continue;
+      parents.set(node, kept.relation);
+      releases.push(kept.release);
+    }
+  } catch (error) {
+    release();
+    throw error;
+  }
+  return { parents, release };
+}
