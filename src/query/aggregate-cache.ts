@@ -13,8 +13,12 @@
 // groups by the row key (row-lookup.ts). A flush or compaction lists other files: the next ask
 // reads every row again, once.
 //
-// Which questions: figures count, sum, avg, min and max, over the entity's own fields (a filter or
-// key through a ref would change with the referenced rows). Sums of ints are HUGEINT, exact under
+// Which questions: figures count, sum, avg, min and max, with a filter of the entity's own fields
+// (one through a ref would change with the referenced rows, which the corrections do not see). Keys
+// through a ref ("revenue by the customer's tier") are kept by the ref's own value (`customer`) and
+// joined to the referenced rows as the snapshot has them at each ask, then grouped again
+// (partials.ts, regroupedSql): a change of a customer's tier moves its figures at the next ask.
+// Sums of ints are HUGEINT, exact under
 // subtraction. Sums of floats are not: each keeps the sum of the magnitudes it holds and of those
 // it ever took in; past four times the first, rounding could exceed a direct sum's, and the ask is
 // read in full. A sum that is not finite is never kept (runAggregate then takes the guarded path).
@@ -27,13 +31,13 @@
 // only pay), and a search reads them as a relation of parents (`parents`).
 import { quoteIdent } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
-import type { AggregatePlan } from './aggregate-plan.js';
+import type { AggregatePlan, GroupKey } from './aggregate-plan.js';
 import { groupByFirst, keyColumn } from './compile-aggregate.js';
 import { Params } from './duckdb-sql.js';
 import type { ResultRows, SnapshotReader } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
 import type { ChangedRow } from './hot-log.js';
-import { answerSql, churn, COUNT, extremesOf, GROUPS, KEPT, magnitude, nonNull, partialSql, removed, STALE, sumsOf, sumType, total, UNSAFE, unsafeSql, value, withOwnRows } from './partials.js';
+import { answerSql, COUNT, extremesOf, GROUPS, KEPT, partialSql, refKey, regroupedSql, removed, STALE, summedSums, UNSAFE, unsafeSql, value, withOwnRows } from './partials.js';
 import type { EntityTiers } from './tiers.js';
 import { changedVersionsSql, currentRowsSql } from './view.js';
 
@@ -41,8 +45,11 @@ import { changedVersionsSql, currentRowsSql } from './view.js';
 export const MAX_CORRECTED_ROWS = 5_000;
 /** Partials of more groups than this are used for their answer and not kept (memory per question). */
 export const MAX_KEPT_GROUPS = 10_000;
-/** Kept parents of a reverse relation's filter: at most this many (about 6 MB in DuckDB). */
-export const MAX_KEPT_PARENTS = 250_000;
+/**
+ * Partials grouped by a ref's value (a reverse relation's parents, keys through a ref): at most this
+ * many groups are kept (a few MB in DuckDB); they are many more than a question's own groups.
+ */
+export const MAX_KEPT_REF_GROUPS = 250_000;
 
 /** Whether a plan's answer can be kept and corrected (see the header). */
 export function isCorrectable(plan: AggregatePlan): boolean {
@@ -50,10 +57,23 @@ export function isCorrectable(plan: AggregatePlan): boolean {
   return (
     plan.parents === null &&
     plan.measures.every((m) => m.fn === 'count' || m.fn === 'sum' || m.fn === 'avg' || m.fn === 'min' || m.fn === 'max') &&
-    plan.groupBy.every((k) => !k.through) &&
     ownRows(plan.filter) &&
     ownRows(plan.rowFilters?.get(plan.entity.name))
   );
+}
+
+/**
+ * The plan whose partials answer `plan`: itself, or where keys go through a ref, the same with
+ * those keys replaced by the ref's own value (one key per ref).
+ */
+export function keptPlan(plan: AggregatePlan): AggregatePlan {
+  if (plan.groupBy.every((k) => !k.through)) return plan;
+  const keys: GroupKey[] = plan.groupBy.filter((k) => !k.through);
+  for (const key of plan.groupBy) {
+    const ref = key.through?.ref;
+    if (ref && !keys.some((k) => k.name === ref.name)) keys.push(refKey(ref));
+  }
+  return { ...plan, groupBy: keys };
 }
 
 interface KeptPartials {
@@ -124,14 +144,16 @@ export class AggregateCache {
    * asks the guarded way.
    */
   async answer(plan: AggregatePlan, reader: SnapshotReader): Promise<ResultRows | null> {
-    const question = this.questionKey(plan);
+    const kept = keptPlan(plan);
+    const question = this.questionKey(kept);
     const held = new Held(this);
     try {
-      let { partials, fresh } = await this.current(plan, reader, question, held);
+      let { partials, fresh } = await this.current(kept, reader, question, held);
       for (;;) {
         const params = new Params();
-        const rows = await reader.run({ sql: answerSql(plan, partials.table, params), params: params.values, types: params.types });
-        const { trusted, small } = await this.inspect(plan, reader, partials, rows);
+        const groups = kept === plan ? partials.table : `${regroupedSql(plan, partials.table, reader.view, params)} AS regrouped`;
+        const rows = await reader.run({ sql: answerSql(plan, groups, params), params: params.values, types: params.types });
+        const { trusted, small } = await this.inspect(plan, kept, reader, partials, rows);
         if (trusted) {
           // Too many groups to keep: this answer is right, the next ask reads in full again.
           if (small) this.keep(question, partials);
@@ -142,7 +164,7 @@ export class AggregateCache {
         // Kept or corrected partials not trusted: read every row. Read so and still not trusted:
         // a float sum is not finite, which the caller's guarded statement answers.
         if (fresh) return null;
-        partials = held.add(await this.readAll(plan, reader));
+        partials = held.add(await this.readAll(kept, reader));
         fresh = true;
       }
     } finally {
@@ -154,7 +176,7 @@ export class AggregateCache {
    * The parents a reverse relation's filter matches, kept (see the header): a relation of one
    * column, `parent`, exact for this snapshot, held until `release()`. Null where a statement of
    * its own is the better answer: a question not asked before (building the kept partials costs
-   * more than the semi-join they replace), or one with more parents than MAX_KEPT_PARENTS.
+   * more than the semi-join they replace), or one with more parents than MAX_KEPT_REF_GROUPS.
    */
   async parents(plan: AggregatePlan, reader: SnapshotReader): Promise<{ relation: string; release(): void } | null> {
     const [key] = plan.groupBy;
@@ -173,7 +195,7 @@ export class AggregateCache {
     const held = new Held(this);
     try {
       const { partials } = await this.current(plan, reader, question, held);
-      if (partials.groups <= MAX_KEPT_PARENTS) this.keep(question, partials);
+      if (partials.groups <= MAX_KEPT_REF_GROUPS) this.keep(question, partials);
       else this.remember(question, 'too many');
       const column = quoteIdent(keyColumn(key!));
       return {
@@ -256,10 +278,7 @@ export class AggregateCache {
         parts.push(partialSql(plan, rowsOf((filter) => currentRowsSql({ ...tiers, hot: null }, inLake, filter, inLake)), params, -1, true));
       }
       const keys = plan.groupBy.map((k) => quoteIdent(keyColumn(k)));
-      const sums = sumsOf(plan).flatMap((m) => {
-        const own = [`sum(${nonNull(m)})::BIGINT AS ${nonNull(m)}`, `sum(${total(m)})::${sumType(m)} AS ${total(m)}`];
-        return m.attribute.type === 'float' ? [...own, `sum(${magnitude(m)}) AS ${magnitude(m)}`, `sum(${churn(m)}) AS ${churn(m)}`] : own;
-      });
+      const sums = summedSums(plan);
       // A kept min (max) is still the group's while no row taken away held a value at or below
       // (above) it; else the group's extreme is unknown, and the partials are read again in full.
       const extremes = extremesOf(plan).flatMap((m) => [`${m.fn}(${value(m)}) AS ${value(m)}`, `${m.fn}(${removed(m)}) FILTER (WHERE false) AS ${removed(m)}`]);
@@ -280,14 +299,16 @@ export class AggregateCache {
   }
 
   /**
-   * Whether the partials may be kept: every float sum finite and within its churn bound, and not
-   * too many groups. As the answer counted it, or, when no group was left to carry the counts, asked.
+   * Whether the partials may be kept: every float sum finite and within its churn bound (as the
+   * answer counted it, or, when no group was left to carry the counts, asked), and not too many
+   * groups (of a plan with keys through a ref, those of the kept table).
    */
-  private async inspect(plan: AggregatePlan, reader: SnapshotReader, partials: KeptPartials, answer: ResultRows): Promise<{ trusted: boolean; small: boolean }> {
+  private async inspect(plan: AggregatePlan, kept: AggregatePlan, reader: SnapshotReader, partials: KeptPartials, answer: ResultRows): Promise<{ trusted: boolean; small: boolean }> {
     const counts =
       answer[0] ??
       (await reader.run({ sql: `SELECT count(*) FILTER (WHERE ${unsafeSql(plan)}) AS ${UNSAFE}, count(*) AS ${GROUPS} FROM ${partials.table}`, params: [] }))[0]!;
-    return { trusted: Number(counts[UNSAFE]) === 0, small: Number(counts[GROUPS]) <= MAX_KEPT_GROUPS };
+    const small = kept === plan ? Number(counts[GROUPS]) <= MAX_KEPT_GROUPS : partials.groups <= MAX_KEPT_REF_GROUPS;
+    return { trusted: Number(counts[UNSAFE]) === 0, small };
   }
 
   /** A question's identity: its partial statement over stand-in views, with the values it binds. */

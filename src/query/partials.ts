@@ -9,10 +9,10 @@
 //  - a float sum not finite, or whose magnitudes taken in pass CHURN_LIMIT times those it holds:
 //    a direct sum rounds to about its magnitude times the machine epsilon, a subtracted one to
 //    about the magnitudes it took in times it, so past that bound it could be visibly worse.
-import { quoteIdent } from '../catalog/index.js';
-import { measureName, type AggregatePlan, type Measure } from './aggregate-plan.js';
-import { groupByFirst, groupedSource, keptGroups, keyColumn, PARENT_COLUMN } from './compile-aggregate.js';
-import type { Params } from './duckdb-sql.js';
+import { quoteIdent, type Attribute } from '../catalog/index.js';
+import { measureName, type AggregatePlan, type GroupKey, type Measure } from './aggregate-plan.js';
+import { groupByFirst, groupedSource, keptGroups, keyColumn, keySql, PARENT_COLUMN } from './compile-aggregate.js';
+import { rowFilteredView, type Params } from './duckdb-sql.js';
 import type { ViewOf } from './engine.js';
 import type { Filter } from './filter.js';
 import { keyOf } from './hot.js';
@@ -115,6 +115,44 @@ export function answerSql(plan: AggregatePlan, table: string, params: Params): s
   // A group whose rows all went has a count of 0: it is no group. Without keys, the one row stays.
   const groups = `SELECT ${columns.join(', ')} FROM ${table}${plan.groupBy.length ? ` WHERE ${COUNT} > 0` : ''}`;
   return keptGroups(plan, params, groups).sql;
+}
+
+/** The sum columns of partials added up (several groups' or parts' into one). */
+export function summedSums(plan: AggregatePlan): string[] {
+  return sumsOf(plan).flatMap((m) => {
+    const own = [`sum(${nonNull(m)})::BIGINT AS ${nonNull(m)}`, `sum(${total(m)})::${sumType(m)} AS ${total(m)}`];
+    return m.attribute.type === 'float' ? [...own, `sum(${magnitude(m)}) AS ${magnitude(m)}`, `sum(${churn(m)}) AS ${churn(m)}`] : own;
+  });
+}
+
+/** The key partials keep of a ref that keys go through (aggregate-cache.ts, keptPlan). */
+export const refKey = (ref: Attribute): GroupKey => ({ name: ref.name, attribute: ref });
+
+/**
+ * Partials of `plan`, whose keys go through refs, from the kept ones of keptPlan(plan) in `table`:
+ * each kept group joined to its referenced row as `view` gives it now (a row not live, or no ref,
+ * leaves its keys NULL, as the direct statement's LEFT JOIN does), and grouped again by the plan's keys.
+ */
+export function regroupedSql(plan: AggregatePlan, table: string, view: ViewOf, params: Params): string {
+  const relation = rowFilteredView(view, plan.rowFilters, params);
+  // One LEFT JOIN per ref that keys go through.
+  const joins = new Map<string, { alias: string; sql: string }>();
+  let zoneParam: string | null = null;
+  const zone = () => (plan.timeZone === null ? null : (zoneParam ??= params.add('string', plan.timeZone)));
+  const keys = plan.groupBy.map((key) => {
+    if (!key.through) return `p.${quoteIdent(keyColumn(key))} AS ${quoteIdent(keyColumn(key))}`;
+    const { ref, target } = key.through;
+    let join = joins.get(ref.name);
+    if (!join) {
+      const alias = `j${joins.size + 1}`;
+      join = { alias, sql: ` LEFT JOIN ${relation(target)} AS ${alias} ON ${alias}.row_id = p.${quoteIdent(keyColumn(refKey(ref)))}` };
+      joins.set(ref.name, join);
+    }
+    return `${keySql(key, `${join.alias}.${quoteIdent(key.attribute.name)}`, zone)} AS ${quoteIdent(keyColumn(key))}`;
+  });
+  const extremes = extremesOf(plan).flatMap((m) => [`${m.fn}(${value(m)}) AS ${value(m)}`, `${m.fn}(${removed(m)}) AS ${removed(m)}`]);
+  const figures = [`sum(${COUNT})::BIGINT AS ${COUNT}`, ...summedSums(plan), ...extremes, `bool_or(${STALE}) AS ${STALE}`];
+  return `(SELECT ${[...keys, ...figures].join(', ')} FROM ${table} AS p${[...joins.values()].map((j) => j.sql).join('')}${groupByFirst(keys.length)})`;
 }
 
 export const sumType = (m: FieldMeasure) => (m.attribute.type === 'int' ? 'HUGEINT' : 'DOUBLE');
