@@ -37,7 +37,7 @@ import { Params } from './duckdb-sql.js';
 import type { ResultRows, SnapshotReader } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
 import type { ChangedRow } from './hot-log.js';
-import { answerSql, COUNT, extremesOf, GROUPS, KEPT, partialSql, refKey, regroupedSql, removed, STALE, summedSums, UNSAFE, unsafeSql, value, withOwnRows } from './partials.js';
+import { answerSql, batchAnswerSql, COUNT, extremesOf, GROUPS, KEPT, partialSql, refKey, regroupedSql, removed, STALE, summedSums, UNSAFE, unsafeSql, value, withOwnRows } from './partials.js';
 import type { EntityTiers } from './tiers.js';
 import { changedVersionsSql, currentRowsSql } from './view.js';
 
@@ -54,8 +54,10 @@ export const MAX_KEPT_REF_GROUPS = 250_000;
 /** Whether a plan's answer can be kept and corrected (see the header). */
 export function isCorrectable(plan: AggregatePlan): boolean {
   const ownRows = (filter: Filter | null | undefined) => referencedEntities(filter ?? null).length === 0;
+  // Of a batch of parents (a nested aggregate): its figures only, per parent.
+  const batch = plan.parents === null || (plan.groupBy.length === 0 && plan.having === null && plan.orderBy.length === 0 && plan.limit === null);
   return (
-    plan.parents === null &&
+    batch &&
     plan.measures.every((m) => m.fn === 'count' || m.fn === 'sum' || m.fn === 'avg' || m.fn === 'min' || m.fn === 'max') &&
     ownRows(plan.filter) &&
     ownRows(plan.rowFilters?.get(plan.entity.name))
@@ -64,9 +66,11 @@ export function isCorrectable(plan: AggregatePlan): boolean {
 
 /**
  * The plan whose partials answer `plan`: itself, or where keys go through a ref, the same with
- * those keys replaced by the ref's own value (one key per ref).
+ * those keys replaced by the ref's own value (one key per ref); of a batch of parents, every
+ * parent's figures (grouped by the ref to the parent), whichever parents a batch asks for.
  */
 export function keptPlan(plan: AggregatePlan): AggregatePlan {
+  if (plan.parents) return { ...plan, parents: null, groupBy: [refKey(plan.parents.via)] };
   if (plan.groupBy.every((k) => !k.through)) return plan;
   const keys: GroupKey[] = plan.groupBy.filter((k) => !k.through);
   for (const key of plan.groupBy) {
@@ -127,7 +131,7 @@ class Held {
 export class AggregateCache {
   /** Per question, least recently asked first. */
   private readonly kept = new Map<string, KeptPartials>();
-  /** Parent questions asked once and not kept (parents() keeps the second ask's), or with too many parents to keep. */
+  /** Questions asked once and not kept (askedBefore: the second ask keeps), or with too many groups to keep. */
   private readonly asked = new Map<string, 'once' | 'too many'>();
   private sequence = 0;
   readonly stats: AggregateCacheStats = { hits: 0, corrections: 0, full: 0, refused: 0 };
@@ -151,8 +155,10 @@ export class AggregateCache {
       let { partials, fresh } = await this.current(kept, reader, question, held);
       for (;;) {
         const params = new Params();
-        const groups = kept === plan ? partials.table : `${regroupedSql(plan, partials.table, reader.view, params)} AS regrouped`;
-        const rows = await reader.run({ sql: answerSql(plan, groups, params), params: params.values, types: params.types });
+        const sql = plan.parents
+          ? batchAnswerSql(plan, partials.table, params)
+          : answerSql(plan, kept === plan ? partials.table : `${regroupedSql(plan, partials.table, reader.view, params)} AS regrouped`, params);
+        const rows = await reader.run({ sql, params: params.values, types: params.types });
         const { trusted, small } = await this.inspect(plan, kept, reader, partials, rows);
         if (trusted) {
           // Too many groups to keep: this answer is right, the next ask reads in full again.
@@ -173,6 +179,15 @@ export class AggregateCache {
   }
 
   /**
+   * Whether `answer` should take the plan: always, but of a batch of parents (whose own statement
+   * reads only their rows, and costs less than reading every parent's partials) from its second
+   * ask on, whichever parents the batches name.
+   */
+  admits(plan: AggregatePlan): boolean {
+    return plan.parents === null || this.askedBefore(this.questionKey(keptPlan(plan)));
+  }
+
+  /**
    * The parents a reverse relation's filter matches, kept (see the header): a relation of one
    * column, `parent`, exact for this snapshot, held until `release()`. Null where a statement of
    * its own is the better answer: a question not asked before (building the kept partials costs
@@ -184,14 +199,7 @@ export class AggregateCache {
       throw new Error('kept parents need a plan of one own key and a count');
     }
     const question = this.questionKey(plan);
-    if (!this.kept.has(question)) {
-      const asked = this.asked.get(question);
-      if (asked !== 'once') {
-        if (asked === undefined) this.remember(question, 'once');
-        return null;
-      }
-      this.asked.delete(question);
-    }
+    if (!this.askedBefore(question)) return null;
     const held = new Held(this);
     try {
       const { partials } = await this.current(plan, reader, question, held);
@@ -230,7 +238,19 @@ export class AggregateCache {
     return this.create(reader, files, tiers.hot?.upTo ?? null, (params) => partialSql(plan, reader.view, params, 1));
   }
 
-  /** Notes a parent question not kept, most recently asked; the oldest notes go past four per entry. */
+  /**
+   * Whether a question whose partials cost more than its own statement was asked before (or is
+   * kept): the first ask is only noted, the second one reads and keeps the partials.
+   */
+  private askedBefore(question: string): boolean {
+    if (this.kept.has(question)) return true;
+    const asked = this.asked.get(question);
+    if (asked === 'once') this.asked.delete(question);
+    else if (asked === undefined) this.remember(question, 'once');
+    return asked === 'once';
+  }
+
+  /** Notes a question asked once and not kept, or one with too many groups to keep, most recently asked; the oldest notes go past four per entry. */
   private remember(question: string, why: 'once' | 'too many'): void {
     this.asked.delete(question);
     this.asked.set(question, why);
@@ -308,6 +328,7 @@ export class AggregateCache {
       answer[0] ??
       (await reader.run({ sql: `SELECT count(*) FILTER (WHERE ${unsafeSql(plan)}) AS ${UNSAFE}, count(*) AS ${GROUPS} FROM ${partials.table}`, params: [] }))[0]!;
     const small = kept === plan ? Number(counts[GROUPS]) <= MAX_KEPT_GROUPS : partials.groups <= MAX_KEPT_REF_GROUPS;
+    if (!small && plan.parents) this.remember(this.questionKey(kept), 'too many');
     return { trusted: Number(counts[UNSAFE]) === 0, small };
   }
 

@@ -73,7 +73,7 @@ export async function runAggregate(engine: QueryEngine, plan: AggregatePlan, kep
   let rows: Record<string, unknown>[] | null;
   try {
     // A dashboard's repeated question: kept partial figures, corrected by the rows changed since.
-    rows = kept && kept.entries > 0 && isCorrectable(plan) ? await engine.readWith(entities, (reader) => kept.answer(plan, reader)) : await readAll();
+    rows = kept && kept.entries > 0 && isCorrectable(plan) && kept.admits(plan) ? await engine.readWith(entities, (reader) => kept.answer(plan, reader)) : await readAll();
   } catch (error) {
     if (!isSpreadOverflow(error)) throw error;
     rows = null;
@@ -122,9 +122,9 @@ function toGroup(plan: AggregatePlan, row: Record<string, unknown>): AggregateGr
 }
 
 /** Per parent row_id of the batch: its figures, the empty ones for a parent without matching rows. */
-export async function aggregatePerParent(engine: QueryEngine, plan: AggregatePlan, request: AggregateRequest): Promise<Map<string, AggregateValues>> {
+export async function aggregatePerParent(engine: QueryEngine, plan: AggregatePlan, request: AggregateRequest, kept?: AggregateCache): Promise<Map<string, AggregateValues>> {
   if (!plan.parents) throw new Error('aggregatePerParent needs a plan over a batch of parents');
-  const groups = await runAggregate(engine, plan);
+  const groups = await runAggregate(engine, plan, kept);
   const byParent = new Map<string, AggregateValues>(plan.parents.ids.map((id) => [id, emptyAggregate(request)]));
   for (const group of groups) byParent.set(group.parent!, group.aggregate);
   return byParent;

@@ -155,6 +155,18 @@ export function regroupedSql(plan: AggregatePlan, table: string, view: ViewOf, p
   return `(SELECT ${[...keys, ...figures].join(', ')} FROM ${table} AS p${[...joins.values()].map((j) => j.sql).join('')}${groupByFirst(keys.length)})`;
 }
 
+/**
+ * A batch of parents' figures (PARENT_COLUMN and figure columns, as compileAggregate's statement
+ * gives them) from the kept partials of every parent (aggregate-cache.ts keptPlan: keyed by the ref).
+ */
+export function batchAnswerSql(plan: AggregatePlan, table: string, params: Params): string {
+  const { via, ids } = plan.parents!;
+  const parent = quoteIdent(keyColumn(refKey(via)));
+  const columns = [`${parent} AS ${quoteIdent(PARENT_COLUMN)}`, ...plan.measures.map((m) => `${figureSql(m)} AS ${quoteIdent(measureName(m))}`)];
+  columns.push(`(count(*) FILTER (WHERE ${unsafeSql(plan)}) OVER ())::BIGINT AS ${UNSAFE}`, `(count(*) OVER ())::BIGINT AS ${GROUPS}`);
+  return `SELECT ${columns.join(', ')} FROM ${table} WHERE ${parent} = ANY(${params.addList('ref', ids)}::UUID[]) AND ${COUNT} > 0 ORDER BY ${parent}`;
+}
+
 export const sumType = (m: FieldMeasure) => (m.attribute.type === 'int' ? 'HUGEINT' : 'DOUBLE');
 
 /** Per float sum of a read by subtraction: the magnitude (sum of absolute values) of the values taken away. */

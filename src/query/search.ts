@@ -40,7 +40,7 @@ export class SearchService {
 
   /** The figures per parent of a plan over a batch of parents, in one statement. */
   aggregatePerParent(plan: AggregatePlan, request: AggregateRequest): Promise<Map<string, AggregateValues>> {
-    return aggregatePerParent(this.engine, plan, request);
+    return aggregatePerParent(this.engine, plan, request, this.aggregates);
   }
 
   /** Rows of `entity` whose ref `via` names one of `parentIds`, at most `limit` per parent, in one statement. */

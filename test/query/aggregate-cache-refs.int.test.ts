@@ -1,5 +1,7 @@
 // Kept partial aggregates whose keys go through a ref (src/query/aggregate-cache.ts, keptPlan and
-// partials.ts regroupedSql): revenue by the customer's tier or country, asked after every step of
+// partials.ts regroupedSql), and nested aggregates of pages of parents (kept per parent, whichever
+// parents a page names): revenue by the customer's tier or country, and pages of customers with
+// their orders' figures, asked after every step of
 // seeded random writes to both entities (orders moving between customers, customers changing tier
 // or deleted, flushes and compactions), equal the oracle over the OLTP truth and the same question
 // read in full; the counters show that most asks were answered from kept partials.
@@ -8,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactEntity, deleteRow, dice, flushEntity, insertRows, stepContext, updateRow } from '../support/differential.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
 import { readTruth } from '../support/oracle.js';
-import { answerGroups, roundFloats, type AggregateAsk, type GroupArgs } from '../support/oracle-aggregate.js';
+import { answerGroups, answerPerParent, roundFloats, type AggregateAsk, type GroupArgs } from '../support/oracle-aggregate.js';
 
 const STEPS = Number(process.env.AGG_CACHE_REFS_STEPS ?? 40);
 const SEED = Number(process.env.AGG_CACHE_REFS_SEED ?? 13);
@@ -51,6 +53,15 @@ describe('kept partial aggregates keyed through a ref', () => {
     return res.data.orders_aggregate.groups;
   };
 
+  const askNested = async (offset: number, where: Record<string, unknown> | undefined, context: string) => {
+    const res = await gw.gql(
+      `query($o: Int!, $w: orders_bool_exp) { customers(order_by: [{row_id: asc}], limit: 4, offset: $o) { row_id orders_aggregate(where: $w) { aggregate { ${SELECTION} } } } }`,
+      { o: offset, w: where },
+    );
+    expect(res.errors, context).toBeUndefined();
+    return res.data.customers;
+  };
+
   it(`equal the oracle and a full read over ${STEPS} random steps (seed ${SEED})`, { timeout: 600_000 }, async () => {
     const cache = gw.lakehouse.search.aggregates;
     const customers = await insertRows(gw, 'customers', Array.from({ length: 8 }, customer));
@@ -91,6 +102,20 @@ describe('kept partial aggregates keyed through a ref', () => {
       }
 
       const truth = await readTruth(gw);
+      // A page of customers (the next one at each step) with their orders' figures, filtered and not.
+      const page = { offset: (step * 3) % 9, where: step % 2 ? { note: { _neq: 'rush' } } : undefined };
+      const nested = await askNested(page.offset, page.where, stepContext(step, log));
+      const ids = nested.map((c: { row_id: string }) => c.row_id);
+      const expected = answerPerParent(gw.catalog, truth, gw.catalog.entity('orders'), 'customer', ids, page.where, ASK);
+      const context = `${stepContext(step, log)}, a page of customers with ${JSON.stringify(page)}`;
+      expect(roundFloats(nested.map((c: { orders_aggregate: { aggregate: unknown } }) => c.orders_aggregate.aggregate)), context).toEqual(roundFloats(ids.map((id: string) => expected.get(id))));
+      const entries = cache.entries;
+      cache.entries = 0;
+      try {
+        expect(await askNested(page.offset, page.where, context), `${context}: read in full`).toEqual(nested);
+      } finally {
+        cache.entries = entries;
+      }
       for (const args of DASHBOARD) {
         const context = `${stepContext(step, log)}, ${JSON.stringify(args)}`;
         const kept = await ask(args, context);
