@@ -51,6 +51,12 @@ export const MAX_KEPT_GROUPS = 10_000;
  */
 export const MAX_KEPT_REF_GROUPS = 250_000;
 
+/**
+ * All kept partials together: at most this many rows (of ~60 bytes: ~120 MB), the least recently
+ * asked going first; the newest are kept whatever their size (up to MAX_KEPT_REF_GROUPS).
+ */
+export const MAX_KEPT_ROWS = 2_000_000;
+
 /** Whether a plan's answer can be kept and corrected (see the header). */
 export function isCorrectable(plan: AggregatePlan): boolean {
   const ownRows = (filter: Filter | null | undefined) => referencedEntities(filter ?? null).length === 0;
@@ -136,10 +142,14 @@ export class AggregateCache {
   private sequence = 0;
   readonly stats: AggregateCacheStats = { hits: 0, corrections: 0, full: 0, refused: 0 };
 
-  /** At most `entries` questions are kept (least recently asked go first); 0: answer() is not asked. */
+  /**
+   * At most `entries` questions are kept (least recently asked go first); 0: answer() is not asked.
+   * Their partials hold at most `maxRows` rows together (the newest question's are kept whatever their size).
+   */
   constructor(
     private readonly duck: DuckDb,
     public entries: number,
+    public maxRows = MAX_KEPT_ROWS,
   ) {}
 
   /**
@@ -348,9 +358,13 @@ export class AggregateCache {
     this.kept.set(question, chosen);
     chosen.kept = true;
     for (const other of [kept, partials]) if (other && other !== chosen) this.retire(other);
+    let rows = 0;
+    for (const entry of this.kept.values()) rows += entry.groups;
     for (const [oldest, entry] of this.kept) {
-      if (this.kept.size <= this.entries) break;
+      if (this.kept.size <= this.entries && rows <= this.maxRows) break;
+      if (entry === chosen) break;
       this.kept.delete(oldest);
+      rows -= entry.groups;
       this.retire(entry);
     }
   }

@@ -194,4 +194,28 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
     expect(cache.stats.full).toBe(full + 2);
     expect(cache.stats.hits).toBe(hits);
   });
+
+  it('keeps partials of at most maxRows rows together, dropping the least recently asked', async () => {
+    const cache = gw.lakehouse.search.aggregates;
+    await insertRows(gw, 'orders', Array.from({ length: 30 }, (_, i) => ({ quantity: 2_000_000 + (i % 10), note: `budget ${Math.floor(i / 10)}` })));
+    const query = (n: number) => `{ orders_aggregate(where: {note: {_eq: "budget ${n}"}}, group_by: [quantity]) { groups { aggregate { count } } } }`;
+    const ask = async (n: number) => {
+      const { full, hits } = cache.stats;
+      const res = await gw.gql(query(n));
+      expect(res.errors).toBeUndefined();
+      expect(res.data.orders_aggregate.groups).toHaveLength(10);
+      return { full: cache.stats.full - full, hits: cache.stats.hits - hits };
+    };
+    const maxRows = cache.maxRows;
+    cache.maxRows = 25;
+    try {
+      // Ten groups each: the third question's partials push the first one's out.
+      for (const n of [0, 1, 2]) expect(await ask(n)).toEqual({ full: 1, hits: 0 });
+      expect(await ask(2)).toEqual({ full: 0, hits: 1 });
+      expect(await ask(1)).toEqual({ full: 0, hits: 1 });
+      expect(await ask(0)).toEqual({ full: 1, hits: 0 });
+    } finally {
+      cache.maxRows = maxRows;
+    }
+  });
 });
