@@ -6,7 +6,9 @@ import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
 import { PARENT_COLUMN, aggregateEntities, compileAggregate, keyColumn } from './compile-aggregate.js';
 import { Params } from './duckdb-sql.js';
 import type { QueryEngine, SignedViewOf, Statement, ViewOf } from './engine.js';
-import { rowIdCandidates } from './filter.js';
+import { rowIdCandidates, type Filter } from './filter.js';
+import { parentQuestions, withKeptParents } from './kept-parents.js';
+import { NO_ROW_FILTERS } from './plan.js';
 import { isSubtractable, subtractedAnswerSql, UNSAFE, withOwnRows } from './partials.js';
 import { fromDuckDb } from './rows.js';
 
@@ -56,17 +58,23 @@ export async function runAggregate(engine: QueryEngine, plan: AggregatePlan, kep
   const run = (guarded: boolean) => engine.read(entities, (view) => compileAggregate(plan, view, guarded));
   // Every row read: by subtraction where the snapshot gives signed rows, else (or where a float sum
   // might round visibly worse so) the direct way.
+  // Reverse relations of the filter asked before read their kept parents (kept-parents.ts).
   const readAll = async () => {
     let subtracted = false;
-    const rows = await engine.read(
-      entities,
-      (view, signed) => {
-        const statement = subtractedStatement(plan, view, signed);
-        subtracted = statement !== null;
-        return statement ?? compileAggregate(plan, view, false);
-      },
-      { positions: true, values: mayBeSubtracted(plan) ? [plan.entity] : [] },
-    );
+    const build = (view: ViewOf, signed: SignedViewOf, parents?: ReadonlyMap<Filter, string>) => {
+      const statement = subtractedStatement(plan, view, signed, parents);
+      subtracted = statement !== null;
+      return statement ?? compileAggregate(plan, view, false, parents);
+    };
+    const options = { positions: true, values: mayBeSubtracted(plan) ? [plan.entity] : [] };
+    const rows =
+      kept && kept.entries > 0 && parentQuestions(plan.filter, plan.rowFilters ?? NO_ROW_FILTERS).length > 0
+        ? await engine.readWith(
+            entities,
+            (reader) => withKeptParents(kept, reader, plan.filter, plan.rowFilters ?? NO_ROW_FILTERS, (parents) => reader.run(build(reader.view, reader.signed, parents))),
+            options,
+          )
+        : await engine.read(entities, build, options);
     // No group left to carry the count of unsafe ones (HAVING or the page took them all): read again.
     return !subtracted || (rows.length > 0 && Number(rows[0]![UNSAFE]) === 0) ? rows : run(false);
   };
@@ -97,13 +105,13 @@ const mayBeSubtracted = (plan: AggregatePlan) => isSubtractable(plan) && rowIdCa
  * files), a snapshot without signed rows, or a statement that reads its entity again (a ref to
  * itself: the signed rows stand for the plan's own rows only).
  */
-function subtractedStatement(plan: AggregatePlan, view: ViewOf, signed: SignedViewOf): Statement | null {
+function subtractedStatement(plan: AggregatePlan, view: ViewOf, signed: SignedViewOf, keptParents?: ReadonlyMap<Filter, string>): Statement | null {
   if (!mayBeSubtracted(plan)) return null;
   const rows = signed(plan.entity, plan.filter);
   if (rows === null) return null;
   let reads = 0;
   const params = new Params();
-  const sql = subtractedAnswerSql(plan, withOwnRows(plan, view, () => (reads++, rows)), params);
+  const sql = subtractedAnswerSql(plan, withOwnRows(plan, view, () => (reads++, rows)), params, keptParents);
   return reads === 1 ? { sql, params: params.values, types: params.types } : null;
 }
 

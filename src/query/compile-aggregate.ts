@@ -4,7 +4,7 @@
 import { quoteIdent, type Attribute, type EntitySchema } from '../catalog/index.js';
 import { Params, SQL_AGGREGATE_FUNCTIONS, compileFilter, rowFilteredView } from './duckdb-sql.js';
 import type { Statement, ViewOf } from './engine.js';
-import { referencedEntities, rowIdCandidates, type CompareOp } from './filter.js';
+import { referencedEntities, rowIdCandidates, type CompareOp, type Filter } from './filter.js';
 import { rowFilterEntities } from './plan.js';
 import { SPREAD_FUNCTIONS, measureName, measureType, type AggregatePlan, type GroupKey, type Having, type Measure } from './aggregate-plan.js';
 
@@ -95,7 +95,7 @@ export interface GroupedSource {
 }
 
 /** The rows a plan aggregates and its keys; `params` collects the values both bind. */
-export function groupedSource(plan: AggregatePlan, view: ViewOf, params: Params): GroupedSource {
+export function groupedSource(plan: AggregatePlan, view: ViewOf, params: Params, keptParents?: ReadonlyMap<Filter, string>): GroupedSource {
   // The one spot every entity read of the statement passes: a role's row filter goes in here.
   const relation = rowFilteredView(view, plan.rowFilters, params);
 
@@ -118,7 +118,7 @@ export function groupedSource(plan: AggregatePlan, view: ViewOf, params: Params)
 
   const keys = plan.groupBy.map((key) => `${keySql(key, keyColumnSql(key), zone)} AS ${quoteIdent(keyColumn(key))}`);
   if (plan.parents) keys.unshift(`o.${quoteIdent(plan.parents.via.name)} AS ${quoteIdent(PARENT_COLUMN)}`);
-  const conditions = [plan.filter ? compileFilter(plan.filter, { params, alias: 'o', refRelation: relation }) : 'true'];
+  const conditions = [plan.filter ? compileFilter(plan.filter, { params, alias: 'o', refRelation: relation, keptParents }) : 'true'];
   if (plan.parents) conditions.push(`o.${quoteIdent(plan.parents.via.name)} = ANY(${params.addList('ref', plan.parents.ids)}::UUID[])`);
   const from = `${relation(plan.entity, rowIdCandidates(plan.filter), plan.filter)} AS o${[...joins.values()].map((j) => j.sql).join('')}`;
   return { keys, from, where: conditions.join(' AND ') };
@@ -127,10 +127,13 @@ export function groupedSource(plan: AggregatePlan, view: ViewOf, params: Params)
 /** GROUP BY the first `count` columns (none: no clause). */
 export const groupByFirst = (count: number) => (count ? ` GROUP BY ${Array.from({ length: count }, (_, i) => i + 1).join(', ')}` : '');
 
-/** The statement of a plan; `guarded` computes float figures so that they do not overflow on the way. */
-export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = false): Statement {
+/**
+ * The statement of a plan; `guarded` computes float figures so that they do not overflow on the
+ * way; `keptParents` answer some of its filter's reverse relations (CompileContext).
+ */
+export function compileAggregate(plan: AggregatePlan, view: ViewOf, guarded = false, keptParents?: ReadonlyMap<Filter, string>): Statement {
   const params = new Params();
-  const { keys, from, where } = groupedSource(plan, view, params);
+  const { keys, from, where } = groupedSource(plan, view, params, keptParents);
   const figures = plan.measures.map((m) => `${measureSql(m, (a) => `o.${quoteIdent(a.name)}`, guarded)} AS ${quoteIdent(measureName(m))}`);
   const select = [...keys, ...figures];
   if (select.length === 0) select.push('count(*) AS "count"');

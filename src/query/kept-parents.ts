@@ -60,13 +60,18 @@ export function parentQuestions(filter: Filter | null, rowFilters: RowFilters): 
 }
 
 /**
- * Kept parents for the filter's reverse relations that have them (CompileContext.keptParents),
- * held until `release()`: call it once the statement that reads them is done.
+ * Runs `work` with the kept parents of the filter's reverse relations that have them
+ * (CompileContext.keptParents), held until it is done.
  */
-export async function keptParents(cache: AggregateCache, reader: SnapshotReader, filter: Filter | null, rowFilters: RowFilters): Promise<{ parents: Map<Filter, string>; release(): void }> {
+export async function withKeptParents<T>(
+  cache: AggregateCache,
+  reader: SnapshotReader,
+  filter: Filter | null,
+  rowFilters: RowFilters,
+  work: (parents: ReadonlyMap<Filter, string>) => Promise<T>,
+): Promise<T> {
   const parents = new Map<Filter, string>();
   const releases: (() => void)[] = [];
-  const release = () => releases.splice(0).forEach((r) => r());
   try {
     for (const { node, plan } of parentQuestions(filter, rowFilters)) {
       const kept = await cache.parents(plan, reader);
@@ -74,9 +79,8 @@ export async function keptParents(cache: AggregateCache, reader: SnapshotReader,
       parents.set(node, kept.relation);
       releases.push(kept.release);
     }
-  } catch (error) {
-    release();
-    throw error;
+    return await work(parents);
+  } finally {
+    for (const release of releases) release();
   }
-  return { parents, release };
 }

@@ -7,7 +7,7 @@ import type { AggregateCache } from './aggregate-cache.js';
 import { compilePage } from './compile-page.js';
 import type { QueryEngine } from './engine.js';
 import type { Filter } from './filter.js';
-import { keptParents, parentQuestions } from './kept-parents.js';
+import { parentQuestions, withKeptParents } from './kept-parents.js';
 import { NO_ROW_FILTERS, planEntities, type OrderTerm, type PagePlan, type RowFilters } from './plan.js';
 import { toEntityRow } from './rows.js';
 
@@ -55,14 +55,7 @@ async function runPage(engine: QueryEngine, plan: PagePlan, kept?: AggregateCach
   }
   return engine.readWith(
     planEntities(plan),
-    async (reader) => {
-      const { parents, release } = await keptParents(kept, reader, plan.filter, plan.rowFilters);
-      try {
-        return await reader.run(compilePage(plan, reader.view, parents));
-      } finally {
-        release();
-      }
-    },
+    (reader) => withKeptParents(kept, reader, plan.filter, plan.rowFilters, (parents) => reader.run(compilePage(plan, reader.view, parents))),
     { positions: true },
   );
 }

@@ -186,8 +186,8 @@ export function isSubtractable(plan: AggregatePlan): boolean {
  * taken away passes 1.5 times its result's, or whose sum is not finite, is unsafe: then the caller
  * reads the plan the direct way. `view` stands for the signed rows of the plan's entity.
  */
-export function subtractedAnswerSql(plan: AggregatePlan, view: ViewOf, params: Params): string {
-  const { keys, from, where } = groupedSource(plan, view, params);
+export function subtractedAnswerSql(plan: AggregatePlan, view: ViewOf, params: Params, keptParents?: ReadonlyMap<Filter, string>): string {
+  const { keys, from, where } = groupedSource(plan, view, params, keptParents);
   const sign = `o.${SIGN}`;
   const columns = [...keys, `sum(${sign})::BIGINT AS ${COUNT}`];
   const sums = sumsOf(plan);

@@ -105,6 +105,15 @@ describe('compileAggregate', () => {
     expect(sql.match(/\(SELECT \* FROM <customers> AS r\d+ WHERE \(r\d+\."country" = \$\d+::VARCHAR\)\)/g)).toHaveLength(2);
     expect(aggregateEntities(plan).map((e) => e.name)).toEqual(['orders', 'customers']);
   });
+
+  it('reads kept parents for the reverse relations it is given, and the referencing rows for the others', () => {
+    const filter = parseWhere(catalog, customers, { _or: [{ orders: { total: { _gt: 1 } } }, { orders: { paid: { _eq: true } } }] })!;
+    const [kept] = (filter as Extract<typeof filter, { kind: 'or' }>).items;
+    const { sql } = compileAggregate(planAggregate(question({ entity: customers, filter })), view, false, new Map([[kept!, '<kept parents>']]));
+    expect(sql).toBe(
+      'SELECT count(*) AS "count" FROM <customers> AS o WHERE ((o.row_id IN (SELECT parent FROM <kept parents>)) OR (o.row_id IN (SELECT r1."customer" FROM <orders> AS r1 WHERE r1."customer" IS NOT NULL AND (r1."paid" = $1::BOOLEAN))))',
+    );
+  });
 });
 
 describe('the planners', () => {

@@ -1,8 +1,9 @@
 // Kept parents of reverse-relation filters (src/query/kept-parents.ts): the same search-screen
 // questions asked after every step of seeded random writes (orders moving between customers, in and
 // out of the filters, deleted; customers deleted; flushes and compactions of both) equal the oracle
-// over the OLTP truth, and equal the same question read without anything kept; the counters show
-// that the asks after the first were answered from kept parents, most of them corrected.
+// over the OLTP truth (as a page and as the count beside it), and equal the same question read
+// without anything kept; the counters show that the asks after the first were answered from kept
+// parents, most of them corrected.
 // KEPT_PARENTS_STEPS / KEPT_PARENTS_SEED scale and vary it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactEntity, deleteRow, dice, flushEntity, insertRows, stepContext, updateRow } from '../support/differential.js';
@@ -43,6 +44,12 @@ describe('kept parents of reverse-relation filters, corrected by the rows change
     const res = await gw.gql(`query($w: ${entity}_bool_exp) { ${entity}(where: $w, limit: 1000) { row_id } }`, { w: where });
     expect(res.errors, context).toBeUndefined();
     return res.data[entity].map((r: { row_id: string }) => r.row_id);
+  };
+
+  const count = async (entity: string, where: Record<string, unknown>, context: string): Promise<number> => {
+    const res = await gw.gql(`query($w: ${entity}_bool_exp) { ${entity}_aggregate(where: $w) { aggregate { count } } }`, { w: where });
+    expect(res.errors, context).toBeUndefined();
+    return res.data[`${entity}_aggregate`].aggregate.count;
   };
 
   it(`equal the oracle and a read without them over ${STEPS} random steps (seed ${SEED})`, { timeout: 600_000 }, async () => {
@@ -88,10 +95,14 @@ describe('kept parents of reverse-relation filters, corrected by the rows change
         const expected = answerList(gw.catalog, truth, gw.catalog.entity(entity), { where, limit: 1_000 }).map((r) => r.row_id);
         const kept = await ask(entity, where, context);
         expect(kept, context).toEqual(expected);
+        // The screen's total beside its page: the same filter in an aggregate.
+        const total = await count(entity, where, context);
+        expect(total, `${context}: count`).toBe(expected.length);
         const entries = cache.entries;
         cache.entries = 0;
         try {
           expect(await ask(entity, where, context), `${context}: nothing kept`).toEqual(kept);
+          expect(await count(entity, where, context), `${context}: count, nothing kept`).toBe(total);
         } finally {
           cache.entries = entries;
         }
@@ -121,6 +132,10 @@ describe('kept parents of reverse-relation filters, corrected by the rows change
     expect(await asks()).toEqual({ hits: 0, corrections: 0, full: 0 });
     expect(await asks()).toEqual({ hits: 0, corrections: 0, full: 1 });
     expect(await asks()).toEqual({ hits: 1, corrections: 0, full: 0 });
+    // The count beside the page reads the same kept parents.
+    const { hits } = cache.stats;
+    expect(await count('customers', where, 'count')).toBe(1);
+    expect(cache.stats.hits - hits).toBe(1);
     // A change to a referencing row: corrected, and the parent is gone.
     const res = await gw.gql(`mutation($n: String!) { update_orders(where: {note: {_eq: $n}}, _set: {customer: null}) { affected_rows } }`, { n: 'once' });
     expect(res.errors).toBeUndefined();
