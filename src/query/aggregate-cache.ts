@@ -198,8 +198,8 @@ export class AggregateCache {
   }
 
   /**
-   * The parents a reverse relation's filter matches, kept (see the header): a relation of one
-   * column, `parent`, exact for this snapshot, held until `release()`. Null where a statement of
+   * The parents a reverse relation's filter matches, kept (see the header): a relation of
+   * `parent` and `value`, the count of its matching rows, exact for this snapshot, held until `release()`. Null where a statement of
    * its own is the better answer: a question not asked before (building the kept partials costs
    * more than the semi-join they replace), or one with more parents than MAX_KEPT_REF_GROUPS.
    */
@@ -217,7 +217,7 @@ export class AggregateCache {
       else this.remember(question, 'too many');
       const column = quoteIdent(keyColumn(key!));
       return {
-        relation: `(SELECT ${column} AS parent FROM ${partials.table} WHERE ${column} IS NOT NULL AND ${COUNT} > 0)`,
+        relation: `(SELECT ${column} AS parent, ${COUNT} AS value FROM ${partials.table} WHERE ${column} IS NOT NULL AND ${COUNT} > 0)`,
         release: () => held.release(),
       };
     } catch (error) {

@@ -164,8 +164,9 @@ export interface CompileContext {
   /** The SQL of the AGGREGATE_VALUE column, while compiling a related-aggregate predicate. */
   aggregateValue?: string;
   /**
-   * Relations of one column, `parent`, that answer some of the filter's reverse relations
-   * (`exists_related` nodes, by identity) for the statement's snapshot: kept by aggregate-cache.ts.
+   * Relations of the parents some of the filter's reverse relations name (`exists_related` nodes,
+   * and `related_aggregate` nodes of a count of rows, by identity) for the statement's snapshot:
+   * `parent`, and `value` the count of its matching related rows (never 0). Kept by aggregate-cache.ts.
    */
   keptParents?: ReadonlyMap<Filter, string>;
 }
@@ -292,8 +293,15 @@ export function compileFilter(filter: Filter, ctx: CompileContext): string {
       // (sum/avg/min/max) only NULLs: its aggregate is count's 0 or NULL, so the answer is the
       // predicate of that constant, known here. Then one semi-join answers the common cases.
       const otherwise = predicateOfConstant(filter.predicate, aggregate.fn === 'count' ? 0 : null);
-      const holds = () => relatedParents(ctx, target, via, filter.filter, (a) => predicate(aggregateSql(a, aggregate)));
-      const fails = () => relatedParents(ctx, target, via, filter.filter, (a) => `NOT ${predicate(aggregateSql(a, aggregate))}`);
+      // A count kept per parent (kept-parents.ts) has a row for each parent with related rows.
+      const kept = ctx.keptParents?.get(filter);
+      const parentsWhere = (condition: (value: string) => string) => {
+        if (!kept) return relatedParents(ctx, target, via, filter.filter, (a) => condition(aggregateSql(a, aggregate)));
+        const k = ctx.params.nextAlias();
+        return `${ctx.alias}.row_id IN (SELECT ${k}.parent FROM ${kept} AS ${k} WHERE ${condition(`${k}.value`)})`;
+      };
+      const holds = () => parentsWhere(predicate);
+      const fails = () => parentsWhere((value) => `NOT ${predicate(value)}`);
       if (otherwise === false) return `(${holds()})`;
       if (otherwise === true) return `(NOT ${fails()})`;
       return `(CASE WHEN ${holds()} THEN true WHEN ${fails()} THEN false ELSE CAST(NULL AS BOOLEAN) END)`;

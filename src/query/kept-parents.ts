@@ -5,20 +5,21 @@
 // per ref value, exact for the snapshot's files and buffer slot and corrected by the rows changed
 // since, so the search reads a table of parents instead of the rows.
 //
-// Which filters: `exists_related` nodes at any depth whose own filter reads only the referencing
-// entity's fields (and whose role row filter does too): a filter through further refs would change
-// with the rows it reads there, which the corrections do not see.
+// Which filters: `exists_related` nodes, and `related_aggregate` nodes of a count of rows ("customers
+// with more than 5 paid orders"), at any depth, whose own filter reads only the referencing entity's
+// fields (and whose role row filter does too): a filter through further refs would change with the
+// rows it reads there, which the corrections do not see.
 import type { AggregatePlan } from './aggregate-plan.js';
 import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
 import type { SnapshotReader } from './engine.js';
 import type { Filter } from './filter.js';
 import type { RowFilters } from './plan.js';
 
-type ExistsRelated = Extract<Filter, { kind: 'exists_related' }>;
+type RelatedFilter = Extract<Filter, { kind: 'exists_related' | 'related_aggregate' }>;
 
 /** The filter's reverse relations (every depth), each with the plan of its kept parents, where one can be kept. */
-export function parentQuestions(filter: Filter | null, rowFilters: RowFilters): { node: ExistsRelated; plan: AggregatePlan }[] {
-  const found: { node: ExistsRelated; plan: AggregatePlan }[] = [];
+export function parentQuestions(filter: Filter | null, rowFilters: RowFilters): { node: RelatedFilter; plan: AggregatePlan }[] {
+  const found: { node: RelatedFilter; plan: AggregatePlan }[] = [];
   const walk = (f: Filter): void => {
     switch (f.kind) {
       case 'and':
@@ -29,10 +30,12 @@ export function parentQuestions(filter: Filter | null, rowFilters: RowFilters): 
         walk(f.item);
         return;
       case 'ref':
-      case 'related_aggregate':
         walk(f.filter);
         return;
+      case 'related_aggregate':
       case 'exists_related': {
+        // Of an aggregate predicate, a count of rows only: the kept partials count rows per parent.
+        const counted = f.kind === 'exists_related' || (f.aggregate.fn === 'count' && f.aggregate.columns.length === 0 && !f.aggregate.distinct);
         const attribute = f.target.attributes.find((a) => a.name === f.via.name);
         const plan: AggregatePlan = {
           entity: f.target,
@@ -47,7 +50,7 @@ export function parentQuestions(filter: Filter | null, rowFilters: RowFilters): 
           timeZone: null,
           parents: null,
         };
-        if (attribute && isCorrectable(plan)) found.push({ node: f, plan });
+        if (counted && attribute && isCorrectable(plan)) found.push({ node: f, plan });
         else walk(f.filter);
         return;
       }

@@ -23,12 +23,15 @@ const order = (customers: readonly string[]) => ({
   note: pick(['gift', 'rush', null]),
 });
 
-/** Questions a search screen repeats: the reverse filter, its negation, inside an _or, and through a ref. */
+/** Questions a search screen repeats: the reverse filter, its negation, inside an _or, through a ref, and counts of related rows. */
 const QUESTIONS: { entity: 'customers' | 'orders'; where: Record<string, unknown> }[] = [
   { entity: 'customers', where: { orders: { total: { _gt: 50 } } } },
   { entity: 'customers', where: { _not: { orders: { paid: { _eq: true } } } } },
   { entity: 'customers', where: { _or: [{ tier: { _eq: 'PRO' } }, { orders: { note: { _eq: 'gift' }, quantity: { _gt: 2 } } }] } },
   { entity: 'orders', where: { customer: { orders: { total: { _gt: 90 } } } } },
+  // Counts of related rows: with matching rows only, and true of the parents without any.
+  { entity: 'customers', where: { orders_aggregate: { count: { predicate: { _gt: 2 }, filter: { paid: { _eq: false } } } } } },
+  { entity: 'customers', where: { orders_aggregate: { count: { predicate: { _lte: 1 } } } } },
 ];
 
 describe('kept parents of reverse-relation filters, corrected by the rows changed since', () => {
