@@ -63,6 +63,8 @@ export async function measureDashboard(
     },
   ];
   for (const kind of kinds) {
+    // A first ask reads every row (the suite's asks, or the kind before, kept the question).
+    cache.clear();
     const started = performance.now();
     await g.gql(question.graphql);
     const first = performance.now() - started;

@@ -18,17 +18,19 @@
 // through a ref ("revenue by the customer's tier") are kept by the ref's own value (`customer`) and
 // joined to the referenced rows as the snapshot has them at each ask, then grouped again
 // (partials.ts, regroupedSql): a change of a customer's tier moves its figures at the next ask.
-// Sums of ints are HUGEINT, exact under
-// subtraction. Sums of floats are not: each keeps the sum of the magnitudes it holds and of those
-// it ever took in; past four times the first, rounding could exceed a direct sum's, and the ask is
-// read in full. A sum that is not finite is never kept (runAggregate then takes the guarded path).
+// Nested aggregates of a batch of parents are kept for every parent, grouped by the ref to it.
+//
+// Sums of ints are HUGEINT, exact under subtraction. Sums of floats are not: each keeps the sum of
+// the magnitudes it holds and of those it ever took in; past four times the first, rounding could
+// exceed a direct sum's, and the ask is read in full. A sum that is not finite is never kept (runAggregate then takes the guarded path).
 // A min (max) survives a correction while no row taken away held a value at or below (above) it;
 // else the group's extreme is unknown, and the ask is read in full.
 //
 // The same partials answer a reverse relation's filter (kept-parents.ts): the referencing rows that
-// match, counted per ref value, name the parents. Those are kept from a question's second ask on
-// (reading the partials costs more than the semi-join they replace, so a question asked once would
-// only pay), and a search reads them as a relation of parents (`parents`).
+// match, counted per ref value, name the parents. Those, and a batch of parents' figures, are kept
+// from a question's second ask on (reading every parent's partials costs more than the statement
+// they replace, so a question asked once would only pay), and a search reads them as a relation of
+// parents (`parents`).
 import { quoteIdent } from '../catalog/index.js';
 import type { DuckDb } from '../lake/index.js';
 import type { AggregatePlan, GroupKey } from './aggregate-plan.js';
@@ -173,6 +175,7 @@ export class AggregateCache {
         if (trusted) {
           // Too many groups to keep: this answer is right, the next ask reads in full again.
           if (small) this.keep(question, partials);
+          else this.tooMany(question);
           return rows;
         }
         this.stats.refused++;
@@ -199,9 +202,10 @@ export class AggregateCache {
 
   /**
    * The parents a reverse relation's filter matches, kept (see the header): a relation of
-   * `parent` and `value`, the count of its matching rows, exact for this snapshot, held until `release()`. Null where a statement of
-   * its own is the better answer: a question not asked before (building the kept partials costs
-   * more than the semi-join they replace), or one with more parents than MAX_KEPT_REF_GROUPS.
+   * `parent` and `value`, the count of its matching rows, exact for this snapshot, held until
+   * `release()`. Null where a statement of its own is the better answer: a question not asked
+   * before (building the kept partials costs more than the semi-join they replace), or one with
+   * more parents than MAX_KEPT_REF_GROUPS.
    */
   async parents(plan: AggregatePlan, reader: SnapshotReader): Promise<{ relation: string; release(): void } | null> {
     const [key] = plan.groupBy;
@@ -214,7 +218,7 @@ export class AggregateCache {
     try {
       const { partials } = await this.current(plan, reader, question, held);
       if (partials.groups <= MAX_KEPT_REF_GROUPS) this.keep(question, partials);
-      else this.remember(question, 'too many');
+      else this.tooMany(question);
       const column = quoteIdent(keyColumn(key!));
       return {
         relation: `(SELECT ${column} AS parent, ${COUNT} AS value FROM ${partials.table} WHERE ${column} IS NOT NULL AND ${COUNT} > 0)`,
@@ -260,6 +264,15 @@ export class AggregateCache {
     return asked === 'once';
   }
 
+  /**
+   * A question with too many groups to keep: what is kept of it goes, and a question kept from its
+   * second ask (askedBefore) is read its own way from now on.
+   */
+  private tooMany(question: string): void {
+    this.forget(question);
+    this.remember(question, 'too many');
+  }
+
   /** Notes a question asked once and not kept, or one with too many groups to keep, most recently asked; the oldest notes go past four per entry. */
   private remember(question: string, why: 'once' | 'too many'): void {
     this.asked.delete(question);
@@ -268,6 +281,12 @@ export class AggregateCache {
       if (this.asked.size <= 4 * this.entries) break;
       this.asked.delete(oldest);
     }
+  }
+
+  /** Drops everything kept and noted (each table once its last reader is done): the next asks read in full. */
+  clear(): void {
+    for (const question of [...this.kept.keys()]) this.forget(question);
+    this.asked.clear();
   }
 
   /** Drops the question's kept partials (once their last reader is done). */
@@ -338,7 +357,6 @@ export class AggregateCache {
       answer[0] ??
       (await reader.run({ sql: `SELECT count(*) FILTER (WHERE ${unsafeSql(plan)}) AS ${UNSAFE}, count(*) AS ${GROUPS} FROM ${partials.table}`, params: [] }))[0]!;
     const small = kept === plan ? Number(counts[GROUPS]) <= MAX_KEPT_GROUPS : partials.groups <= MAX_KEPT_REF_GROUPS;
-    if (!small && plan.parents) this.remember(this.questionKey(kept), 'too many');
     return { trusted: Number(counts[UNSAFE]) === 0, small };
   }
 

@@ -7,7 +7,7 @@ import { PARENT_COLUMN, aggregateEntities, compileAggregate, keyColumn } from '.
 import { Params } from './duckdb-sql.js';
 import type { QueryEngine, SignedViewOf, Statement, ViewOf } from './engine.js';
 import { rowIdCandidates, type Filter } from './filter.js';
-import { parentQuestions, withKeptParents } from './kept-parents.js';
+import { readWithKeptParents } from './kept-parents.js';
 import { NO_ROW_FILTERS } from './plan.js';
 import { isSubtractable, subtractedAnswerSql, UNSAFE, withOwnRows } from './partials.js';
 import { fromDuckDb } from './rows.js';
@@ -57,8 +57,8 @@ export async function runAggregate(engine: QueryEngine, plan: AggregatePlan, kep
   const entities = aggregateEntities(plan);
   const run = (guarded: boolean) => engine.read(entities, (view) => compileAggregate(plan, view, guarded));
   // Every row read: by subtraction where the snapshot gives signed rows, else (or where a float sum
-  // might round visibly worse so) the direct way.
-  // Reverse relations of the filter asked before read their kept parents (kept-parents.ts).
+  // might round visibly worse so) the direct way; reverse relations of the filter asked before
+  // read their kept parents (kept-parents.ts).
   const readAll = async () => {
     let subtracted = false;
     const build = (view: ViewOf, signed: SignedViewOf, parents?: ReadonlyMap<Filter, string>) => {
@@ -67,14 +67,7 @@ export async function runAggregate(engine: QueryEngine, plan: AggregatePlan, kep
       return statement ?? compileAggregate(plan, view, false, parents);
     };
     const options = { positions: true, values: mayBeSubtracted(plan) ? [plan.entity] : [] };
-    const rows =
-      kept && kept.entries > 0 && parentQuestions(plan.filter, plan.rowFilters ?? NO_ROW_FILTERS).length > 0
-        ? await engine.readWith(
-            entities,
-            (reader) => withKeptParents(kept, reader, plan.filter, plan.rowFilters ?? NO_ROW_FILTERS, (parents) => reader.run(build(reader.view, reader.signed, parents))),
-            options,
-          )
-        : await engine.read(entities, build, options);
+    const rows = await readWithKeptParents(engine, entities, kept, plan.filter, plan.rowFilters ?? NO_ROW_FILTERS, build, options);
     // No group left to carry the count of unsafe ones (HAVING or the page took them all): read again.
     return !subtracted || (rows.length > 0 && Number(rows[0]![UNSAFE]) === 0) ? rows : run(false);
   };

@@ -9,9 +9,10 @@
 // with more than 5 paid orders"), at any depth, whose own filter reads only the referencing entity's
 // fields (and whose role row filter does too): a filter through further refs would change with the
 // rows it reads there, which the corrections do not see.
-import type { AggregatePlan } from './aggregate-plan.js';
 import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
-import type { SnapshotReader } from './engine.js';
+import type { EntitySchema } from '../catalog/index.js';
+import type { AggregatePlan } from './aggregate-plan.js';
+import type { QueryEngine, ReadOptions, ResultRows, SignedViewOf, SnapshotReader, Statement, ViewOf } from './engine.js';
 import type { Filter } from './filter.js';
 import type { RowFilters } from './plan.js';
 
@@ -63,10 +64,28 @@ export function parentQuestions(filter: Filter | null, rowFilters: RowFilters): 
 }
 
 /**
+ * One statement over a snapshot of `entities` (as QueryEngine.read), built with the kept parents of
+ * the filter's reverse relations that have them (CompileContext.keptParents; none when `cache` keeps
+ * nothing or the filter has no such relation).
+ */
+export async function readWithKeptParents(
+  engine: QueryEngine,
+  entities: readonly EntitySchema[],
+  cache: AggregateCache | undefined,
+  filter: Filter | null,
+  rowFilters: RowFilters,
+  build: (view: ViewOf, signed: SignedViewOf, parents?: ReadonlyMap<Filter, string>) => Statement,
+  options: ReadOptions,
+): Promise<ResultRows> {
+  if (!cache || cache.entries === 0 || parentQuestions(filter, rowFilters).length === 0) return engine.read(entities, build, options);
+  return engine.readWith(entities, (reader) => withKeptParents(cache, reader, filter, rowFilters, (parents) => reader.run(build(reader.view, reader.signed, parents))), options);
+}
+
+/**
  * Runs `work` with the kept parents of the filter's reverse relations that have them
  * (CompileContext.keptParents), held until it is done.
  */
-export async function withKeptParents<T>(
+async function withKeptParents<T>(
   cache: AggregateCache,
   reader: SnapshotReader,
   filter: Filter | null,

@@ -7,7 +7,7 @@ import type { AggregateCache } from './aggregate-cache.js';
 import { compilePage } from './compile-page.js';
 import type { QueryEngine } from './engine.js';
 import type { Filter } from './filter.js';
-import { parentQuestions, withKeptParents } from './kept-parents.js';
+import { readWithKeptParents } from './kept-parents.js';
 import { NO_ROW_FILTERS, planEntities, type OrderTerm, type PagePlan, type RowFilters } from './plan.js';
 import { toEntityRow } from './rows.js';
 
@@ -50,14 +50,7 @@ export function pagePlan(entity: EntitySchema, args: PageArgs, parents?: PagePla
 
 /** Runs a page plan; `kept`: parents of its reverse relations' filters asked before (kept-parents.ts). */
 async function runPage(engine: QueryEngine, plan: PagePlan, kept?: AggregateCache): Promise<Record<string, unknown>[]> {
-  if (!kept || kept.entries === 0 || parentQuestions(plan.filter, plan.rowFilters).length === 0) {
-    return engine.read(planEntities(plan), (view) => compilePage(plan, view));
-  }
-  return engine.readWith(
-    planEntities(plan),
-    (reader) => withKeptParents(kept, reader, plan.filter, plan.rowFilters, (parents) => reader.run(compilePage(plan, reader.view, parents))),
-    { positions: true },
-  );
+  return readWithKeptParents(engine, planEntities(plan), kept, plan.filter, plan.rowFilters, (view, _signed, parents) => compilePage(plan, view, parents), { positions: true });
 }
 
 /** A page of the entity's current rows matching `args.where`, in `args.orderBy` order (`kept`: see runPage). */

@@ -195,7 +195,7 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
     expect(cache.stats.hits).toBe(hits);
   });
 
-  it('keeps partials of at most maxRows rows together, dropping the least recently asked', async () => {
+  it('keeps partials of at most maxRows rows together, dropping the least recently asked; clear() drops them all', async () => {
     const cache = gw.lakehouse.search.aggregates;
     await insertRows(gw, 'orders', Array.from({ length: 30 }, (_, i) => ({ quantity: 2_000_000 + (i % 10), note: `budget ${Math.floor(i / 10)}` })));
     const query = (n: number) => `{ orders_aggregate(where: {note: {_eq: "budget ${n}"}}, group_by: [quantity]) { groups { aggregate { count } } } }`;
@@ -214,6 +214,9 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
       expect(await ask(2)).toEqual({ full: 0, hits: 1 });
       expect(await ask(1)).toEqual({ full: 0, hits: 1 });
       expect(await ask(0)).toEqual({ full: 1, hits: 0 });
+      // Cleared, nothing is kept: each reads in full once more.
+      cache.clear();
+      for (const n of [0, 2]) expect(await ask(n)).toEqual({ full: 1, hits: 0 });
     } finally {
       cache.maxRows = maxRows;
     }
