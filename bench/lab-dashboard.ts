@@ -10,8 +10,10 @@ import { difference } from './vocabulary-questions.js';
 
 export interface DashboardResult {
   writes: string;
-  /** The first ask, which reads every row and keeps the partials. */
+  /** The first ask, read its own way (a question is kept from its second ask on). */
   first_ms: number;
+  /** The second ask, which reads every row into the partials it keeps. */
+  second_ms: number;
   ours: Timing;
   raw: Timing;
   ours_over_raw: number;
@@ -63,11 +65,15 @@ export async function measureDashboard(
     },
   ];
   for (const kind of kinds) {
-    // A first ask reads every row (the suite's asks, or the kind before, kept the question).
+    // A new question (the suite's asks, or the kind before, kept it): the first ask is read its own
+    // way, the second reads every row into the partials it keeps.
     cache.clear();
-    const started = performance.now();
-    await g.gql(question.graphql);
-    const first = performance.now() - started;
+    const asks: number[] = [];
+    while (asks.length < 2) {
+      const started = performance.now();
+      await g.gql(question.graphql);
+      asks.push(performance.now() - started);
+    }
     const before = { ...cache.stats };
     const ours: number[] = [];
     const raw: number[] = [];
@@ -90,17 +96,17 @@ export async function measureDashboard(
     cache.entries = entries;
     const differs = difference(kept, full);
     const [o, r] = [timing(ours), timing(raw)];
-    results.push({ writes: kind.writes, first_ms: first, ours: o, raw: r, ours_over_raw: o.p50 / r.p50, cache: counters, answers: differs === null ? 'kept answer equals a full read (float sums to 9 digits)' : `KEPT ANSWER DIFFERS FROM A FULL READ: ${differs}` });
+    results.push({ writes: kind.writes, first_ms: asks[0]!, second_ms: asks[1]!, ours: o, raw: r, ours_over_raw: o.p50 / r.p50, cache: counters, answers: differs === null ? 'kept answer equals a full read (float sums to 9 digits)' : `KEPT ANSWER DIFFERS FROM A FULL READ: ${differs}` });
   }
   return results;
 }
 
 /** The dashboard rows as a text table. */
 export function dashboardTable(rows: readonly DashboardResult[]): string {
-  const lines = ['| writes between asks | first ask | ours p50 / p95 | raw p50 / p95 | ours / raw | kept partials |', '| --- | --- | --- | --- | --- | --- |'];
+  const lines = ['| writes between asks | first ask | second ask (keeps) | ours p50 / p95 | raw p50 / p95 | ours / raw | kept partials |', '| --- | --- | --- | --- | --- | --- | --- |'];
   for (const r of rows) {
     const cache = Object.entries(r.cache).map(([k, v]) => `${k} ${v}`).join(', ');
-    lines.push(`| ${r.writes} | ${r.first_ms.toFixed(1)} ms | ${r.ours.p50.toFixed(1)} / ${r.ours.p95.toFixed(1)} ms | ${r.raw.p50.toFixed(1)} / ${r.raw.p95.toFixed(1)} ms | ${r.ours_over_raw.toFixed(2)}x | ${cache} |`);
+    lines.push(`| ${r.writes} | ${r.first_ms.toFixed(1)} ms | ${r.second_ms.toFixed(1)} ms | ${r.ours.p50.toFixed(1)} / ${r.ours.p95.toFixed(1)} ms | ${r.raw.p50.toFixed(1)} / ${r.raw.p95.toFixed(1)} ms | ${r.ours_over_raw.toFixed(2)}x | ${cache} |`);
   }
   return lines.join('\n');
 }
