@@ -50,10 +50,11 @@ export const MAX_CORRECTED_ROWS = 5_000;
 /** Partials of more groups than this are used for their answer and not kept (memory per question). */
 export const MAX_KEPT_GROUPS = 10_000;
 /**
- * Partials grouped by a ref's value (a reverse relation's parents, keys through a ref): at most this
- * many groups are kept (a few MB in DuckDB); they are many more than a question's own groups.
+ * Partials grouped by a ref's value (a reverse relation's parents, keys through a ref, nested
+ * figures per parent): at most this many groups are kept (up to ~60 MB in DuckDB); they are as many
+ * as the parents (1M customers at the lab's scale 10), more than a question's own groups.
  */
-export const MAX_KEPT_REF_GROUPS = 250_000;
+export const MAX_KEPT_REF_GROUPS = 1_000_000;
 
 /**
  * All kept partials together: at most this many rows (of ~60 bytes: ~120 MB), the least recently
