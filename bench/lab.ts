@@ -17,6 +17,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import cliProgress from 'cli-progress';
 import { sqlString } from '../src/lake/index.js';
+import { withNothingKept } from '../test/support/kept.js';
 import { copyEav, measureEav, ADDED_INDEXES, type EavCopy } from './lab-eav.js';
 import { runLevel, startLoadGateway, type LevelResult } from './lab-load.js';
 import { simulateMonth, type MonthResult } from './lab-month.js';
@@ -157,16 +158,7 @@ try {
     // from memory, as nothing changes between them (the dashboard part measures those). Then, with
     // them on, asked again: what kept partials answer of a question repeated (its asks before
     // alternate with raw's; the warm-ups keep what is kept).
-    const aggregates = g.lakehouse.search.aggregates;
-    const keptEntries = aggregates.entries;
-    const firstAsk = async (q: (typeof SUITE)[number]) => {
-      aggregates.entries = 0;
-      try {
-        return await g.gql(q.graphql);
-      } finally {
-        aggregates.entries = keptEntries;
-      }
-    };
+    const firstAsk = (q: (typeof SUITE)[number]) => withNothingKept(g.lakehouse.search.aggregates, () => g.gql(q.graphql));
     for (const q of SUITE) {
       const truth = await q.raw(raw, files);
       const checks = [`GraphQL ${difference(q.answer(await firstAsk(q)), truth) ?? 'agrees'}`];

@@ -17,6 +17,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parse, validate } from 'graphql';
 import { sqlString } from '../src/lake/index.js';
+import { withNothingKept } from '../test/support/kept.js';
 import { describeLake, DemoLoad, eavAttributeIds, exportCompacted, ms, openBenchGateway, rawDuckDb, timed, timedTogether, type Timing } from './support.js';
 import { EAV_FORMS, OVER, PAGE, RAW, type EavLayout } from './vocabulary-sql.js';
 import { difference, QUESTIONS, type Question } from './vocabulary-questions.js';
@@ -131,18 +132,7 @@ try {
     const truth = await rawAnswers[key]();
     const checks: string[] = [];
     if (ask) checks.push(`GraphQL ${difference(question.answer(await ask()), truth) ?? 'agrees'}`);
-    const cache = g.lakehouse.search.aggregates;
-    const entries = cache.entries;
-    const askNothingKept = ask
-      ? async () => {
-          cache.entries = 0;
-          try {
-            return await ask();
-          } finally {
-            cache.entries = entries;
-          }
-        }
-      : null;
+    const askNothingKept = ask ? () => withNothingKept(g.lakehouse.search.aggregates, ask) : null;
     const [rawTime, oursTime, nothingKeptTime] = await timedTogether([rawAnswers[key], ...(ask ? [ask, askNothingKept!] : [])], RUNS);
     const result: QuestionResult = {
       label: question.label,

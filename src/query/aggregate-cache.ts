@@ -118,6 +118,11 @@ export interface AggregateCacheStats {
   refused: number;
 }
 
+/** The state kept partials are exact for: the listed files, and the buffer slot (null: an empty buffer). */
+function stateOf(tiers: EntityTiers): { files: string; upTo: bigint | null } {
+  return { files: tiers.files.map((f) => f.fileId.toString()).join(','), upTo: tiers.hot?.upTo ?? null };
+}
+
 /** Partials an ask reads, each held once until the ask releases them all. */
 class Held {
   private readonly partials: KeptPartials[] = [];
@@ -234,8 +239,7 @@ export class AggregateCache {
   /** Partials exact for this snapshot: kept ones as they are or corrected, else every row read (`fresh`). */
   private async current(plan: AggregatePlan, reader: SnapshotReader, question: string, held: Held): Promise<{ partials: KeptPartials; fresh: boolean }> {
     const tiers = reader.tiers(plan.entity);
-    const files = tiers.files.map((f) => f.fileId.toString()).join(',');
-    const upTo = tiers.hot?.upTo ?? null;
+    const { files, upTo } = stateOf(tiers);
     const found = this.kept.get(question);
     const before = found && found.files === files && (found.upTo === upTo || (upTo !== null && (found.upTo === null || found.upTo < upTo))) ? found : null;
     let partials = before && held.add(before);
@@ -248,9 +252,8 @@ export class AggregateCache {
   private async readAll(plan: AggregatePlan, reader: SnapshotReader): Promise<KeptPartials> {
     this.stats.full++;
     await reader.positioned([plan.entity]);
-    const tiers = reader.tiers(plan.entity);
-    const files = tiers.files.map((f) => f.fileId.toString()).join(',');
-    return this.create(reader, files, tiers.hot?.upTo ?? null, (params) => partialSql(plan, reader.view, params, 1));
+    const { files, upTo } = stateOf(reader.tiers(plan.entity));
+    return this.create(reader, files, upTo, (params) => partialSql(plan, reader.view, params, 1));
   }
 
   /** Whether a question was asked before (or is kept): the first ask is only noted, the second one reads and keeps the partials. */

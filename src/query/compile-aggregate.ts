@@ -94,33 +94,51 @@ export interface GroupedSource {
   where: string;
 }
 
-/** The rows a plan aggregates and its keys; `params` collects the values both bind. */
-export function groupedSource(plan: AggregatePlan, view: ViewOf, params: Params, keptParents?: ReadonlyMap<Filter, string>): GroupedSource {
-  // The one spot every entity read of the statement passes: a role's row filter goes in here.
-  const relation = rowFilteredView(view, plan.rowFilters, params);
-
-  // One LEFT JOIN per ref that keys read through; a referenced row not live leaves its keys NULL.
+/**
+ * The plan's keys, aliased by keyColumn, and one LEFT JOIN per ref that keys read through (a
+ * referenced row not live leaves its keys NULL): `own` gives an own key's expression, `refValue`
+ * the grouped row's value of a ref; `relation` reads the referenced rows.
+ */
+export function keysWithJoins(
+  plan: AggregatePlan,
+  relation: ViewOf,
+  params: Params,
+  own: (key: GroupKey, zone: () => string | null) => string,
+  refValue: (ref: Attribute) => string,
+): { keys: string[]; joins: string } {
   const joins = new Map<string, { alias: string; sql: string }>();
-  const keyColumnSql = (key: GroupKey): string => {
-    if (!key.through) return `o.${quoteIdent(key.attribute.name)}`;
+  // Bound once, and only when a bucket reads it: DuckDB refuses a parameter the statement lacks.
+  let zoneParam: string | null = null;
+  const zone = () => (plan.timeZone === null ? null : (zoneParam ??= params.add('string', plan.timeZone)));
+  const keys = plan.groupBy.map((key) => {
+    if (!key.through) return `${own(key, zone)} AS ${quoteIdent(keyColumn(key))}`;
     const { ref, target } = key.through;
     let join = joins.get(ref.name);
     if (!join) {
       const alias = `j${joins.size + 1}`;
-      join = { alias, sql: ` LEFT JOIN ${relation(target)} AS ${alias} ON ${alias}.row_id = o.${quoteIdent(ref.name)}` };
+      join = { alias, sql: ` LEFT JOIN ${relation(target)} AS ${alias} ON ${alias}.row_id = ${refValue(ref)}` };
       joins.set(ref.name, join);
     }
-    return `${join.alias}.${quoteIdent(key.attribute.name)}`;
-  };
-  // Bound once, and only when a bucket reads it: DuckDB refuses a parameter the statement lacks.
-  let zoneParam: string | null = null;
-  const zone = () => (plan.timeZone === null ? null : (zoneParam ??= params.add('string', plan.timeZone)));
+    return `${keySql(key, `${join.alias}.${quoteIdent(key.attribute.name)}`, zone)} AS ${quoteIdent(keyColumn(key))}`;
+  });
+  return { keys, joins: [...joins.values()].map((j) => j.sql).join('') };
+}
 
-  const keys = plan.groupBy.map((key) => `${keySql(key, keyColumnSql(key), zone)} AS ${quoteIdent(keyColumn(key))}`);
+/** The rows a plan aggregates and its keys; `params` collects the values both bind. */
+export function groupedSource(plan: AggregatePlan, view: ViewOf, params: Params, keptParents?: ReadonlyMap<Filter, string>): GroupedSource {
+  // The one spot every entity read of the statement passes: a role's row filter goes in here.
+  const relation = rowFilteredView(view, plan.rowFilters, params);
+  const { keys, joins } = keysWithJoins(
+    plan,
+    relation,
+    params,
+    (key, zone) => keySql(key, `o.${quoteIdent(key.attribute.name)}`, zone),
+    (ref) => `o.${quoteIdent(ref.name)}`,
+  );
   if (plan.parents) keys.unshift(`o.${quoteIdent(plan.parents.via.name)} AS ${quoteIdent(PARENT_COLUMN)}`);
   const conditions = [plan.filter ? compileFilter(plan.filter, { params, alias: 'o', refRelation: relation, keptParents }) : 'true'];
   if (plan.parents) conditions.push(`o.${quoteIdent(plan.parents.via.name)} = ANY(${params.addList('ref', plan.parents.ids)}::UUID[])`);
-  const from = `${relation(plan.entity, rowIdCandidates(plan.filter), plan.filter)} AS o${[...joins.values()].map((j) => j.sql).join('')}`;
+  const from = `${relation(plan.entity, rowIdCandidates(plan.filter), plan.filter)} AS o${joins}`;
   return { keys, from, where: conditions.join(' AND ') };
 }
 

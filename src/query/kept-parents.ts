@@ -9,9 +9,9 @@
 // with more than 5 paid orders"), at any depth, whose own filter reads only the referencing entity's
 // fields (and whose role row filter does too): a filter through further refs would change with the
 // rows it reads there, which the corrections do not see.
-import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
 import type { EntitySchema } from '../catalog/index.js';
-import type { AggregatePlan } from './aggregate-plan.js';
+import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
+import { planAggregate, type AggregatePlan } from './aggregate-plan.js';
 import type { QueryEngine, ReadOptions, ResultRows, SignedViewOf, SnapshotReader, Statement, ViewOf } from './engine.js';
 import type { Filter } from './filter.js';
 import type { RowFilters } from './plan.js';
@@ -38,19 +38,8 @@ export function parentQuestions(filter: Filter | null, rowFilters: RowFilters): 
         // Of an aggregate predicate, a count of rows only: the kept partials count rows per parent.
         const counted = f.kind === 'exists_related' || (f.aggregate.fn === 'count' && f.aggregate.columns.length === 0 && !f.aggregate.distinct);
         const attribute = f.target.attributes.find((a) => a.name === f.via.name);
-        const plan: AggregatePlan = {
-          entity: f.target,
-          filter: f.filter,
-          rowFilters,
-          measures: [{ fn: 'count' }],
-          groupBy: attribute ? [{ name: attribute.name, attribute }] : [],
-          having: null,
-          orderBy: [],
-          limit: null,
-          offset: 0,
-          timeZone: null,
-          parents: null,
-        };
+        const groupBy = attribute ? [{ name: attribute.name, attribute }] : [];
+        const plan = { ...planAggregate({ entity: f.target, filter: f.filter, request: { count: true, fields: {} }, groupBy }), rowFilters };
         if (counted && attribute && isCorrectable(plan)) found.push({ node: f, plan });
         else walk(f.filter);
         return;
@@ -77,25 +66,22 @@ export async function readWithKeptParents(
   build: (view: ViewOf, signed: SignedViewOf, parents?: ReadonlyMap<Filter, string>) => Statement,
   options: ReadOptions,
 ): Promise<ResultRows> {
-  if (!cache || cache.entries === 0 || parentQuestions(filter, rowFilters).length === 0) return engine.read(entities, build, options);
-  return engine.readWith(entities, (reader) => withKeptParents(cache, reader, filter, rowFilters, (parents) => reader.run(build(reader.view, reader.signed, parents))), options);
+  const questions = cache && cache.entries > 0 ? parentQuestions(filter, rowFilters) : [];
+  if (!cache || questions.length === 0) return engine.read(entities, build, options);
+  return engine.readWith(entities, (reader) => withKeptParents(cache, reader, questions, (parents) => reader.run(build(reader.view, reader.signed, parents))), options);
 }
 
-/**
- * Runs `work` with the kept parents of the filter's reverse relations that have them
- * (CompileContext.keptParents), held until it is done.
- */
+/** Runs `work` with the kept parents of those `questions` that have them (CompileContext.keptParents), held until it is done. */
 async function withKeptParents<T>(
   cache: AggregateCache,
   reader: SnapshotReader,
-  filter: Filter | null,
-  rowFilters: RowFilters,
+  questions: ReturnType<typeof parentQuestions>,
   work: (parents: ReadonlyMap<Filter, string>) => Promise<T>,
 ): Promise<T> {
   const parents = new Map<Filter, string>();
   const releases: (() => void)[] = [];
   try {
-    for (const { node, plan } of parentQuestions(filter, rowFilters)) {
+    for (const { node, plan } of questions) {
       const kept = await cache.parents(plan, reader);
       if (!kept) continue;
       parents.set(node, kept.relation);

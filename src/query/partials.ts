@@ -11,7 +11,7 @@
 //    about the magnitudes it took in times it, so past that bound it could be visibly worse.
 import { quoteIdent, type Attribute } from '../catalog/index.js';
 import { measureName, type AggregatePlan, type GroupKey, type Measure } from './aggregate-plan.js';
-import { groupByFirst, groupedSource, keptGroups, keyColumn, keySql, PARENT_COLUMN } from './compile-aggregate.js';
+import { groupByFirst, groupedSource, keptGroups, keyColumn, keysWithJoins, PARENT_COLUMN } from './compile-aggregate.js';
 import { rowFilteredView, type Params } from './duckdb-sql.js';
 import type { ViewOf } from './engine.js';
 import type { Filter } from './filter.js';
@@ -135,24 +135,17 @@ export const refKey = (ref: Attribute): GroupKey => ({ name: ref.name, attribute
  */
 export function regroupedSql(plan: AggregatePlan, table: string, view: ViewOf, params: Params): string {
   const relation = rowFilteredView(view, plan.rowFilters, params);
-  // One LEFT JOIN per ref that keys go through.
-  const joins = new Map<string, { alias: string; sql: string }>();
-  let zoneParam: string | null = null;
-  const zone = () => (plan.timeZone === null ? null : (zoneParam ??= params.add('string', plan.timeZone)));
-  const keys = plan.groupBy.map((key) => {
-    if (!key.through) return `p.${quoteIdent(keyColumn(key))} AS ${quoteIdent(keyColumn(key))}`;
-    const { ref, target } = key.through;
-    let join = joins.get(ref.name);
-    if (!join) {
-      const alias = `j${joins.size + 1}`;
-      join = { alias, sql: ` LEFT JOIN ${relation(target)} AS ${alias} ON ${alias}.row_id = p.${quoteIdent(keyColumn(refKey(ref)))}` };
-      joins.set(ref.name, join);
-    }
-    return `${keySql(key, `${join.alias}.${quoteIdent(key.attribute.name)}`, zone)} AS ${quoteIdent(keyColumn(key))}`;
-  });
+  // Own keys are kept as they are grouped (bucketed); a ref's kept key is its value.
+  const { keys, joins } = keysWithJoins(
+    plan,
+    relation,
+    params,
+    (key) => `p.${quoteIdent(keyColumn(key))}`,
+    (ref) => `p.${quoteIdent(keyColumn(refKey(ref)))}`,
+  );
   const extremes = extremesOf(plan).flatMap((m) => [`${m.fn}(${value(m)}) AS ${value(m)}`, `${m.fn}(${removed(m)}) AS ${removed(m)}`]);
   const figures = [`sum(${COUNT})::BIGINT AS ${COUNT}`, ...summedSums(plan), ...extremes, `bool_or(${STALE}) AS ${STALE}`];
-  return `(SELECT ${[...keys, ...figures].join(', ')} FROM ${table} AS p${[...joins.values()].map((j) => j.sql).join('')}${groupByFirst(keys.length)})`;
+  return `(SELECT ${[...keys, ...figures].join(', ')} FROM ${table} AS p${joins}${groupByFirst(keys.length)})`;
 }
 
 /**

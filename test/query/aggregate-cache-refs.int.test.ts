@@ -7,14 +7,16 @@
 // read in full; the counters show that most asks were answered from kept partials.
 // AGG_CACHE_REFS_STEPS / AGG_CACHE_REFS_SEED scale and vary it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compactEntity, deleteRow, dice, flushEntity, insertRows, stepContext, updateRow } from '../support/differential.js';
+import { dice, insertRows, randomMoves, stepContext, updateRow } from '../support/differential.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { withNothingKept } from '../support/kept.js';
 import { readTruth } from '../support/oracle.js';
 import { answerGroups, answerPerParent, roundFloats, type AggregateAsk, type GroupArgs } from '../support/oracle-aggregate.js';
 
 const STEPS = Number(process.env.AGG_CACHE_REFS_STEPS ?? 40);
 const SEED = Number(process.env.AGG_CACHE_REFS_SEED ?? 13);
-const { random, pick, chance } = dice(SEED);
+const seeded = dice(SEED);
+const { random, pick, chance } = seeded;
 
 const customer = () => ({ name: pick(['Ada', 'Bob']), tier: pick(['FREE', 'PRO', 'ENTERPRISE', null]), country: pick(['DE', 'FR', null]) });
 // Quarters: sums of them are exact in binary, so the oracle's and DuckDB's sums agree exactly.
@@ -67,38 +69,29 @@ describe('kept partial aggregates keyed through a ref', () => {
     const customers = await insertRows(gw, 'customers', Array.from({ length: 8 }, customer));
     const orders = await insertRows(gw, 'orders', Array.from({ length: 40 }, () => order(customers)));
     const log: string[] = [];
+    const move = randomMoves(gw, seeded);
     const before = { ...cache.stats };
     for (let step = 0; step < STEPS; step++) {
       const action = random();
       if (action < 0.25) {
-        orders.push(...(await insertRows(gw, 'orders', Array.from({ length: 1 + Math.floor(random() * 3) }, () => order(customers)))));
-        log.push('insert orders');
+        log.push(await move.insert('orders', orders, () => order(customers)));
       } else if (action < 0.5) {
         const set = Object.fromEntries(Object.entries(order(customers)).filter(() => chance(0.5)));
         expect(await updateRow(gw, 'orders', pick(orders), Object.keys(set).length ? set : { total: 1.5 }), 'update order').toBeUndefined();
         log.push('update order');
       } else if (action < 0.6) {
-        const id = pick(orders);
-        expect(await deleteRow(gw, 'orders', id), 'delete order').toBeUndefined();
-        orders.splice(orders.indexOf(id), 1);
-        log.push('delete order');
+        log.push(await move.delete('orders', orders));
       } else if (action < 0.72) {
         const { tier, country } = customer();
         expect(await updateRow(gw, 'customers', pick(customers), chance(0.5) ? { tier } : { country }), 'update customer').toBeUndefined();
         log.push('update customer');
       } else if (action < 0.78) {
         // Its orders stay, naming a row that is gone: their keys become NULL.
-        const id = pick(customers);
-        expect(await deleteRow(gw, 'customers', id), 'delete customer').toBeUndefined();
-        customers.splice(customers.indexOf(id), 1);
-        customers.push(...(await insertRows(gw, 'customers', [customer()])));
-        log.push('replace customer');
+        log.push(await move.replace('customers', customers, customer));
       } else if (action < 0.92) {
-        const entity = pick(['orders', 'customers']);
-        await flushEntity(gw, entity);
-        log.push(`flush ${entity}`);
+        log.push(await move.flush(['orders', 'customers']));
       } else {
-        log.push(`compact orders: ${await compactEntity(gw, 'orders', { dirtyRatio: pick([0, 0.5]) })}`);
+        log.push(await move.compact('orders'));
       }
 
       const truth = await readTruth(gw);
@@ -109,24 +102,12 @@ describe('kept partial aggregates keyed through a ref', () => {
       const expected = answerPerParent(gw.catalog, truth, gw.catalog.entity('orders'), 'customer', ids, page.where, ASK);
       const context = `${stepContext(step, log)}, a page of customers with ${JSON.stringify(page)}`;
       expect(roundFloats(nested.map((c: { orders_aggregate: { aggregate: unknown } }) => c.orders_aggregate.aggregate)), context).toEqual(roundFloats(ids.map((id: string) => expected.get(id))));
-      const entries = cache.entries;
-      cache.entries = 0;
-      try {
-        expect(await askNested(page.offset, page.where, context), `${context}: read in full`).toEqual(nested);
-      } finally {
-        cache.entries = entries;
-      }
+      expect(await withNothingKept(cache, () => askNested(page.offset, page.where, context)), `${context}: read in full`).toEqual(nested);
       for (const args of DASHBOARD) {
         const context = `${stepContext(step, log)}, ${JSON.stringify(args)}`;
         const kept = await ask(args, context);
         expect(roundFloats(kept), context).toEqual(roundFloats(answerGroups(gw.catalog, truth, gw.catalog.entity('orders'), args, ASK)));
-        const entries = cache.entries;
-        cache.entries = 0;
-        try {
-          expect(await ask(args, context), `${context}: read in full`).toEqual(kept);
-        } finally {
-          cache.entries = entries;
-        }
+        expect(await withNothingKept(cache, () => ask(args, context)), `${context}: read in full`).toEqual(kept);
       }
     }
     const used = { hits: cache.stats.hits - before.hits, corrections: cache.stats.corrections - before.corrections, full: cache.stats.full - before.full };

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compactEntity, deleteRow, dice, flushEntity, insertRows, stepContext, updateRow } from '../support/differential.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { withNothingKept } from '../support/kept.js';
 import { readTruth } from '../support/oracle.js';
 import { answerGroups, roundFloats, type AggregateAsk, type GroupArgs } from '../support/oracle-aggregate.js';
 import { MAX_KEPT_GROUPS } from '../../src/query/aggregate-cache.js';
@@ -99,13 +100,7 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
         const none = { count: 0, sum: { total: null, quantity: null }, avg: { total: null, quantity: null }, min: { total: null, placed_at: null }, max: { total: null, placed_at: null } };
         expect(roundFloats(kept), context).toEqual(roundFloats(args.group_by.length ? expected : [{ key: {}, aggregate: expected[0]?.aggregate ?? none }]));
         // The same question read in full (nothing kept) answers exactly the same, floats included.
-        const entries = cache.entries;
-        cache.entries = 0;
-        try {
-          expect(await ask(args, context), `${context}: read in full`).toEqual(kept);
-        } finally {
-          cache.entries = entries;
-        }
+        expect(await withNothingKept(cache, () => ask(args, context)), `${context}: read in full`).toEqual(kept);
       }
     }
     // Most asks follow a few writes in the same files: corrected, not read again.

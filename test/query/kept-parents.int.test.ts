@@ -6,13 +6,15 @@
 // parents, most of them corrected.
 // KEPT_PARENTS_STEPS / KEPT_PARENTS_SEED scale and vary it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compactEntity, deleteRow, dice, flushEntity, insertRows, stepContext, updateRow } from '../support/differential.js';
+import { dice, insertRows, randomMoves, stepContext, updateRow } from '../support/differential.js';
 import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { withNothingKept } from '../support/kept.js';
 import { answerList, readTruth } from '../support/oracle.js';
 
 const STEPS = Number(process.env.KEPT_PARENTS_STEPS ?? 40);
 const SEED = Number(process.env.KEPT_PARENTS_SEED ?? 11);
-const { random, pick, chance } = dice(SEED);
+const seeded = dice(SEED);
+const { random, pick, chance } = seeded;
 
 const customer = () => ({ name: pick(['Ada', 'Bob', 'Cy']), tier: pick(['FREE', 'PRO', null]) });
 const order = (customers: readonly string[]) => ({
@@ -60,12 +62,12 @@ describe('kept parents of reverse-relation filters, corrected by the rows change
     const customers = await insertRows(gw, 'customers', Array.from({ length: 12 }, customer));
     const orders = await insertRows(gw, 'orders', Array.from({ length: 40 }, () => order(customers)));
     const log: string[] = [];
+    const move = randomMoves(gw, seeded);
     const before = { ...cache.stats };
     for (let step = 0; step < STEPS; step++) {
       const action = random();
       if (action < 0.25) {
-        orders.push(...(await insertRows(gw, 'orders', Array.from({ length: 1 + Math.floor(random() * 3) }, () => order(customers)))));
-        log.push('insert orders');
+        log.push(await move.insert('orders', orders, () => order(customers)));
       } else if (action < 0.55) {
         for (let i = 0; i < 1 + Math.floor(random() * 3); i++) {
           const set = Object.fromEntries(Object.entries(order(customers)).filter(() => chance(0.5)));
@@ -73,23 +75,14 @@ describe('kept parents of reverse-relation filters, corrected by the rows change
         }
         log.push('update orders');
       } else if (action < 0.65) {
-        const id = pick(orders);
-        expect(await deleteRow(gw, 'orders', id), 'delete order').toBeUndefined();
-        orders.splice(orders.indexOf(id), 1);
-        log.push('delete order');
+        log.push(await move.delete('orders', orders));
       } else if (action < 0.72) {
         // Its orders stay, naming a row that is gone: no longer a parent.
-        const id = pick(customers);
-        expect(await deleteRow(gw, 'customers', id), 'delete customer').toBeUndefined();
-        customers.splice(customers.indexOf(id), 1);
-        customers.push(...(await insertRows(gw, 'customers', [customer()])));
-        log.push('replace customer');
+        log.push(await move.replace('customers', customers, customer));
       } else if (action < 0.88) {
-        const entity = pick(['orders', 'customers']);
-        await flushEntity(gw, entity);
-        log.push(`flush ${entity}`);
+        log.push(await move.flush(['orders', 'customers']));
       } else {
-        log.push(`compact orders: ${await compactEntity(gw, 'orders', { dirtyRatio: pick([0, 0.5]) })}`);
+        log.push(await move.compact('orders'));
       }
 
       const truth = await readTruth(gw);
@@ -101,14 +94,10 @@ describe('kept parents of reverse-relation filters, corrected by the rows change
         // The screen's total beside its page: the same filter in an aggregate.
         const total = await count(entity, where, context);
         expect(total, `${context}: count`).toBe(expected.length);
-        const entries = cache.entries;
-        cache.entries = 0;
-        try {
+        await withNothingKept(cache, async () => {
           expect(await ask(entity, where, context), `${context}: nothing kept`).toEqual(kept);
           expect(await count(entity, where, context), `${context}: count, nothing kept`).toBe(total);
-        } finally {
-          cache.entries = entries;
-        }
+        });
       }
     }
     // Every ask after a question's first two (the second builds what it keeps) and after each flush

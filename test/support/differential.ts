@@ -53,3 +53,37 @@ export async function compactEntity(gw: TestGateway, entity: string, settings: {
   const outcome = await compactSchema({ ...deps, settings: { ...deps.settings, ...settings } }, gw.catalog.entity(entity), { force: true, trigger: 'test' });
   return outcome.status === 'compacted' ? outcome.added.map((a) => a.role).join('+') : outcome.reason;
 }
+
+/**
+ * The seeded moves of the random-step tests over an entity's live row_ids (`live`, kept up to date):
+ * each draws from `dice` in a fixed order and returns what it did, for the step's log.
+ */
+export function randomMoves(gw: TestGateway, { random, pick }: Dice) {
+  return {
+    /** One to three new rows. */
+    async insert(entity: string, live: string[], make: () => Record<string, unknown>): Promise<string> {
+      live.push(...(await insertRows(gw, entity, Array.from({ length: 1 + Math.floor(random() * 3) }, make))));
+      return `insert ${entity}`;
+    },
+    async delete(entity: string, live: string[]): Promise<string> {
+      const id = pick(live);
+      expect(await deleteRow(gw, entity, id), `delete from ${entity}`).toBeUndefined();
+      live.splice(live.indexOf(id), 1);
+      return `delete from ${entity}`;
+    },
+    /** A row deleted and a new one inserted: rows that named the old one now name a row that is gone. */
+    async replace(entity: string, live: string[], make: () => Record<string, unknown>): Promise<string> {
+      await this.delete(entity, live);
+      live.push(...(await insertRows(gw, entity, [make()])));
+      return `replace in ${entity}`;
+    },
+    async flush(entities: readonly string[]): Promise<string> {
+      const entity = pick(entities);
+      await flushEntity(gw, entity);
+      return `flush ${entity}`;
+    },
+    async compact(entity: string): Promise<string> {
+      return `compact ${entity}: ${await compactEntity(gw, entity, { dirtyRatio: pick([0, 0.5]) })}`;
+    },
+  };
+}
