@@ -22,6 +22,8 @@ export interface QuestionRow {
 export interface StateResult {
   state: string;
   lake: string[];
+  /** The large lake files held as DuckDB tables while measured (src/query/file-tables.ts). */
+  file_tables: { files: number; mb: number };
   questions: QuestionRow[];
 }
 

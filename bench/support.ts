@@ -132,6 +132,8 @@ export interface BenchGatewayOptions {
   keep?: boolean;
   /** The data directory of a kept state: its database and lake, as the run that kept them left them. */
   reuse?: string;
+  /** Bound of the DuckDB tables of large lake files (DUCKDB_FILE_TABLES_BYTES; default the configuration's, 0: none). */
+  fileTablesBytes?: number;
 }
 
 const STATE_FILE = 'bench-state.json';
@@ -152,6 +154,7 @@ export async function openBenchGateway(name: string, options: BenchGatewayOption
       flush: { maxRows: 20_000, maxAgeMs: 3_600_000, checkIntervalMs: 1_000 },
       orphanGraceMs: 600_000,
       ...(options.queryTimeoutMs ? { query: { timeoutMs: options.queryTimeoutMs } } : {}),
+      ...(options.fileTablesBytes !== undefined ? { fileTables: { maxBytes: options.fileTablesBytes } } : {}),
     },
     catalog,
     oltp,

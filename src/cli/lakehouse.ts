@@ -32,7 +32,7 @@ import {
 } from '../lake/index.js';
 import { createMetrics, type GatewayMetrics } from '../metrics/index.js';
 import { allBufferStats, DEFAULT_PG_RETRY, retryTransient, type OltpStore, type PgPool, type PgRetrySettings } from '../oltp/index.js';
-import { AggregateCache, QueryEngine, SearchService, verifyEntity, type Admission, type QueryFaults } from '../query/index.js';
+import { AggregateCache, FILE_TABLE_DEFAULTS, QueryEngine, type FileTableSettings, SearchService, verifyEntity, type Admission, type QueryFaults } from '../query/index.js';
 import { createScheduler, EntityWork, type BackoffSettings, type Scheduler } from '../workers/index.js';
 
 export interface LakehouseSettings extends ObjectStoreSettings {
@@ -56,6 +56,8 @@ export interface LakehouseSettings extends ObjectStoreSettings {
   duckdb?: Partial<DuckDbSettings>;
   /** The pool searches read Postgres through (its statements bounded by STATEMENT_TIMEOUT_MS); default: oltp's. */
   requestPool?: PgPool;
+  /** DuckDB tables of large lake files (default: DUCKDB_FILE_TABLES_BYTES, files of 100,000 rows and more). */
+  fileTables?: Partial<FileTableSettings>;
   faults?: FlushFaults;
   compactFaults?: CompactFaults;
   queryFaults?: QueryFaults;
@@ -153,6 +155,7 @@ export async function openLakehouse(
     timeoutMs: settings.query?.timeoutMs ?? defaults.query.timeoutMs,
     pgRetry,
     admission: { maxRunning: duckdb.maxQueries, queueLength: duckdb.queueLength, queueWaitMs: duckdb.queueWaitMs },
+    fileTables: { ...FILE_TABLE_DEFAULTS, maxBytes: duckdb.fileTablesBytes, ...settings.fileTables },
     faults: settings.queryFaults,
   });
 

@@ -130,6 +130,8 @@ const EnvSchema = z.object({
   DUCKDB_MAX_QUERIES: intFrom(1, 64).default(Math.min(64, Math.max(2, os.availableParallelism()))),
   DUCKDB_QUEUE_LENGTH: intFrom(0).default(16),
   DUCKDB_QUEUE_WAIT_MS: intFrom(0).default(10_000),
+  // Lake files of 100,000 rows and more held as DuckDB tables (query/file-tables.ts); 0: read from Parquet.
+  DUCKDB_FILE_TABLES_BYTES: intFrom(0).default(512 * 1024 * 1024),
   // Authentication (issue 12): Hasura-style JWTs, the admin credential, an optional anonymous role.
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters (an HS256 key of 256 bits)').optional(),
   JWT_JWKS_URL: z.url('must be a URL such as https://issuer.example/.well-known/jwks.json').optional(),
@@ -255,6 +257,8 @@ export interface DuckDbSettings {
   maxQueries: number;
   queueLength: number;
   queueWaitMs: number;
+  /** Bound of the DuckDB tables of large lake files (their estimated bytes); 0: none. */
+  fileTablesBytes: number;
 }
 
 /** Parses the environment; throws ConfigError naming every invalid variable. */
@@ -339,6 +343,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       maxQueries: e.DUCKDB_MAX_QUERIES,
       queueLength: e.DUCKDB_QUEUE_LENGTH,
       queueWaitMs: e.DUCKDB_QUEUE_WAIT_MS,
+      fileTablesBytes: e.DUCKDB_FILE_TABLES_BYTES,
     },
     auth: {
       jwtSecret: e.JWT_SECRET,

@@ -8,10 +8,15 @@ export interface ScannedFile {
   localPath: string;
   /** The lake columns the file was written with (from the manifest). */
   columns: readonly string[];
+  /**
+   * A DuckDB table holding exactly the file's rows, in its order: its columns and file_row_number
+   * (query/file-tables.ts). Read instead of the file where set.
+   */
+  table?: string | null;
 }
 
 /**
- * A parenthesized subquery over `files` with the lake columns of `attributes` (by default the
+ * A parenthesized subquery over `files` (each read from its DuckDB table where it has one) with the lake columns of `attributes` (by default the
  * entity's own), in order. A column none of the files has (an attribute added after they were
  * written) reads as NULL; columns of the files that are not asked for are not read.
  * `positions` adds each row's file_index (its file's place in `files`) and file_row_number.
@@ -24,14 +29,34 @@ export function parquetScanSql(
   attributes: readonly LakeAttribute[] = entity.attributes,
   options: { positions?: boolean; where?: string } = {},
 ): string {
-  // The row key is not a lake column: a file with it and one without are read together as they are.
-  const lakeColumnsOfFile = (file: ScannedFile) => file.columns.filter((c) => c !== ROW_KEY_COLUMN);
+  const columns = lakeColumns(entity, attributes);
+  const where = options.where ? ` WHERE ${options.where}` : '';
+  const fromFiles = files.filter((f) => !f.table);
+  const parts: string[] = [];
+  if (fromFiles.length > 0) {
+    // The scan's own file_index counts the files it reads; `files`' places where some are tables.
+    const index = fromFiles.length === files.length ? 'file_index' : `CASE file_index ${fromFiles.map((f, i) => `WHEN ${i} THEN ${files.indexOf(f)}`).join(' ')} END::UBIGINT AS file_index`;
+    parts.push(`SELECT ${selectList(columns, fromFiles, options.positions ? [index, 'file_row_number'] : [])} FROM ${readParquetSql(fromFiles, options.positions)}${where}`);
+  }
+  files.forEach((f, i) => {
+    if (f.table) parts.push(`SELECT ${selectList(columns, [f], options.positions ? [`${i}::UBIGINT AS file_index`, 'file_row_number'] : [])} FROM ${f.table}${where}`);
+  });
+  return `(${parts.join(' UNION ALL ')})`;
+}
+
+/** The lake columns of `files` (NULL for a column none of them has), and `extra`. */
+function selectList(columns: ReturnType<typeof lakeColumns>, files: readonly ScannedFile[], extra: readonly string[]): string {
   const present = new Set(files.flatMap(lakeColumnsOfFile));
-  const select = lakeColumns(entity, attributes).map((c) => (present.has(c.name) ? quoteIdent(c.name) : `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`));
+  return [...columns.map((c) => (present.has(c.name) ? quoteIdent(c.name) : `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`)), ...extra].join(', ');
+}
+
+function readParquetSql(files: readonly ScannedFile[], positions = false): string {
+  const present = new Set(files.flatMap(lakeColumnsOfFile));
   // union_by_name makes DuckDB read every file's schema first: only when the files' column sets
   // differ. Equal sets in another order are matched by name without it (test/lake/scan.test.ts).
   const differ = files.some((f) => lakeColumnsOfFile(f).length !== present.size);
-  // With `positions`, each row's place too: the index of its file in `files` and its row number there.
-  if (options.positions) select.push('file_index', 'file_row_number');
-  return `(SELECT ${select.join(', ')} FROM read_parquet([${files.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''}${options.positions ? ', file_row_number = true' : ''})${options.where ? ` WHERE ${options.where}` : ''})`;
+  return `read_parquet([${files.map((f) => sqlString(f.localPath)).join(', ')}]${differ ? ', union_by_name = true' : ''}${positions ? ', file_row_number = true' : ''})`;
 }
+
+/** The row key is not a lake column: a file with it and one without are read together as they are. */
+const lakeColumnsOfFile = (file: ScannedFile) => file.columns.filter((c) => c !== ROW_KEY_COLUMN);

@@ -18,6 +18,7 @@ import { retryTransient, type PgPool, type PgRetrySettings } from '../oltp/index
 import { Admission, type AdmissionSettings } from './admission.js';
 import type { Filter } from './filter.js';
 import { HotMirror, keyOf } from './hot.js';
+import { FileTables, type FileTableSettings } from './file-tables.js';
 import { LakeLatestVersions } from './latest.js';
 import { SupersededPositions } from './positions.js';
 import { ZoneMaps } from './zone-map.js';
@@ -91,6 +92,8 @@ export interface QueryEngineDeps {
   pgRetry?: PgRetrySettings;
   /** How many searches run at once and how many may wait (default: 2 running, 16 waiting up to 10 s). */
   admission?: AdmissionSettings;
+  /** DuckDB tables of the large lake files (default FILE_TABLE_DEFAULTS; maxBytes 0: none). */
+  fileTables?: FileTableSettings;
   faults?: QueryFaults;
 }
 
@@ -126,6 +129,7 @@ interface EngineParts {
   latest: LakeLatestVersions;
   positions: SupersededPositions;
   zones: ZoneMaps;
+  fileTables: FileTables;
   admission: Admission;
   /** Snapshots taken and not yet released. */
   open: Set<HeldSnapshot>;
@@ -150,16 +154,23 @@ export class QueryEngine {
       latest: new LakeLatestVersions(deps.duck),
       positions: new SupersededPositions(deps.duck),
       zones: new ZoneMaps(deps.duck),
+      fileTables: new FileTables(deps.duck, deps.fileTables),
       open: new Set(),
     };
     this.admission = this.parts.admission;
     this.scope = shared?.scope ?? null;
   }
 
+  /** The DuckDB tables of large lake files (tests and benches wait for their loads: `settled()`). */
+  get fileTables(): FileTables {
+    return this.parts.fileTables;
+  }
+
   /** Drops what this process keeps about lake files the manifest no longer names (after GC). */
   async forgetFilesExcept(known: ReadonlySet<bigint>): Promise<void> {
     await this.parts.changed.retainOnly(known);
     this.parts.zones.retainOnly(known);
+    this.parts.fileTables.retainOnly(known);
   }
 
   /**
@@ -309,9 +320,9 @@ class HeldSnapshot implements SnapshotHandle {
       try {
         // A snapshot only reads, so a lost connection or a serialization failure just takes it again.
         const { pool, cache, pgRetry } = this.deps;
-        const { hot, latest, zones, positions } = this.parts;
+        const { hot, latest, zones, positions, fileTables } = this.parts;
         const snapshot = await retryTransient(
-          () => takeSnapshot({ pool, hot, cache, changed, latest, zones, positions }, [...this.wanted.values()], { prepare: 'onDemand' }),
+          () => takeSnapshot({ pool, hot, cache, changed, latest, zones, positions, fileTables }, [...this.wanted.values()], { prepare: 'onDemand' }),
           pgRetry,
         );
         this.changed = changed;

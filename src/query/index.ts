@@ -21,6 +21,7 @@ export {
   type FilterValue,
   type RelatedAggregate,
 } from './filter.js';
+export { FILE_TABLE_DEFAULTS, FileTables, type FileTableSettings } from './file-tables.js';
 export { SearchService } from './search.js';
 export { TIME_BUCKETS, type AggregateGroup, type AggregateValues, type TimeBucket } from './aggregates.js';
 export {

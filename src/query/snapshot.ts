@@ -8,6 +8,7 @@ import type { PgClient, PgPool } from '../oltp/index.js';
 import { keyOf, type HotMirror } from './hot.js';
 import type { LakeLatestVersions, LatestLease } from './latest.js';
 import type { PositionsLease, SupersededPositions } from './positions.js';
+import type { FileTables } from './file-tables.js';
 import type { ChangedRowSets, EntityTiers, TierFile } from './tiers.js';
 import type { ZoneMaps } from './zone-map.js';
 
@@ -61,6 +62,8 @@ export async function takeSnapshot(
     zones?: ZoneMaps;
     /** Without it, the view always anti-joins on row_id. */
     positions?: SupersededPositions;
+    /** Without it, every file is read from Parquet. */
+    fileTables?: FileTables;
     hooks?: SnapshotHooks;
   },
   entities: readonly EntitySchema[],
@@ -70,7 +73,7 @@ export async function takeSnapshot(
   const tiers = new Map<string, EntityTiers>();
   const preparing = new Map<string, Promise<void>>();
   const hot = new Map<string, EntityTiers['hot']>();
-  const leases: (LatestLease | PositionsLease)[] = [];
+  const leases: { release(): void }[] = [];
   // The local copies of the listed files stay in the read cache until the statement ends (cache.ts).
   const pins: PinnedFiles[] = [];
   let released = false;
@@ -129,7 +132,7 @@ export async function takeSnapshot(
   };
 
   /** Holds `lease` until release; released meanwhile (the caller's bound ran out), what this took must not outlive it. */
-  const keep = <L extends LatestLease | PositionsLease>(lease: L, entity: EntitySchema): L => {
+  const keep = <L extends { release(): void }>(lease: L, entity: EntitySchema): L => {
     leases.push(lease);
     if (released) {
       releaseAll();
@@ -165,6 +168,8 @@ export async function takeSnapshot(
       const zones = deps.zones.known(entity, local);
       local.forEach((f, i) => (f.zones = zones[i]!));
     }
+    // Tables of the large files, read in their place (file-tables.ts).
+    if (deps.fileTables) keep({ release: deps.fileTables.hold(local) }, entity);
     const lease = keep(await deps.latest.lease(entity, local), entity);
     tiers.set(keyOf(entity), { entity, files: local, latestChanged: lease.table, hot: hot.get(keyOf(entity)) ?? null });
   };

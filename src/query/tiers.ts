@@ -22,6 +22,8 @@ export interface TierFile {
   columns: readonly string[];
   /** Its columns' ranges, to skip it for a filter none of its rows meets (null: unknown, never skipped). */
   zones: FileZones | null;
+  /** DuckDB table of its rows, read in its place (file-tables.ts); null: read from Parquet. */
+  table?: string | null;
 }
 
 export interface EntityTiers {

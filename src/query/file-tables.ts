@@ -1,0 +1,181 @@
+// DuckDB's own tables of the lake's large files. A search over a compacted base file spends most
+// of its time decoding Parquet (ZSTD pages, every time): read from a DuckDB table instead, the
+// lab's questions over 1M orders took 0.63-0.80 of their time (state B, nothing kept, same run;
+// README). Lake files never change once written, so a table loaded from one stays exact for as long
+// as the file is listed; the view reads it in the file's place (lake/scan.ts, `table`).
+// Uncompressed: compressed by DuckDB (ATTACH ... (COMPRESS), then CHECKPOINT) 1M orders took ~31 MB
+// instead of ~150 MB, but a merge-on-read scan decoded every column of every row group again and
+// gained nothing over Parquet (a selective search 38.9 ms against 35.5 from Parquet, 21.7 uncompressed).
+// Bounded by DUCKDB_FILE_TABLES_BYTES, least recently read first out. Only files of at least
+// `minRows` rows: each table costs the plan one more scan, and the small delta files a flush writes
+// come and go with every compaction.
+import fs from 'node:fs/promises';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { quoteIdent } from '../catalog/index.js';
+import { sqlString, type DuckDb } from '../lake/index.js';
+import type { TierFile } from './tiers.js';
+
+export interface FileTableSettings {
+  /** Bytes of all tables held, as DuckDB counts them (0: none is loaded). */
+  maxBytes: number;
+  /** Files with fewer rows are read from Parquet. */
+  minRows: number;
+}
+
+export const FILE_TABLE_DEFAULTS: FileTableSettings = { maxBytes: 512 * 1024 * 1024, minRows: 100_000 };
+
+const DATABASE = 'lake_file_tables';
+const ESTIMATED_BYTES_PER_FILE_BYTE = 6;
+
+/** The bytes of DuckDB's in-memory tables now (its own count; loads run one at a time). */
+async function tableBytes(connection: DuckDBConnection): Promise<number> {
+  const reader = await connection.runAndReadAll(`SELECT coalesce(sum(memory_usage_bytes), 0)::DOUBLE AS bytes FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'`);
+  return Number(reader.getRowObjectsJS()[0]!.bytes);
+}
+/** Loads of one file that may fail (say, its local copy evicted meanwhile) before it is left to Parquet. */
+const MAX_ATTEMPTS = 3;
+
+interface Entry {
+  fileId: bigint;
+  table: string;
+  bytes: number;
+  ready: boolean;
+  /** Snapshots reading it now: it is not dropped meanwhile. */
+  readers: number;
+  lastRead: number;
+  /** No longer held here: its table goes once its last reader is done. */
+  retired: boolean;
+}
+
+/** Different instances (tests open several engines on one DuckDB) never share a table name. */
+let instances = 0;
+
+export class FileTables {
+  private readonly entries = new Map<bigint, Entry>();
+  private readonly failures = new Map<bigint, number>();
+  private readonly instance = ++instances;
+  /** One load at a time, outside the searches' admission (as zone maps are computed). */
+  private tail: Promise<unknown> = Promise.resolve();
+  private attached: Promise<void> | null = null;
+  private bytes = 0;
+  private clock = 0;
+
+  constructor(
+    private readonly duck: DuckDb,
+    private readonly settings: FileTableSettings = FILE_TABLE_DEFAULTS,
+  ) {}
+
+  /**
+   * Sets each file's `table` where one is loaded, held until the returned release; starts loading
+   * (in the background: the first search after a compaction does not wait) the large files without one.
+   */
+  hold(files: TierFile[]): () => void {
+    const held: Entry[] = [];
+    for (const file of files) {
+      const entry = this.entries.get(file.fileId);
+      if (entry?.ready) {
+        entry.readers++;
+        entry.lastRead = ++this.clock;
+        held.push(entry);
+        file.table = entry.table;
+      } else if (!entry && this.wanted(file)) {
+        this.load(file);
+      }
+    }
+    return () => {
+      for (const entry of held.splice(0)) if (--entry.readers === 0 && entry.retired) void this.dropTable(entry);
+    };
+  }
+
+  /** Waits for the loads started so far (tests, benches). */
+  async settled(): Promise<void> {
+    await this.tail;
+  }
+
+  /** The bytes of the tables held now (benches). */
+  get bytesHeld(): number {
+    return this.bytes;
+  }
+
+  /** The files held as tables now (tests). */
+  get loaded(): bigint[] {
+    return [...this.entries.values()].filter((e) => e.ready).map((e) => e.fileId);
+  }
+
+  /** Drops the tables of files the manifest no longer lists as live (their ids never come back). */
+  retainOnly(live: ReadonlySet<bigint>): void {
+    for (const entry of [...this.entries.values()]) if (!live.has(entry.fileId)) this.drop(entry, false);
+  }
+
+  private wanted(file: TierFile): boolean {
+    return this.settings.maxBytes > 0 && file.rowCount >= this.settings.minRows && (this.failures.get(file.fileId) ?? 0) < MAX_ATTEMPTS;
+  }
+
+  private load(file: TierFile): void {
+    const entry: Entry = { fileId: file.fileId, table: `${DATABASE}.${quoteIdent(`file_${this.instance}_${file.fileId.toString()}`)}`, bytes: 0, ready: false, readers: 0, lastRead: 0, retired: false };
+    this.entries.set(file.fileId, entry);
+    const run = this.tail.then(async () => {
+      if (this.entries.get(file.fileId) !== entry) return; // dropped while waiting
+      // Room for it first, by an estimate (the lab's orders took 6x their Parquet bytes), then its
+      // bytes as DuckDB counts them.
+      const fileBytes = (await fs.stat(file.localPath)).size;
+      const estimate = fileBytes * ESTIMATED_BYTES_PER_FILE_BYTE;
+      if (!this.evict(estimate)) throw new Error('no room');
+      entry.bytes = estimate;
+      this.bytes += estimate;
+      const grown = await this.duck.use(async (connection) => {
+        this.attached ??= connection.run(`ATTACH IF NOT EXISTS ':memory:' AS ${DATABASE}`).then(() => undefined);
+        await this.attached;
+        const before = await tableBytes(connection);
+        await connection.run(`CREATE OR REPLACE TABLE ${entry.table} AS SELECT * FROM read_parquet(${sqlString(file.localPath)}, file_row_number = true)`);
+        return (await tableBytes(connection)) - before;
+      });
+      if (this.entries.get(file.fileId) === entry) {
+        const measured = Math.max(grown, fileBytes); // another table dropped meanwhile: at least the file's
+        this.bytes += measured - estimate;
+        entry.bytes = measured;
+      }
+      entry.ready = true;
+      if (entry.retired) await this.dropNow(entry); // no longer live while loading
+    });
+    this.tail = run.catch(async () => {
+      // A failure costs this file its table: it is read from Parquet, and loaded again on a later search.
+      this.drop(entry, true);
+      await this.dropNow(entry);
+    });
+  }
+
+  /** Makes room for `bytes` more by dropping the least recently read tables no search holds; false when it cannot. */
+  private evict(bytes: number): boolean {
+    if (bytes > this.settings.maxBytes) return false;
+    const idle = [...this.entries.values()].filter((e) => e.ready && e.readers === 0).sort((a, b) => a.lastRead - b.lastRead);
+    while (this.bytes + bytes > this.settings.maxBytes) {
+      const oldest = idle.shift();
+      if (!oldest) return false;
+      this.drop(oldest, false);
+    }
+    return true;
+  }
+
+  private drop(entry: Entry, failed: boolean): void {
+    if (failed) this.failures.set(entry.fileId, (this.failures.get(entry.fileId) ?? 0) + 1);
+    if (this.entries.get(entry.fileId) !== entry) return;
+    this.entries.delete(entry.fileId);
+    this.bytes -= entry.bytes;
+    entry.retired = true;
+    if (entry.ready && entry.readers === 0) void this.dropTable(entry);
+  }
+
+  /** In turn with the loads (a drop beside a load's checkpoint would keep it from compressing). */
+  private dropTable(entry: Entry): void {
+    this.tail = this.tail.then(() => this.dropNow(entry));
+  }
+
+  /** A failed drop (DuckDB closing, say) leaves only memory a closed DuckDB frees. */
+  private dropNow(entry: Entry): Promise<void> {
+    return this.duck.use((connection) => connection.run(`DROP TABLE IF EXISTS ${entry.table}`)).then(
+      () => undefined,
+      () => undefined,
+    );
+  }
+}
