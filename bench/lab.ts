@@ -57,6 +57,7 @@ const program = new Command('bench')
   .option('--month-days <n>', 'days of the write-amplification month', number(1, 366, true), 30)
   .option('--month-update-share <f>', 'share of the customers updated a day (a fifth of that inserted)', number(0.0001, 1), 0.01)
   .option('--file-tables-mb <n>', 'DUCKDB_FILE_TABLES_BYTES of the measured gateway, in MiB (0: every file read from Parquet)', number(0, 1_000_000))
+  .option('--duckdb-memory <size>', 'DUCKDB_MEMORY_LIMIT of the measured gateway (e.g. 8GB; scale 10 with its file tables needs more than the 2GB default)')
   .option('--gateway-env <K=V...>', 'configuration of the load run’s gateway (e.g. DUCKDB_MAX_QUERIES=4)', [])
   .option('--out <dir>', 'where the JSON and SVG go', path.join('bench', 'results'));
 program.parse();
@@ -72,6 +73,7 @@ const options = program.opts<{
   monthDays: number;
   monthUpdateShare: number;
   fileTablesMb?: number;
+  duckdbMemory?: string;
   gatewayEnv: string[];
   out: string;
 }>();
@@ -108,7 +110,10 @@ const bar = (label: string) =>
       notTTYSchedule: 10_000,
     }, cliProgress.Presets.shades_classic);
 
-const g = await openBenchGateway('bench_lab', options.fileTablesMb === undefined ? {} : { fileTablesBytes: options.fileTablesMb * 1024 * 1024 });
+const g = await openBenchGateway('bench_lab', {
+  ...(options.fileTablesMb === undefined ? {} : { fileTablesBytes: options.fileTablesMb * 1024 * 1024 }),
+  ...(options.duckdbMemory ? { duckdbMemoryLimit: options.duckdbMemory } : {}),
+});
 const results: Record<string, unknown> = {
   date: new Date().toISOString(),
   commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),

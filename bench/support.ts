@@ -134,6 +134,8 @@ export interface BenchGatewayOptions {
   reuse?: string;
   /** Bound of the DuckDB tables of large lake files (DUCKDB_FILE_TABLES_BYTES; default the configuration's, 0: none). */
   fileTablesBytes?: number;
+  /** DuckDB's memory_limit (DUCKDB_MEMORY_LIMIT; default the configuration's). */
+  duckdbMemoryLimit?: string;
 }
 
 const STATE_FILE = 'bench-state.json';
@@ -155,6 +157,7 @@ export async function openBenchGateway(name: string, options: BenchGatewayOption
       orphanGraceMs: 600_000,
       ...(options.queryTimeoutMs ? { query: { timeoutMs: options.queryTimeoutMs } } : {}),
       ...(options.fileTablesBytes !== undefined ? { fileTables: { maxBytes: options.fileTablesBytes } } : {}),
+      ...(options.duckdbMemoryLimit ? { duckdb: { memoryLimit: options.duckdbMemoryLimit } } : {}),
     },
     catalog,
     oltp,
