@@ -103,9 +103,17 @@ function subtractedStatement(plan: AggregatePlan, view: ViewOf, signed: SignedVi
   const rows = signed(plan.entity, plan.filter);
   if (rows === null) return null;
   let reads = 0;
+  let others = 0;
   const params = new Params();
-  const sql = subtractedAnswerSql(plan, withOwnRows(plan, view, () => (reads++, rows)), params, keptParents);
-  return reads === 1 ? { sql, params: params.values, types: params.types } : null;
+  const counting: ViewOf = (entity, rowIds, filter) => (others++, view(entity, rowIds, filter));
+  const sql = subtractedAnswerSql(plan, withOwnRows(plan, counting, () => (reads++, rows.all)), params, keptParents);
+  if (reads !== 1) return null;
+  if (others > 0 || rows.files === null) return { sql, params: params.values, types: params.types };
+  // Its own rows only: the file rows counted and summed by themselves (partials.ts).
+  const sided = new Params();
+  const files = rows.files;
+  const sidedSql = subtractedAnswerSql(plan, withOwnRows(plan, view, () => rows.signed), sided, keptParents, withOwnRows(plan, view, () => files));
+  return { sql: sidedSql, params: sided.values, types: sided.types };
 }
 
 function toGroup(plan: AggregatePlan, row: Record<string, unknown>): AggregateGroup {

@@ -24,7 +24,7 @@ import { SupersededPositions } from './positions.js';
 import { ZoneMaps } from './zone-map.js';
 import { takeSnapshot, type PrepareOptions, type QuerySnapshot } from './snapshot.js';
 import { ChangedRowSets, type EntityTiers } from './tiers.js';
-import { currentRowsSql, signedRowsSql } from './view.js';
+import { currentRowsSql, signedRowsSql, type SignedRows } from './view.js';
 
 export interface Statement {
   sql: string;
@@ -42,7 +42,7 @@ export type ViewOf = (entity: EntitySchema, rowIds?: readonly string[] | null, f
  * An entity's current rows as signed rows (view.ts, signedRowsSql) for a statement that reads
  * every row of it (and the filter's match), or null where the snapshot cannot give them.
  */
-export type SignedViewOf = (entity: EntitySchema, filter?: Filter | null) => string | null;
+export type SignedViewOf = (entity: EntitySchema, filter?: Filter | null) => SignedRows | null;
 export type BuildStatement = (view: ViewOf, signed: SignedViewOf) => Statement;
 export type ResultRows = Record<string, unknown>[];
 

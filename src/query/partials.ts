@@ -178,20 +178,38 @@ export function isSubtractable(plan: AggregatePlan): boolean {
  * epsilon; this one to about that plus twice the magnitude taken away. A group whose magnitude
  * taken away passes 1.5 times its result's, or whose sum is not finite, is unsafe: then the caller
  * reads the plan the direct way. `view` stands for the signed rows of the plan's entity.
+ * With `files`, a view whose plan entity stands for the file rows alone (without SIGN) and `view`
+ * for the rest: the file rows are counted and summed as they are, by themselves (a plain count
+ * and sum of 1M rows, as raw DuckDB takes them: 57 against 72 ms in one pass with the signs, same
+ * run), and the two sides' partials added up. Only for a plan that reads no other entity: each
+ * side would join it again.
  */
-export function subtractedAnswerSql(plan: AggregatePlan, view: ViewOf, params: Params, keptParents?: ReadonlyMap<Filter, string>): string {
-  const { keys, from, where } = groupedSource(plan, view, params, keptParents);
-  const sign = `o.${SIGN}`;
-  const columns = [...keys, `sum(${sign})::BIGINT AS ${COUNT}`];
+export function subtractedAnswerSql(plan: AggregatePlan, view: ViewOf, params: Params, keptParents?: ReadonlyMap<Filter, string>, files?: ViewOf): string {
   const sums = sumsOf(plan);
-  for (const m of sums) {
-    const col = `o.${quoteIdent(m.attribute.name)}`;
-    columns.push(`sum(CASE WHEN ${col} IS NOT NULL THEN ${sign} ELSE 0 END)::BIGINT AS ${nonNull(m)}`, `sum(${sign} * ${col}::${sumType(m)}) AS ${total(m)}`);
-    // Only the rows taken away: an abs() and a sum of every file row cost +4% on a 1M-row group-by.
-    if (m.attribute.type === 'float') columns.push(`coalesce(sum(abs(${col})) FILTER (WHERE ${sign} < 0), 0) AS ${takenAway(m)}`);
+  const keyNames = [...(plan.parents ? [PARENT_COLUMN] : []), ...plan.groupBy.map(keyColumn)].map((name) => quoteIdent(name));
+  const side = (rows: ViewOf, signed: boolean) => {
+    const { keys, from, where } = groupedSource(plan, rows, params, keptParents);
+    const sign = `o.${SIGN}`;
+    const columns = [...keys, signed ? `sum(${sign})::BIGINT AS ${COUNT}` : `count(*) AS ${COUNT}`];
+    for (const m of sums) {
+      const col = `o.${quoteIdent(m.attribute.name)}`;
+      if (signed) columns.push(`sum(CASE WHEN ${col} IS NOT NULL THEN ${sign} ELSE 0 END)::BIGINT AS ${nonNull(m)}`, `sum(${sign} * ${col}::${sumType(m)}) AS ${total(m)}`);
+      else columns.push(`count(${col}) AS ${nonNull(m)}`, `sum(${col}::${sumType(m)}) AS ${total(m)}`);
+      // Only the rows taken away: an abs() and a sum of every file row cost +4% on a 1M-row group-by.
+      if (m.attribute.type === 'float') columns.push(signed ? `coalesce(sum(abs(${col})) FILTER (WHERE ${sign} < 0), 0) AS ${takenAway(m)}` : `0::DOUBLE AS ${takenAway(m)}`);
+    }
+    return `SELECT ${columns.join(', ')} FROM ${from} WHERE ${where}${groupByFirst(keys.length)}`;
+  };
+  let grouped = side(view, true);
+  if (files) {
+    const added = [`sum(${COUNT})::BIGINT AS ${COUNT}`];
+    for (const m of sums) {
+      added.push(`sum(${nonNull(m)})::BIGINT AS ${nonNull(m)}`, `sum(${total(m)})::${sumType(m)} AS ${total(m)}`);
+      if (m.attribute.type === 'float') added.push(`sum(${takenAway(m)}) AS ${takenAway(m)}`);
+    }
+    grouped = `SELECT ${[...keyNames, ...added].join(', ')} FROM (${side(files, false)} UNION ALL ${grouped}) AS sides${groupByFirst(keyNames.length)}`;
   }
-  const grouped = `SELECT ${columns.join(', ')} FROM ${from} WHERE ${where}${groupByFirst(keys.length)}`;
-  const answer = [...(plan.parents ? [PARENT_COLUMN] : []), ...plan.groupBy.map(keyColumn)].map((name) => quoteIdent(name));
+  const answer = [...keyNames];
   for (const m of plan.measures) answer.push(`${figureSql(m)} AS ${quoteIdent(measureName(m))}`);
   if (answer.length === 0) answer.push(`${COUNT} AS "count"`);
   const unsafe = sums
@@ -199,6 +217,6 @@ export function subtractedAnswerSql(plan: AggregatePlan, view: ViewOf, params: P
     .map((m) => `NOT isfinite(${total(m)}) OR ${takenAway(m)} > 1.5 * abs(${total(m)})`);
   answer.push(`(count(*) FILTER (WHERE ${unsafe.length ? unsafe.join(' OR ') : 'false'}) OVER ())::BIGINT AS ${UNSAFE}`);
   // A group whose rows were all taken away has a count of 0: it is no group. Without keys, the one row stays.
-  const groups = `SELECT ${answer.join(', ')} FROM (${grouped}) AS partials${keys.length ? ` WHERE ${COUNT} > 0` : ''}`;
+  const groups = `SELECT ${answer.join(', ')} FROM (${grouped}) AS partials${keyNames.length ? ` WHERE ${COUNT} > 0` : ''}`;
   return keptGroups(plan, params, groups).sql;
 }

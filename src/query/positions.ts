@@ -122,8 +122,10 @@ export class SupersededPositions {
   /** The values table of `table` (taken on the first ask) if it holds every row at or below `upTo`, else null. */
   private async valuesOf(table: PositionsTable, name: string, entity: EntitySchema, candidates: readonly TierFile[], upTo: bigint): Promise<string | null> {
     if (!table.values) {
-      // Not before the listing proved to be read so often that subtraction pays for the values.
-      if (++table.askedForValues < this.valuesAfterAsks) return null;
+      // Not before the listing proved to be read so often that subtraction pays for the values;
+      // from files held as DuckDB tables (file-tables.ts) they cost little, and are taken at once.
+      const after = candidates.every((f) => f.table) ? 1 : this.valuesAfterAsks;
+      if (++table.askedForValues < after) return null;
       // After the extensions in flight: it takes every row the table holds by then.
       const taken = table.extending.then(() => this.takeValues(table, name, entity, candidates));
       table.extending = taken.then(() => undefined, () => undefined);

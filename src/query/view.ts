@@ -69,28 +69,39 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
 }
 
 /**
- * The current, live rows of currentRowsSql(tiers, null, filter) in another form, each with a SIGN:
- * every row of the files its part 1 reads (1), the superseded ones among them again (-1, their
- * values from the positions table), and its parts 2 and 3 (1). Counts and sums taken with the
- * signs (partials.ts) equal those of the current rows, and no file row is probed: the files are
- * read as raw DuckDB reads them. Null when the snapshot has no values of the superseded rows for
- * its slot (positions.ts), or when no file row is superseded (currentRowsSql reads the files as they are).
+ * The current, live rows of currentRowsSql(tiers, null, filter) in another form, in two parts:
+ * `files`, every row of the files its part 1 reads (each counts once), and `signed`, with a SIGN
+ * each: the superseded ones among those again (-1, their values from the positions table) and its
+ * parts 2 and 3 (1). Counts and sums of `files` plus those of `signed` taken with the signs
+ * (partials.ts) equal those of the current rows, and no file row is probed: the files are read as
+ * raw DuckDB reads them. `all` is the two in one relation, `files` with SIGN 1. Null when the
+ * snapshot has no values of the superseded rows for its slot (positions.ts), or when no file row
+ * is superseded (currentRowsSql reads the files as they are).
  */
-export function signedRowsSql(tiers: EntityTiers, filter: Filter | null = null): string | null {
+export function signedRowsSql(tiers: EntityTiers, filter: Filter | null = null): SignedRows | null {
   const buffer = bufferOf(tiers, null);
   if (!tiers.supersededValues || (ChangedRowSets.rowIdsSql(tiers.files) === null && buffer.supersedingIds === null)) return null;
   const allColumns = columnListSql(tiers.entity);
   const parts: string[] = [];
   const singles = singleFiles(tiers.files, filter);
-  if (singles.length > 0) {
-    // A skipped file's superseded rows go with it: its rows are neither added nor taken away.
-    parts.push(
-      `SELECT ${allColumns}, 1 AS ${SIGN} FROM ${parquetScanSql(tiers.entity, singles)} AS single`,
-      `SELECT ${allColumns}, -1 AS ${SIGN} FROM ${tiers.supersededValues} WHERE ${supersededIn(tiers, singles)}`,
-    );
-  }
+  // A skipped file's superseded rows go with it: its rows are neither added nor taken away.
+  const files = singles.length > 0 ? `(SELECT ${allColumns} FROM ${parquetScanSql(tiers.entity, singles)} AS single)` : null;
+  if (singles.length > 0) parts.push(`SELECT ${allColumns}, -1 AS ${SIGN} FROM ${tiers.supersededValues} WHERE ${supersededIn(tiers, singles)}`);
   parts.push(...newerPartsSql(tiers, buffer, null).map((part) => `SELECT *, 1 AS ${SIGN} FROM (${part}) AS newer`));
-  return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS signed)`;
+  const none = `SELECT ${lakeColumns(tiers.entity).map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')}, 1 AS ${SIGN} WHERE false`;
+  const signed = `(SELECT * FROM (${parts.length ? parts.join(' UNION ALL ') : none}) AS signed)`;
+  const all = files ? `(SELECT * FROM (SELECT *, 1 AS ${SIGN} FROM ${files} AS file_rows UNION ALL SELECT * FROM ${signed} AS taken) AS signed)` : signed;
+  return { all, files, signed };
+}
+
+/** An entity's current rows as signedRowsSql gives them: relations (parenthesized subqueries). */
+export interface SignedRows {
+  /** Every row of the files read, as they are (no SIGN column); null when no file is read. */
+  files: string | null;
+  /** The rows taken away (SIGN -1) and added (1) to those of `files`. */
+  signed: string;
+  /** `files` (SIGN 1) and `signed` in one relation. */
+  all: string;
 }
 
 /** The entity's lake columns, quoted, as a select list. */

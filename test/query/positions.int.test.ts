@@ -108,7 +108,7 @@ describe('superseded rows by position', () => {
         expect(await read(currentRowsSql({ ...tiers, superseded: null })), `step ${step}: by row_id`).toEqual(seen);
         // By subtraction: every file row, the superseded ones taken away again by their values.
         await snapshot.prepare([customers], { positions: true, values: [customers] });
-        const signed = signedRowsSql(snapshot.tiers(customers));
+        const signed = signedRowsSql(snapshot.tiers(customers))?.all ?? null;
         if (signed) {
           expect(await readSigned(signed), `step ${step}: by subtraction`).toEqual(seen);
           signedReads++;
@@ -199,7 +199,7 @@ describe('superseded rows by position', () => {
       const second = await takeSnapshot(parts.deps, [customers]);
       try {
         await second.prepare([customers], { positions: true, values: [customers] });
-        const signed = signedRowsSql(second.tiers(customers));
+        const signed = signedRowsSql(second.tiers(customers))?.all ?? null;
         expect(signed).not.toBeNull();
         expect(await readSigned(signed!)).toEqual(expected(new Map([[row!.row_id, 'a2'], [other!.row_id, 'b']])));
       } finally {
