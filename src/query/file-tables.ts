@@ -25,15 +25,16 @@ export interface FileTableSettings {
 export const FILE_TABLE_DEFAULTS: FileTableSettings = { maxBytes: 512 * 1024 * 1024, minRows: 100_000 };
 
 const DATABASE = 'lake_file_tables';
+/** A table's bytes before it is loaded: the lab's orders took 6x their Parquet bytes. */
 const ESTIMATED_BYTES_PER_FILE_BYTE = 6;
+/** Loads of one file that may fail (say, its local copy evicted meanwhile) before it is left to Parquet. */
+const MAX_ATTEMPTS = 3;
 
 /** The bytes of DuckDB's in-memory tables now (its own count; loads run one at a time). */
 async function tableBytes(connection: DuckDBConnection): Promise<number> {
   const reader = await connection.runAndReadAll(`SELECT coalesce(sum(memory_usage_bytes), 0)::DOUBLE AS bytes FROM duckdb_memory() WHERE tag = 'IN_MEMORY_TABLE'`);
   return Number(reader.getRowObjectsJS()[0]!.bytes);
 }
-/** Loads of one file that may fail (say, its local copy evicted meanwhile) before it is left to Parquet. */
-const MAX_ATTEMPTS = 3;
 
 interface Entry {
   fileId: bigint;
@@ -116,8 +117,7 @@ export class FileTables {
     this.entries.set(file.fileId, entry);
     const run = this.tail.then(async () => {
       if (this.entries.get(file.fileId) !== entry) return; // dropped while waiting
-      // Room for it first, by an estimate (the lab's orders took 6x their Parquet bytes), then its
-      // bytes as DuckDB counts them.
+      // Room for it first, by the estimate, then its bytes as DuckDB counts them.
       const fileBytes = (await fs.stat(file.localPath)).size;
       const estimate = fileBytes * ESTIMATED_BYTES_PER_FILE_BYTE;
       if (!this.evict(estimate)) throw new Error('no room');

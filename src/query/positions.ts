@@ -45,6 +45,8 @@ const MAX_LISTED_ROWS = 5_000;
  * however often it is read before the next flush replaces it.
  */
 export const VALUES_AFTER_ASKS = 16;
+/** Rows of a listing's files read from Parquet, beside files held as tables, up to which values are taken at the first ask. */
+const VALUES_AT_ONCE_PARQUET_ROWS = 100_000;
 
 /** The files of a listing that may hold rows with one version, which part 1 of the view reads. */
 export const mayHoldSingles = (f: TierFile) => f.changedRows < f.rowCount;
@@ -123,8 +125,10 @@ export class SupersededPositions {
   private async valuesOf(table: PositionsTable, name: string, entity: EntitySchema, candidates: readonly TierFile[], upTo: bigint): Promise<string | null> {
     if (!table.values) {
       // Not before the listing proved to be read so often that subtraction pays for the values;
-      // from files held as DuckDB tables (file-tables.ts) they cost little, and are taken at once.
-      const after = candidates.every((f) => f.table) ? 1 : this.valuesAfterAsks;
+      // from files held as DuckDB tables (file-tables.ts) they cost little, and are taken at once
+      // (beside a few rows still in Parquet: a flush's delta files).
+      const inParquet = candidates.reduce((rows, f) => rows + (f.table ? 0 : f.rowCount), 0);
+      const after = candidates.some((f) => f.table) && inParquet <= VALUES_AT_ONCE_PARQUET_ROWS ? 1 : this.valuesAfterAsks;
       if (++table.askedForValues < after) return null;
       // After the extensions in flight: it takes every row the table holds by then.
       const taken = table.extending.then(() => this.takeValues(table, name, entity, candidates));

@@ -5,10 +5,10 @@ import type { EntitySchema } from '../catalog/index.js';
 import { UnavailableError } from '../errors/index.js';
 import { listTiers, type EntityTierListing, type LakeReadCache, type PinnedFiles } from '../lake/index.js';
 import type { PgClient, PgPool } from '../oltp/index.js';
-import { keyOf, type HotMirror } from './hot.js';
-import type { LakeLatestVersions, LatestLease } from './latest.js';
-import type { PositionsLease, SupersededPositions } from './positions.js';
 import type { FileTables } from './file-tables.js';
+import { keyOf, type HotMirror } from './hot.js';
+import type { LakeLatestVersions } from './latest.js';
+import type { PositionsLease, SupersededPositions } from './positions.js';
 import type { ChangedRowSets, EntityTiers, TierFile } from './tiers.js';
 import type { ZoneMaps } from './zone-map.js';
 

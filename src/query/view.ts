@@ -31,7 +31,6 @@ import { mayMatch } from './zone-map.js';
  * few rows' versions cost a few rows' work.
  */
 export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | null = null, filter: Filter | null = null, only: readonly string[] | null = null): string {
-  const columns = lakeColumns(tiers.entity);
   const allColumns = columnListSql(tiers.entity);
   const files = rowIds ? filesHolding(tiers.files, rowIds) : tiers.files;
   const scan = (of: readonly TierFile[]) => {
@@ -64,7 +63,7 @@ export function currentRowsSql(tiers: EntityTiers, rowIds: readonly string[] | n
     }
   }
   parts.push(...newerPartsSql(tiers, buffer, onlyCondition));
-  if (parts.length === 0) return `(SELECT ${columns.map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')} WHERE false)`;
+  if (parts.length === 0) return `(${noRowsSql(tiers.entity)})`;
   return `(SELECT * FROM (${parts.join(' UNION ALL ')}) AS merged)`;
 }
 
@@ -88,8 +87,7 @@ export function signedRowsSql(tiers: EntityTiers, filter: Filter | null = null):
   const files = singles.length > 0 ? `(SELECT ${allColumns} FROM ${parquetScanSql(tiers.entity, singles)} AS single)` : null;
   if (singles.length > 0) parts.push(`SELECT ${allColumns}, -1 AS ${SIGN} FROM ${tiers.supersededValues} WHERE ${supersededIn(tiers, singles)}`);
   parts.push(...newerPartsSql(tiers, buffer, null).map((part) => `SELECT *, 1 AS ${SIGN} FROM (${part}) AS newer`));
-  const none = `SELECT ${lakeColumns(tiers.entity).map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')}, 1 AS ${SIGN} WHERE false`;
-  const signed = `(SELECT * FROM (${parts.length ? parts.join(' UNION ALL ') : none}) AS signed)`;
+  const signed = `(SELECT * FROM (${parts.length ? parts.join(' UNION ALL ') : noRowsSql(tiers.entity, `, 1 AS ${SIGN}`)}) AS signed)`;
   const all = files ? `(SELECT * FROM (SELECT *, 1 AS ${SIGN} FROM ${files} AS file_rows UNION ALL SELECT * FROM ${signed} AS taken) AS signed)` : signed;
   return { all, files, signed };
 }
@@ -102,6 +100,11 @@ export interface SignedRows {
   signed: string;
   /** `files` (SIGN 1) and `signed` in one relation. */
   all: string;
+}
+
+/** A statement of no rows with the entity's lake columns (and `extra` ones). */
+function noRowsSql(entity: EntitySchema, extra = ''): string {
+  return `SELECT ${lakeColumns(entity).map((c) => `NULL::${c.duckdb} AS ${quoteIdent(c.name)}`).join(', ')}${extra} WHERE false`;
 }
 
 /** The entity's lake columns, quoted, as a select list. */
