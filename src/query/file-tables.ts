@@ -1,6 +1,6 @@
 // DuckDB's own tables of the lake's large files. A search over a compacted base file spends most
 // of its time decoding Parquet (ZSTD pages, every time): read from a DuckDB table instead, the
-// lab's questions over 1M orders took 0.63-0.80 of their time (state B, nothing kept, same run;
+// lab's questions over 1M orders took 0.55-0.77 of their time (state B, first asks, same run;
 // README). Lake files never change once written, so a table loaded from one stays exact for as long
 // as the file is listed; the view reads it in the file's place (lake/scan.ts, `table`).
 // Uncompressed: compressed by DuckDB (ATTACH ... (COMPRESS), then CHECKPOINT) 1M orders took ~31 MB
