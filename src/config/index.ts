@@ -257,7 +257,7 @@ export interface DuckDbSettings {
   maxQueries: number;
   queueLength: number;
   queueWaitMs: number;
-  /** Bound of the DuckDB tables of large lake files (their estimated bytes); 0: none. */
+  /** Bound of the DuckDB tables of large lake files (their bytes as DuckDB counts them); 0: none. */
   fileTablesBytes: number;
 }
 

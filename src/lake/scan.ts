@@ -16,9 +16,10 @@ export interface ScannedFile {
 }
 
 /**
- * A parenthesized subquery over `files` (each read from its DuckDB table where it has one) with the lake columns of `attributes` (by default the
- * entity's own), in order. A column none of the files has (an attribute added after they were
- * written) reads as NULL; columns of the files that are not asked for are not read.
+ * A parenthesized subquery over `files` (each read from its DuckDB table where it has one) with
+ * the lake columns of `attributes` (by default the entity's own), in order. A column none of the
+ * files has (an attribute added after they were written) reads as NULL; columns of the files that
+ * are not asked for are not read.
  * `positions` adds each row's file_index (its file's place in `files`) and file_row_number.
  * `where`, a condition on the files' own columns (the row key too, where every file has it), is
  * applied in the scan.

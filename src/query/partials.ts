@@ -179,10 +179,10 @@ export function isSubtractable(plan: AggregatePlan): boolean {
  * taken away passes 1.5 times its result's, or whose sum is not finite, is unsafe: then the caller
  * reads the plan the direct way. `view` stands for the signed rows of the plan's entity.
  * With `files`, a view whose plan entity stands for the file rows alone (without SIGN) and `view`
- * for the rest: the file rows are counted and summed as they are, by themselves (a plain count
- * and sum of 1M rows, as raw DuckDB takes them: 57 against 72 ms in one pass with the signs, same
- * run), and the two sides' partials added up. Only for a plan that reads no other entity: each
- * side would join it again.
+ * for the rest: the file rows are counted and summed as they are, by themselves, as raw DuckDB
+ * takes them, and the two sides' partials added up (the group-by month over 1M orders held as a
+ * DuckDB table: 34.4 ms, against 39.9 by the anti-join and 33.8 for raw DuckDB, same run). Only
+ * for a plan that reads no other entity: each side would join it again (slower, session 12).
  */
 export function subtractedAnswerSql(plan: AggregatePlan, view: ViewOf, params: Params, keptParents?: ReadonlyMap<Filter, string>, files?: ViewOf): string {
   const sums = sumsOf(plan);
