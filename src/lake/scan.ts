@@ -32,12 +32,14 @@ export function parquetScanSql(
 ): string {
   const columns = lakeColumns(entity, attributes);
   const where = options.where ? ` WHERE ${options.where}` : '';
-  const fromFiles = files.filter((f) => !f.table);
+  // Each file's place in `files`: the file_index a scan with `positions` gives its rows.
+  const fromFiles = files.flatMap((file, place) => (file.table ? [] : [{ file, place }]));
   const parts: string[] = [];
   if (fromFiles.length > 0) {
-    // The scan's own file_index counts the files it reads; `files`' places where some are tables.
-    const index = fromFiles.length === files.length ? 'file_index' : `CASE file_index ${fromFiles.map((f, i) => `WHEN ${i} THEN ${files.indexOf(f)}`).join(' ')} END::UBIGINT AS file_index`;
-    parts.push(`SELECT ${selectList(columns, fromFiles, options.positions ? [index, 'file_row_number'] : [])} FROM ${readParquetSql(fromFiles, options.positions)}${where}`);
+    // The read's own file_index counts the files it reads; mapped to their places where some are tables.
+    const index = fromFiles.length === files.length ? 'file_index' : `CASE file_index ${fromFiles.map((f, i) => `WHEN ${i} THEN ${f.place}`).join(' ')} END::UBIGINT AS file_index`;
+    const read = fromFiles.map((f) => f.file);
+    parts.push(`SELECT ${selectList(columns, read, options.positions ? [index, 'file_row_number'] : [])} FROM ${readParquetSql(read, options.positions)}${where}`);
   }
   files.forEach((f, i) => {
     if (f.table) parts.push(`SELECT ${selectList(columns, [f], options.positions ? [`${i}::UBIGINT AS file_index`, 'file_row_number'] : [])} FROM ${f.table}${where}`);

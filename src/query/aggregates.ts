@@ -102,18 +102,23 @@ function subtractedStatement(plan: AggregatePlan, view: ViewOf, signed: SignedVi
   if (!mayBeSubtracted(plan)) return null;
   const rows = signed(plan.entity, plan.filter);
   if (rows === null) return null;
-  let reads = 0;
-  let others = 0;
-  const params = new Params();
-  const counting: ViewOf = (entity, rowIds, filter) => (others++, view(entity, rowIds, filter));
-  const sql = subtractedAnswerSql(plan, withOwnRows(plan, counting, () => (reads++, rows.all)), params, keptParents);
-  if (reads !== 1) return null;
-  if (others > 0 || rows.files === null) return { sql, params: params.values, types: params.types };
-  // Its own rows only: the file rows counted and summed by themselves (partials.ts).
-  const sided = new Params();
-  const files = rows.files;
-  const sidedSql = subtractedAnswerSql(plan, withOwnRows(plan, view, () => rows.signed), sided, keptParents, withOwnRows(plan, view, () => files));
-  return { sql: sidedSql, params: sided.values, types: sided.types };
+  // Its own rows only (each side reads them once, no other entity): the file rows counted and
+  // summed by themselves (partials.ts); else one pass over every signed row.
+  const build = (sided: boolean) => {
+    let reads = 0;
+    let others = 0;
+    const params = new Params();
+    const counting: ViewOf = (entity, rowIds, filter) => (others++, view(entity, rowIds, filter));
+    const own = (relation: string) => withOwnRows(plan, counting, () => (reads++, relation));
+    const sql = sided ? subtractedAnswerSql(plan, own(rows.signed), params, keptParents, own(rows.files!)) : subtractedAnswerSql(plan, own(rows.all), params, keptParents);
+    return { statement: { sql, params: params.values, types: params.types }, reads, others };
+  };
+  if (rows.files !== null) {
+    const { statement, reads, others } = build(true);
+    if (reads === 2 && others === 0) return statement;
+  }
+  const { statement, reads } = build(false);
+  return reads === 1 ? statement : null;
 }
 
 function toGroup(plan: AggregatePlan, row: Record<string, unknown>): AggregateGroup {

@@ -106,6 +106,7 @@ export class FileTables {
   /** Drops the tables of files the manifest no longer lists as live (their ids never come back). */
   retainOnly(live: ReadonlySet<bigint>): void {
     for (const entry of [...this.entries.values()]) if (!live.has(entry.fileId)) this.drop(entry, false);
+    for (const fileId of this.failures.keys()) if (!live.has(fileId)) this.failures.delete(fileId);
   }
 
   private wanted(file: TierFile): boolean {

@@ -58,8 +58,16 @@ export async function compactEntity(gw: TestGateway, entity: string, settings: {
  * The seeded moves of the random-step tests over an entity's live row_ids (`live`, kept up to date):
  * each draws from `dice` in a fixed order and returns what it did, for the step's log.
  */
-export function randomMoves(gw: TestGateway, { random, pick }: Dice) {
+export function randomMoves(gw: TestGateway, { random, pick, chance }: Dice) {
   return {
+    /** One to three rows updated, each with a random part of `make()`'s fields (or `otherwise` when none is drawn). */
+    async update(entity: string, live: readonly string[], make: () => Record<string, unknown>, otherwise: Record<string, unknown>): Promise<string> {
+      for (let i = 0; i < 1 + Math.floor(random() * 3); i++) {
+        const set = Object.fromEntries(Object.entries(make()).filter(() => chance(0.5)));
+        expect(await updateRow(gw, entity, pick(live), Object.keys(set).length ? set : otherwise), 'update').toBeUndefined();
+      }
+      return `update ${entity}`;
+    },
     /** One to three new rows. */
     async insert(entity: string, live: string[], make: () => Record<string, unknown>): Promise<string> {
       live.push(...(await insertRows(gw, entity, Array.from({ length: 1 + Math.floor(random() * 3) }, make))));
