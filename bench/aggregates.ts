@@ -3,6 +3,7 @@
 // and countries by revenue (group by a referenced row's field) against raw DuckDB over one
 // compacted file per entity, and month buckets in UTC (the fast path) against a time zone.
 // Usage: npx tsx bench/aggregates.ts   (BENCH_ORDERS=1000000 for the issue's size; default 200,000)
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import path from 'node:path';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
 import { sqlString } from '../src/lake/index.js';

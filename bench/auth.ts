@@ -1,6 +1,7 @@
 // Latency JWT verification adds per request: the same queries with no credential (anonymous role), the
 // admin token, an HS256 JWT and RS256/ES256 JWTs from a loopback JWKS, timed round-robin in one run.
 // Usage: npm run bench:auth   (BENCH_RUNS=2000; BENCH_DATABASE_URL to use a running Postgres)
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';

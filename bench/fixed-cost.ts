@@ -5,6 +5,7 @@
 // gateway; the request's as a client sees it, in process (yoga.fetch, no socket) and over
 // loopback HTTP from another process (curl, one kept-alive connection; skipped without curl).
 // Usage: npm run bench:fixed-cost -- [--runs 300]. BENCH_DATABASE_URL: a running Postgres (else embedded).
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import { execFile } from 'node:child_process';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';

@@ -10,6 +10,7 @@
 // Usage: npm run bench -- [--scale 1] [--only suite,freshness,load,month] [--runs 15] [--load-seconds 15]
 //        npm run bench:load   (the concurrency run alone: --only load)
 // BENCH_DATABASE_URL: a running Postgres (else an embedded one).
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import os from 'node:os';

@@ -8,6 +8,7 @@
 // way: what the role mechanism costs beyond the filter's own work; its answers must equal analyst's).
 // Usage: npm run bench:row-filter   (BENCH_ORDERS=200000 for a quicker run; BENCH_RUNS=15;
 //   BENCH_COUNTRY=DE the analyst's x-hasura-country; BENCH_DATABASE_URL to use a running Postgres)
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import { Kind, parse, parseValue, print, visit, type ArgumentNode, type FieldNode } from 'graphql';
 import { createGatewayYoga } from '../src/graphql/index.js';
 import { DemoLoad, describeLake, graphqlCaller, ms, openBenchGateway, timedTogether } from './support.js';

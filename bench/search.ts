@@ -5,6 +5,7 @@
 // directly and (ii) raw DuckDB over one fully compacted Parquet file per entity of the same data.
 // Also by_pk latency, freshness with the buffer full, and the cost of the buffer (state B).
 // Usage: npm run bench:search   (BENCH_ORDERS=200000 for a quicker run; BENCH_DATABASE_URL to use a running Postgres)
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import { sqlString } from '../src/lake/index.js';
 import { describeLake, DemoLoad, eavAttributeIds, exportCompacted, ms, openBenchGateway, percentile, rawDuckDb, timed as timedRuns, timedTogether as together } from './support.js';
 import { EAV_QUESTIONS, RAW_OBVIOUS, RAW_QUESTIONS, GRAPHQL_QUESTIONS } from './search-questions.js';

@@ -1,5 +1,6 @@
 // `npm run soak [-- --minutes 30]`: the soak of bench/soak-run.ts against a throwaway database
 // (BENCH_DATABASE_URL / DATABASE_URL's server, else an embedded Postgres); exit code 1 if a row was lost.
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import { benchDatabase } from './support.js';
 import { runSoak } from './soak-run.js';
 

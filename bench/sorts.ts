@@ -3,6 +3,7 @@
 // each sort form through GraphQL, against the same question in raw DuckDB over one compacted
 // Parquet file per entity, and against a plain own-column sort of the same page.
 // Usage: npx tsx bench/sorts.ts   (BENCH_ORDERS=1000000 for the 1M numbers; BENCH_DATABASE_URL to use a running Postgres)
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import path from 'node:path';
 import { compactSchema } from '../src/compaction/index.js';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';

@@ -4,6 +4,7 @@
 // and its second). Uses only APIs that
 // existed before the binary transfer, so the same file runs on an older checkout for a comparison.
 // Usage: npm run bench:transfer  (BENCH_DATABASE_URL or DATABASE_URL to use a running Postgres)
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';

@@ -1,6 +1,7 @@
 // `npm run bench:verify`: time of verify and rebuild on BENCH_ORDERS orders (default 1M) loaded
 // through the write path, flushed as 20,000-row delta files, then compacted, with 30,000 changes
 // buffered (the last 10,000 loaded, 10,000 new orders, 10,000 updates).
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
 import { openBenchGateway } from './support.js';
 

@@ -11,6 +11,7 @@
 //   --without-graphql: raw DuckDB and EAV only. BENCH_DATABASE_URL: a running Postgres (else embedded).
 //   --keep: leave the loaded database and lake; --reuse DIR measures them again (say, after a merge)
 //   without loading (the load of 1M orders is most of the run's time); both need BENCH_DATABASE_URL.
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs/promises';
 import path from 'node:path';

@@ -1,5 +1,6 @@
 // Write throughput through GraphQL over HTTP: bulk insert_orders and single-row insert_orders_one.
 // Usage: npm run bench:write  (BENCH_DATABASE_URL or DATABASE_URL to use a running Postgres)
+import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import pino from 'pino';
 import { serve } from '../src/cli/serve.js';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';

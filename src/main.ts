@@ -1,4 +1,5 @@
 // Command line entry: serve (default), schema print, seed, flush, compact, verify, rebuild, lake ddl, token.
+import './cli/production-mode.js'; // first: before any library reads NODE_ENV
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { Command } from 'commander';

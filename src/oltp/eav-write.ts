@@ -12,6 +12,7 @@ import {
   type ValuePolicy,
 } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
+import { copyIn, type CopyTuples } from './copy-in.js';
 import type { PgClient } from './pool.js';
 import { EAV_VALUE_COLUMNS, eavColumnOf, eavParam, type EntityRow } from './rows.js';
 
@@ -65,56 +66,99 @@ const EAV_COLUMN_CASTS: Record<EavValueColumn, string> = {
   v_json: 'jsonb',
 };
 
-/** Value rows grouped by EAV column, for one set-based `unnest` insert per column in use. */
-export class ValueRows {
-  private readonly byColumn = new Map<EavValueColumn, { rowIds: string[]; attributeIds: number[]; values: unknown[] }>();
+/** Where each EAV column is in a COPY of eav_value (row_id and attribute_id come first). */
+const COPY_FIELD = new Map(EAV_VALUE_COLUMNS.map((column, i) => [column, i]));
+const VALUE_COPY = `COPY eav_value (row_id, attribute_id, ${EAV_VALUE_COLUMNS.join(', ')}) FROM STDIN (FORMAT binary)`;
 
-  add(rowId: string, attributeId: number, attribute: Attribute, value: AttributeValue): void {
-    const column = eavColumnOf(attribute);
-    let group = this.byColumn.get(column);
-    if (!group) this.byColumn.set(column, (group = { rowIds: [], attributeIds: [], values: [] }));
-    group.rowIds.push(rowId);
-    group.attributeIds.push(attributeId);
-    group.values.push(eavParam(attribute, value));
+/** One value in its typed column's binary form. */
+function writeEavValue(out: CopyTuples, attribute: Attribute, value: Exclude<AttributeValue, null>): void {
+  switch (attribute.type) {
+    case 'string':
+    case 'enum':
+      return out.text(value as string);
+    case 'int':
+      return out.int8(value as bigint);
+    case 'float':
+      return out.float8(value as number);
+    case 'boolean':
+      return out.bool(value as boolean);
+    case 'timestamp':
+      return out.timestamptz(value as Date);
+    case 'date':
+      return out.date(value as string);
+    case 'ref':
+      return out.uuid(value as string);
+    case 'json':
+      return out.jsonb(JSON.stringify(value));
+  }
+}
+
+interface ValueRow {
+  rowId: string;
+  attributeId: number;
+  attribute: Attribute;
+  value: Exclude<AttributeValue, null>;
+}
+
+/** Value rows to write, in the order added: new ones by binary COPY, replacements by one upsert per EAV column. */
+export class ValueRows {
+  private readonly rows: ValueRow[] = [];
+
+  add(rowId: string, attributeId: number, attribute: Attribute, value: Exclude<AttributeValue, null>): void {
+    this.rows.push({ rowId, attributeId, attribute, value });
   }
 
   /** Inserts the rows; `upsert` replaces the value of attributes a row already has. */
   async write(client: PgClient, upsert: boolean): Promise<void> {
-    for (const [column, group] of this.byColumn) {
-      // On upsert the other typed columns are cleared too, so a row never holds two values.
-      const conflict = upsert
-        ? `ON CONFLICT (row_id, attribute_id) DO UPDATE SET ${EAV_VALUE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`
-        : '';
+    if (this.rows.length === 0) return;
+    if (!upsert) {
+      await copyIn(client, VALUE_COPY, this.rows, (out, row) => {
+        out.tuple(2 + EAV_VALUE_COLUMNS.length);
+        out.uuid(row.rowId);
+        out.int4(row.attributeId);
+        const field = COPY_FIELD.get(eavColumnOf(row.attribute))!;
+        for (let i = 0; i < EAV_VALUE_COLUMNS.length; i++) {
+          if (i === field) writeEavValue(out, row.attribute, row.value);
+          else out.null();
+        }
+      });
+      return;
+    }
+    const byColumn = new Map<EavValueColumn, ValueRow[]>();
+    for (const row of this.rows) {
+      const column = eavColumnOf(row.attribute);
+      const group = byColumn.get(column);
+      if (group) group.push(row);
+      else byColumn.set(column, [row]);
+    }
+    for (const [column, rows] of byColumn) {
+      // The other typed columns are cleared too, so a row never holds two values.
       await client.query(
         `INSERT INTO eav_value (row_id, attribute_id, ${column})
          SELECT * FROM unnest($1::uuid[], $2::integer[], $3::${EAV_COLUMN_CASTS[column]}[])
-         ${conflict}`,
-        [group.rowIds, group.attributeIds, group.values],
+         ON CONFLICT (row_id, attribute_id) DO UPDATE SET ${EAV_VALUE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+        [rows.map((r) => r.rowId), rows.map((r) => r.attributeId), rows.map((r) => eavParam(r.attribute, r.value))],
       );
     }
   }
 }
 
+const CHANGE_COPY = 'COPY change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op) FROM STDIN (FORMAT binary)';
+
 /** Appends one change_log row per changed row, in the writing transaction (SPEC 3.1). */
 export async function captureChanges(client: PgClient, entity: EntitySchema, op: 'c' | 'u' | 'd', rows: readonly EntityRow[]): Promise<void> {
   if (rows.length === 0) return;
-  // One JSON document instead of a jsonb[] literal: Postgres parses it several times faster.
-  await client.query(
-    `INSERT INTO change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op)
-     SELECT $1, $2, c.time_slot, c.row_id, c.deleted_at, c.snapshot, $4
-       FROM jsonb_to_recordset($3::jsonb) AS c (time_slot bigint, row_id uuid, deleted_at bigint, snapshot jsonb)`,
-    [
-      entity.project,
-      entity.id,
-      `[${rows
-        .map(
-          (r) =>
-            `{"time_slot":${r.time_slot},"row_id":"${r.row_id}","deleted_at":${r.deleted_at ?? 'null'},"snapshot":${snapshotOf(entity, r.values, r.carried)}}`,
-        )
-        .join(',')}]`,
-      op,
-    ],
-  );
+  await copyIn(client, CHANGE_COPY, rows, (out, row) => {
+    out.tuple(7);
+    out.text(entity.project);
+    out.int2(entity.id);
+    out.int8(row.time_slot);
+    out.uuid(row.row_id);
+    if (row.deleted_at === null) out.null();
+    else out.int8(row.deleted_at);
+    out.jsonb(snapshotOf(entity, row.values, row.carried));
+    out.text(op);
+  });
 }
 
 /** Every ref value must name a live row of the target entity; locks those rows against deletion. */

@@ -3,6 +3,7 @@
 import type { AttributeValue, Catalog, EntitySchema } from '../catalog/index.js';
 import { ConflictError } from '../errors/index.js';
 import { takeTimeSlots } from './clock.js';
+import { copyIn } from './copy-in.js';
 import { captureChanges, checkRefs, ValueRows } from './eav-write.js';
 import type { PgClient, PgPool } from './pool.js';
 import { readEntityRows } from './reader.js';
@@ -69,6 +70,7 @@ export async function readHeads(db: Queryable, rowIds: readonly string[], lock: 
 }
 
 const UNIQUE_VIOLATION = '23505';
+const ENTITY_COPY = 'COPY eav_entity (row_id, project, schema_id, time_slot, created_at) FROM STDIN (FORMAT binary)';
 
 export class WriteTransaction {
   constructor(
@@ -136,7 +138,7 @@ export class WriteTransaction {
       );
     }
 
-    const first = await takeTimeSlots(this.client, entity, count);
+    const { first, now } = await takeTimeSlots(this.client, entity, count);
     let next = first;
     const slot = () => next++;
     const inserted: EntityRow[] = inserts.map((r) => ({ row_id: r.row_id, time_slot: slot(), deleted_at: null, values: r.values }));
@@ -148,12 +150,14 @@ export class WriteTransaction {
     });
     if (inserted.length > 0) {
       await this.uniquely(() =>
-        this.client.query(
-          `INSERT INTO eav_entity (row_id, project, schema_id, time_slot, created_at)
-           SELECT row_id, $3, $4, time_slot, (extract(epoch FROM now()) * 1000)::bigint
-             FROM unnest($1::uuid[], $2::bigint[]) AS t (row_id, time_slot)`,
-          [inserted.map((r) => r.row_id), inserted.map((r) => String(r.time_slot)), entity.project, entity.id],
-        ),
+        copyIn(this.client, ENTITY_COPY, inserted, (out, row) => {
+          out.tuple(5);
+          out.uuid(row.row_id);
+          out.text(entity.project);
+          out.int2(entity.id);
+          out.int8(row.time_slot);
+          out.int8(now);
+        }),
       );
     }
     const headers = [...updated, ...deleted];

@@ -1,4 +1,4 @@
-// The write path: EAV rows and their change_log rows in one transaction, set-based for bulk inserts.
+// The write path: EAV rows and their change_log rows in one transaction, inserted by binary COPY.
 import { uuidv7 } from 'uuidv7';
 import { DEFAULT_VALUE_POLICY, type AttributeValue, type Catalog, type EntitySchema, type ValuePolicy } from '../catalog/index.js';
 import { ConflictError, ValidationError } from '../errors/index.js';

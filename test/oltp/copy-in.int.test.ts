@@ -1,0 +1,175 @@
+// The binary COPY writer of the write path: each type as Postgres reads its text form, rows across
+// many chunks, failures that leave the connection usable, and the writer's inserts through it (every
+// value read back from the EAV store; a row_id a concurrent insert took first is a conflict).
+import pino from 'pino';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Catalog, parseProjectDefinition } from '../../src/catalog/index.js';
+import { ConflictError } from '../../src/errors/index.js';
+import { copyIn, type CopyTuples } from '../../src/oltp/copy-in.js';
+import { openOltpStore, type AttributeInput, type OltpStore, type PgClient } from '../../src/oltp/index.js';
+import { attributesOfEveryType, OWNERS_ENTITY } from '../support/definitions.js';
+import { createTestDatabase } from '../support/postgres.js';
+
+let database: Awaited<ReturnType<typeof createTestDatabase>>;
+let pool: pg.Pool;
+let client: PgClient;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  pool = new pg.Pool({ connectionString: database.url, max: 1 });
+  client = await pool.connect();
+  await client.query(`CREATE TABLE every_type (
+    n int4 PRIMARY KEY, u uuid, s int2, b int8, f float8, o bool, x text, j jsonb, ts timestamptz, d date)`);
+});
+afterAll(async () => {
+  client?.release();
+  await pool?.end();
+  await database?.drop();
+});
+
+interface Row {
+  n: number;
+  u: string | null;
+  s: number | null;
+  b: bigint | null;
+  f: number | null;
+  o: boolean | null;
+  x: string | null;
+  j: string | null;
+  ts: Date | null;
+  d: string | null;
+}
+
+const EMPTY: Omit<Row, 'n'> = { u: null, s: null, b: null, f: null, o: null, x: null, j: null, ts: null, d: null };
+
+const EDGES: Omit<Row, 'n'>[] = [
+  { u: '00000000-0000-0000-0000-000000000000', s: -32768, b: -(2n ** 63n), f: -1.7976931348623157e308, o: false, x: '', j: '{}', ts: new Date('0001-01-01T00:00:00.000Z'), d: '0001-01-01' },
+  { u: 'FFFFFFFF-FFFF-FFFF-FFFF-FFFFFFFFFFFF', s: 32767, b: 2n ** 63n - 1n, f: 5e-324, o: true, x: 'a\tb\nc\\d\r"e\'', j: '[1, "two", null, true, {"k": [2.5e-10]}]', ts: new Date('9999-12-31T23:59:59.999Z'), d: '9999-12-31' },
+  { u: '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b', s: 0, b: 0n, f: -2.5, o: null, x: '😀 é 中 \u2028 \uffff', j: '"just a string with \\" and \\u00e9"', ts: new Date('1999-12-31T23:59:59.999Z'), d: '1999-12-31' },
+  { u: null, s: 1, b: 9_007_199_254_740_993n, f: 0.1, o: true, x: 'x'.repeat(300_000), j: '{"big": 12345678901234567890, "ü": "v"}', ts: new Date('2000-01-01T00:00:00.000Z'), d: '2000-01-01' },
+  { u: '7fffffff-0000-7000-8000-000000000001', s: -1, b: -1n, f: 1e19, o: false, x: null, j: null, ts: new Date('1969-07-20T20:17:40.001Z'), d: '2024-02-29' },
+  { ...EMPTY },
+];
+
+function writeRow(out: CopyTuples, row: Row): void {
+  out.tuple(10);
+  out.int4(row.n);
+  if (row.u === null) out.null();
+  else out.uuid(row.u);
+  if (row.s === null) out.null();
+  else out.int2(row.s);
+  if (row.b === null) out.null();
+  else out.int8(row.b);
+  if (row.f === null) out.null();
+  else out.float8(row.f);
+  if (row.o === null) out.null();
+  else out.bool(row.o);
+  if (row.x === null) out.null();
+  else out.text(row.x);
+  if (row.j === null) out.null();
+  else out.jsonb(row.j);
+  if (row.ts === null) out.null();
+  else out.timestamptz(row.ts);
+  if (row.d === null) out.null();
+  else out.date(row.d);
+}
+
+const COPY = 'COPY every_type (n, u, s, b, f, o, x, j, ts, d) FROM STDIN (FORMAT binary)';
+
+describe('binary COPY', () => {
+  it('writes each type as Postgres reads its text form, at the edges of each type', async () => {
+    const rows = EDGES.map((edge, n) => ({ n, ...edge }));
+    await copyIn(client, COPY, rows, writeRow);
+    for (const row of rows) {
+      const { rows: checked } = await client.query(
+        `SELECT u IS NOT DISTINCT FROM $2::uuid AS u, s IS NOT DISTINCT FROM $3::int2 AS s, b IS NOT DISTINCT FROM $4::int8 AS b,
+                f IS NOT DISTINCT FROM $5::float8 AS f, o IS NOT DISTINCT FROM $6::bool AS o, x IS NOT DISTINCT FROM $7::text AS x,
+                j IS NOT DISTINCT FROM $8::jsonb AS j, ts IS NOT DISTINCT FROM $9::timestamptz AS ts, d IS NOT DISTINCT FROM $10::date AS d
+           FROM every_type WHERE n = $1`,
+        [row.n, row.u, row.s, row.b?.toString() ?? null, row.f, row.o, row.x, row.j, row.ts?.toISOString() ?? null, row.d],
+      );
+      expect(checked, `row ${row.n}`).toEqual([{ u: true, s: true, b: true, f: true, o: true, x: true, j: true, ts: true, d: true }]);
+    }
+  });
+
+  it('streams many rows in many chunks, the last one short', async () => {
+    await client.query('TRUNCATE every_type');
+    const rows = Array.from({ length: 30_001 }, (_, n) => ({ ...EMPTY, n, b: BigInt(n) * 3n, x: `row ${n}` }));
+    await copyIn(client, COPY, rows, writeRow);
+    const { rows: summary } = await client.query(`SELECT count(*)::int AS rows, sum(b)::text AS b, max(x) AS x FROM every_type`);
+    expect(summary).toEqual([{ rows: 30_001, b: String(3 * ((30_000 * 30_001) / 2)), x: 'row 9999' }]);
+  });
+
+  it('rejects with Postgres’ error on a duplicate key, and the connection runs the next statement', async () => {
+    await client.query('TRUNCATE every_type');
+    const rows = Array.from({ length: 20_000 }, (_, n) => ({ ...EMPTY, n: n === 19_999 ? 0 : n, x: 'y'.repeat(40) }));
+    const failure = await copyIn(client, COPY, rows, writeRow).catch((error: unknown) => error);
+    expect(failure).toMatchObject({ code: '23505', detail: 'Key (n)=(0) already exists.' });
+    expect((await client.query('SELECT count(*)::int AS n FROM every_type')).rows).toEqual([{ n: 0 }]);
+  });
+
+  it('a value the encoder refuses after chunks went out fails the COPY (nothing stored) and the connection runs the next statement', async () => {
+    const rows = Array.from({ length: 20_000 }, (_, n) => ({ ...EMPTY, n, u: n === 19_000 ? 'not-a-uuid' : '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b' }));
+    await expect(copyIn(client, COPY, rows, writeRow)).rejects.toThrow('"not-a-uuid" is not a UUID');
+    expect((await client.query('SELECT count(*)::int AS n FROM every_type')).rows).toEqual([{ n: 0 }]);
+  });
+});
+
+describe('the writer’s inserts by binary COPY', () => {
+  const catalog = new Catalog([
+    parseProjectDefinition({ project: 'copy', entities: [OWNERS_ENTITY, { id: 2, name: 'items', attributes: attributesOfEveryType() }] }, 'copy.json'),
+  ]);
+  const items = catalog.entity('items');
+  let store: OltpStore;
+  let other: OltpStore;
+
+  beforeAll(async () => {
+    store = await openOltpStore({ databaseUrl: database.url, catalog, log: pino({ level: 'silent' }) });
+    other = await openOltpStore({ databaseUrl: database.url, catalog, log: pino({ level: 'silent' }) });
+  });
+  afterAll(async () => {
+    await store?.close();
+    await other?.close();
+  });
+
+  it('stores every value as given: read back from the EAV store and from change_log', async () => {
+    const [owner] = await store.writer.insert(catalog.entity('owners'), [{ label: 'o' }]);
+    const objects: AttributeInput[] = [
+      { s: 'a\r\nb "q" \\ 😀', i: '-9223372036854775808', f: 5e-324, b: true, t: '0001-01-01T00:00:00Z', d: '0001-01-01', e: 'A', r: owner!.row_id, j: { a: [1, { c: 'ü', d: null }] } },
+      { s: '', i: '9223372036854775807', f: -1e308, b: false, t: '9999-12-31T23:59:59.999Z', d: '9999-12-31', e: 'B', j: [1, 'two', null] },
+      { i: 9_007_199_254_740_993n, t: '1999-12-31T23:59:59.999Z', d: '2000-01-01', j: 'text' },
+      {},
+    ];
+    const written = await store.writer.insert(items, objects);
+    const read = await store.readRows(items, written.map((r) => r.row_id));
+    for (const row of written) expect(read.get(row.row_id)?.values, row.row_id).toEqual(row.values);
+    const { rows: logged } = await store.pool.query<{ row_id: string; snapshot: unknown; op: string }>(
+      `SELECT row_id, snapshot, op FROM change_log WHERE project = 'copy' AND schema_id = 2 ORDER BY time_slot`,
+    );
+    expect(logged.map((r) => r.row_id)).toEqual(written.map((r) => r.row_id));
+    expect(logged.every((r) => r.op === 'c')).toBe(true);
+    expect(logged[0]!.snapshot).toEqual({ s: 'a\r\nb "q" \\ 😀', i: '-9223372036854775808', f: 5e-324, b: true, t: '0001-01-01T00:00:00.000Z', d: '0001-01-01', e: 'A', r: owner!.row_id, j: { a: [1, { c: 'ü', d: null }] } });
+    expect(logged[3]!.snapshot).toEqual({});
+  });
+
+  it('a row_id a concurrent insert took first is a conflict naming it, and nothing of the later insert is written', async () => {
+    const rowId = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+    let later: Promise<unknown> | undefined;
+    await store.writer.insert(items, [{ s: 'first' }], [rowId], async () => {
+      // The later insert passes the row_id check (nothing committed yet) and waits on the unique index.
+      later = other.writer.insert(items, [{ s: 'later' }, { s: 'later too' }], [undefined, rowId]).catch((error: unknown) => error);
+      for (let i = 0; i < 200; i++) {
+        const { rows } = await store.pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
+        if (rows.length > 0) return;
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      throw new Error('the later insert never waited on the first');
+    });
+    const failure = await later;
+    expect(failure).toBeInstanceOf(ConflictError);
+    expect((failure as Error).message).toBe(`row_id ${rowId} was inserted by a concurrent write`);
+    const { rows } = await store.pool.query(`SELECT snapshot->>'s' AS s FROM change_log WHERE row_id = $1 OR snapshot->>'s' LIKE 'later%'`, [rowId]);
+    expect(rows).toEqual([{ s: 'first' }]);
+  });
+});
