@@ -11,6 +11,7 @@ import {
   type JsonValue,
   type ValuePolicy,
 } from '../catalog/index.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ValidationError } from '../errors/index.js';
 import { copyIn, type CopyTuples } from './copy-in.js';
 import type { PgClient } from './pool.js';
@@ -145,9 +146,36 @@ export class ValueRows {
 
 const CHANGE_COPY = 'COPY change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op) FROM STDIN (FORMAT binary)';
 
-/** Appends one change_log row per changed row, in the writing transaction (SPEC 3.1). */
-export async function captureChanges(client: PgClient, entity: EntitySchema, op: 'c' | 'u' | 'd', rows: readonly EntityRow[]): Promise<void> {
+/** Rows whose snapshots are built between turns of the event loop. */
+const SNAPSHOTS_PER_TURN = 500;
+
+/**
+ * The change_log snapshots of `rows`, built a slice at a time: while a COPY is in flight, the
+ * process builds them in the time it would wait for Postgres, and the COPY's chunks go out between
+ * the slices.
+ */
+export async function snapshotsOf(entity: EntitySchema, rows: readonly { values: Record<string, AttributeValue>; carried?: Record<string, JsonValue> }[]): Promise<string[]> {
+  const snapshots: string[] = [];
+  for (let start = 0; start < rows.length; start += SNAPSHOTS_PER_TURN) {
+    if (start > 0) await nextTurn();
+    for (const row of rows.slice(start, start + SNAPSHOTS_PER_TURN)) snapshots.push(snapshotOf(entity, row.values, row.carried));
+  }
+  return snapshots;
+}
+
+/**
+ * Appends one change_log row per changed row, in the writing transaction (SPEC 3.1); `snapshots`,
+ * when given, are the rows' snapshots (from snapshotsOf).
+ */
+export async function captureChanges(
+  client: PgClient,
+  entity: EntitySchema,
+  op: 'c' | 'u' | 'd',
+  rows: readonly EntityRow[],
+  snapshots?: readonly string[],
+): Promise<void> {
   if (rows.length === 0) return;
+  let i = 0;
   await copyIn(client, CHANGE_COPY, rows, (out, row) => {
     out.tuple(7);
     out.text(entity.project);
@@ -156,7 +184,7 @@ export async function captureChanges(client: PgClient, entity: EntitySchema, op:
     out.uuid(row.row_id);
     if (row.deleted_at === null) out.null();
     else out.int8(row.deleted_at);
-    out.jsonb(snapshotOf(entity, row.values, row.carried));
+    out.jsonb(snapshots?.[i++] ?? snapshotOf(entity, row.values, row.carried));
     out.text(op);
   });
 }

@@ -4,7 +4,7 @@ import type { AttributeValue, Catalog, EntitySchema } from '../catalog/index.js'
 import { ConflictError } from '../errors/index.js';
 import { takeTimeSlots } from './clock.js';
 import { copyIn } from './copy-in.js';
-import { captureChanges, checkRefs, ValueRows } from './eav-write.js';
+import { captureChanges, checkRefs, snapshotsOf, ValueRows } from './eav-write.js';
 import type { PgClient, PgPool } from './pool.js';
 import { readEntityRows } from './reader.js';
 import type { AttributeIds } from './registry.js';
@@ -128,7 +128,12 @@ export class WriteTransaction {
         }
       }
     }
-    await this.uniquely(() => fresh.write(this.client, false));
+    // The inserts' snapshots are built while Postgres stores their values (measured: 20 of the
+    // 120 ms a change_log COPY of 10,000 orders took when built during it).
+    const valuesWritten = this.uniquely(() => fresh.write(this.client, false));
+    valuesWritten.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
+    const insertSnapshots = await snapshotsOf(entity, inserts);
+    await valuesWritten;
     await upserts.write(this.client, true);
     if (cleared.rowIds.length > 0) {
       await this.client.query(
@@ -169,7 +174,7 @@ export class WriteTransaction {
         [headers.map((r) => r.row_id), headers.map((r) => String(r.time_slot)), headers.map((r) => (r.deleted_at === null ? null : String(r.deleted_at)))],
       );
     }
-    await captureChanges(this.client, entity, 'c', inserted);
+    await captureChanges(this.client, entity, 'c', inserted, insertSnapshots);
     await captureChanges(this.client, entity, 'u', updated);
     await captureChanges(this.client, entity, 'd', deleted);
     return { inserted, updated, deleted };

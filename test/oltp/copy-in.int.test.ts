@@ -153,6 +153,15 @@ describe('the writer’s inserts by binary COPY', () => {
     expect(logged[3]!.snapshot).toEqual({});
   });
 
+  it('each change_log row of a large insert holds its own row’s snapshot (built in slices while the values are stored)', async () => {
+    const objects = Array.from({ length: 1_201 }, (_, n) => ({ s: `large ${n}`, i: n }));
+    const written = await store.writer.insert(items, objects);
+    const { rows } = await store.pool.query<{ row_id: string; s: string; i: string }>(
+      `SELECT row_id, snapshot->>'s' AS s, snapshot->>'i' AS i FROM change_log WHERE snapshot->>'s' LIKE 'large %' ORDER BY time_slot`,
+    );
+    expect(rows).toEqual(written.map((row, n) => ({ row_id: row.row_id, s: `large ${n}`, i: String(n) })));
+  });
+
   it('a row_id a concurrent insert took first is a conflict naming it, and nothing of the later insert is written', async () => {
     const rowId = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
     let later: Promise<unknown> | undefined;
