@@ -8,6 +8,13 @@ import { from as copyFrom } from 'pg-copy-streams';
 import type { PgClient } from './pool.js';
 
 const HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
+/**
+ * Fewer rows than this go in one statement with the rows as parameters: a COPY takes a second round
+ * trip, and after the time slots are taken that holds the entity's clock lock longer (measured, 8
+ * clients inserting one row each, alternating in one session: p95 95-115 ms with statements, 122-124
+ * ms by COPY).
+ */
+export const COPY_MIN_ROWS = 100;
 /** Bytes handed to the socket at a time: large enough to amortize a write, small enough to overlap. */
 const CHUNK_BYTES = 256 * 1024;
 /** Postgres' epoch (2000-01-01) in Unix milliseconds; timestamps and dates count from it. */

@@ -13,7 +13,7 @@ import {
 } from '../catalog/index.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ValidationError } from '../errors/index.js';
-import { copyIn, type CopyTuples } from './copy-in.js';
+import { COPY_MIN_ROWS, copyIn, type CopyTuples } from './copy-in.js';
 import type { PgClient } from './pool.js';
 import { EAV_VALUE_COLUMNS, eavColumnOf, eavParam, type EntityRow } from './rows.js';
 
@@ -101,7 +101,10 @@ interface ValueRow {
   value: Exclude<AttributeValue, null>;
 }
 
-/** Value rows to write, in the order added: new ones by binary COPY, replacements by one upsert per EAV column. */
+/**
+ * Value rows to write, in the order added: new ones by binary COPY (from COPY_MIN_ROWS rows), else
+ * by one statement per EAV column, which on `upsert` replaces values rows already have.
+ */
 export class ValueRows {
   private readonly rows: ValueRow[] = [];
 
@@ -109,10 +112,9 @@ export class ValueRows {
     this.rows.push({ rowId, attributeId, attribute, value });
   }
 
-  /** Inserts the rows; `upsert` replaces the value of attributes a row already has. */
   async write(client: PgClient, upsert: boolean): Promise<void> {
     if (this.rows.length === 0) return;
-    if (!upsert) {
+    if (!upsert && this.rows.length >= COPY_MIN_ROWS) {
       await copyIn(client, VALUE_COPY, this.rows, (out, row) => {
         out.tuple(2 + EAV_VALUE_COLUMNS.length);
         out.uuid(row.rowId);
@@ -133,11 +135,14 @@ export class ValueRows {
       else byColumn.set(column, [row]);
     }
     for (const [column, rows] of byColumn) {
-      // The other typed columns are cleared too, so a row never holds two values.
+      // On upsert the other typed columns are cleared too, so a row never holds two values.
+      const conflict = upsert
+        ? `ON CONFLICT (row_id, attribute_id) DO UPDATE SET ${EAV_VALUE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`
+        : '';
       await client.query(
         `INSERT INTO eav_value (row_id, attribute_id, ${column})
          SELECT * FROM unnest($1::uuid[], $2::integer[], $3::${EAV_COLUMN_CASTS[column]}[])
-         ON CONFLICT (row_id, attribute_id) DO UPDATE SET ${EAV_VALUE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}`,
+         ${conflict}`,
         [rows.map((r) => r.rowId), rows.map((r) => r.attributeId), rows.map((r) => eavParam(r.attribute, r.value))],
       );
     }
@@ -175,6 +180,22 @@ export async function captureChanges(
   snapshots?: readonly string[],
 ): Promise<void> {
   if (rows.length === 0) return;
+  const snapshotAt = (i: number) => snapshots?.[i] ?? snapshotOf(entity, rows[i]!.values, rows[i]!.carried);
+  if (rows.length < COPY_MIN_ROWS) {
+    // One JSON document instead of a jsonb[] literal: Postgres parses it several times faster.
+    await client.query(
+      `INSERT INTO change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op)
+       SELECT $1, $2, c.time_slot, c.row_id, c.deleted_at, c.snapshot, $4
+         FROM jsonb_to_recordset($3::jsonb) AS c (time_slot bigint, row_id uuid, deleted_at bigint, snapshot jsonb)`,
+      [
+        entity.project,
+        entity.id,
+        `[${rows.map((r, i) => `{"time_slot":${r.time_slot},"row_id":"${r.row_id}","deleted_at":${r.deleted_at ?? 'null'},"snapshot":${snapshotAt(i)}}`).join(',')}]`,
+        op,
+      ],
+    );
+    return;
+  }
   let i = 0;
   await copyIn(client, CHANGE_COPY, rows, (out, row) => {
     out.tuple(7);
@@ -184,7 +205,7 @@ export async function captureChanges(
     out.uuid(row.row_id);
     if (row.deleted_at === null) out.null();
     else out.int8(row.deleted_at);
-    out.jsonb(snapshots?.[i++] ?? snapshotOf(entity, row.values, row.carried));
+    out.jsonb(snapshotAt(i++));
     out.text(op);
   });
 }

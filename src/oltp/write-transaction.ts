@@ -3,7 +3,7 @@
 import type { AttributeValue, Catalog, EntitySchema } from '../catalog/index.js';
 import { ConflictError } from '../errors/index.js';
 import { takeTimeSlots } from './clock.js';
-import { copyIn } from './copy-in.js';
+import { COPY_MIN_ROWS, copyIn } from './copy-in.js';
 import { captureChanges, checkRefs, snapshotsOf, ValueRows } from './eav-write.js';
 import type { PgClient, PgPool } from './pool.js';
 import { readEntityRows } from './reader.js';
@@ -153,7 +153,7 @@ export class WriteTransaction {
       const at = slot();
       return { ...d, time_slot: at, deleted_at: at };
     });
-    if (inserted.length > 0) {
+    if (inserted.length >= COPY_MIN_ROWS) {
       await this.uniquely(() =>
         copyIn(this.client, ENTITY_COPY, inserted, (out, row) => {
           out.tuple(5);
@@ -163,6 +163,14 @@ export class WriteTransaction {
           out.int8(row.time_slot);
           out.int8(now);
         }),
+      );
+    } else if (inserted.length > 0) {
+      await this.uniquely(() =>
+        this.client.query(
+          `INSERT INTO eav_entity (row_id, project, schema_id, time_slot, created_at)
+           SELECT row_id, $3, $4, time_slot, $5 FROM unnest($1::uuid[], $2::bigint[]) AS t (row_id, time_slot)`,
+          [inserted.map((r) => r.row_id), inserted.map((r) => String(r.time_slot)), entity.project, entity.id, String(now)],
+        ),
       );
     }
     const headers = [...updated, ...deleted];
