@@ -1,5 +1,7 @@
 // The pieces every EAV write is made of: input coercion, typed value rows, ref checks and the
 // change_log capture (SPEC 3.1), shared by the by-pk writer and set-based write transactions.
+// Large inserts go by binary COPY (copy-in.ts), small ones and upserts by statements.
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   coerceAttributeValue,
   toSnapshotJson,
@@ -11,7 +13,6 @@ import {
   type JsonValue,
   type ValuePolicy,
 } from '../catalog/index.js';
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ValidationError } from '../errors/index.js';
 import { COPY_MIN_ROWS, copyIn, type CopyTuples } from './copy-in.js';
 import type { PgClient } from './pool.js';
