@@ -27,11 +27,18 @@ function insertObjects(raw: readonly RawInsertObject[], presets: Record<string, 
   return raw.map((object, i) => {
     // As the writer names them: a lone object is `object`, one of several `objects[i]`.
     const at = raw.length === 1 ? undefined : `objects[${i}]`;
-    const { row_id: rowId, ...input } = givenFields(object) as RawInsertObject;
+    // One pass over the object's keys: a batch has up to MAX_INSERT_OBJECTS of them.
+    let rowId: string | null | undefined;
+    const input: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(object)) {
+      if (value === undefined) continue;
+      if (key === 'row_id') rowId = value as string | null;
+      else input[key] = value;
+    }
     return {
       rowId: rowId === undefined || rowId === null ? undefined : checkRowId(rowId, `${at ?? 'object'}.row_id`),
       // The insert permission's presets win over what the object says (Hasura's `set`).
-      input: { ...input, ...presets },
+      input: Object.assign(input, presets),
       at,
     };
   });

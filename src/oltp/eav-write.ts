@@ -20,6 +20,15 @@ import { EAV_VALUE_COLUMNS, eavColumnOf, eavParam, type EntityRow } from './rows
 
 export type AttributeInput = Readonly<Record<string, unknown>>;
 
+const namesOf = new WeakMap<EntitySchema, ReadonlySet<string>>();
+
+/** The entity's attribute names, kept per definition object: a batch checks every object against them. */
+function attributeNames(entity: EntitySchema): ReadonlySet<string> {
+  let names = namesOf.get(entity);
+  if (!names) namesOf.set(entity, (names = new Set(entity.attributes.map((a) => a.name))));
+  return names;
+}
+
 /** Checks an input object against the entity: unknown attributes, types, required values. */
 export function coerceObject(
   entity: EntitySchema,
@@ -29,10 +38,9 @@ export function coerceObject(
   at?: string,
 ): Record<string, AttributeValue> {
   const where = at ? `${at}: ` : '';
+  const known = attributeNames(entity);
   for (const key of Object.keys(input)) {
-    if (!entity.attributes.some((a) => a.name === key)) {
-      throw new ValidationError(`${where}unknown attribute "${key}" of ${entity.name}`);
-    }
+    if (!known.has(key)) throw new ValidationError(`${where}unknown attribute "${key}" of ${entity.name}`);
   }
   const values: Record<string, AttributeValue> = {};
   for (const attribute of entity.attributes) {

@@ -109,11 +109,12 @@ export class WriteTransaction {
     await checkRefs(this.client, this.catalog, entity, [...inserts.map((i) => i.values), ...changedValues]);
 
     const fresh = new ValueRows();
+    const attributeIds = entity.attributes.map((attribute) => this.ids.idOf(entity, attribute));
     for (const row of inserts) {
-      for (const attribute of entity.attributes) {
+      entity.attributes.forEach((attribute, i) => {
         const value = row.values[attribute.name] ?? null;
-        if (value !== null) fresh.add(row.row_id, this.ids.idOf(entity, attribute), attribute, value);
-      }
+        if (value !== null) fresh.add(row.row_id, attributeIds[i]!, attribute, value);
+      });
     }
     const upserts = new ValueRows();
     const cleared: { rowIds: string[]; attributeIds: number[] } = { rowIds: [], attributeIds: [] };
