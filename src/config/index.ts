@@ -130,7 +130,7 @@ const EnvSchema = z.object({
   DUCKDB_MAX_QUERIES: intFrom(1, 64).default(Math.min(64, Math.max(2, os.availableParallelism()))),
   DUCKDB_QUEUE_LENGTH: intFrom(0).default(16),
   DUCKDB_QUEUE_WAIT_MS: intFrom(0).default(10_000),
-  // Lake files of 100,000 rows and more held as DuckDB tables (query/file-tables.ts); 0: read from Parquet.
+  // Lake files of 10,000 rows and more held as DuckDB tables (query/file-tables.ts); 0: read from Parquet.
   DUCKDB_FILE_TABLES_BYTES: intFrom(0).default(512 * 1024 * 1024),
   // Authentication (issue 12): Hasura-style JWTs, the admin credential, an optional anonymous role.
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters (an HS256 key of 256 bits)').optional(),

@@ -6,9 +6,12 @@
 // Uncompressed: compressed by DuckDB (ATTACH ... (COMPRESS), then CHECKPOINT) 1M orders took ~31 MB
 // instead of ~150 MB, but a merge-on-read scan decoded every column of every row group again and
 // gained nothing over Parquet (a selective search 38.9 ms against 35.5 from Parquet, 21.7 uncompressed).
-// Bounded by DUCKDB_FILE_TABLES_BYTES, least recently read first out. Only files of at least
-// `minRows` rows: each table costs the plan one more scan, and the small delta files a flush writes
-// come and go with every compaction.
+// Bounded by DUCKDB_FILE_TABLES_BYTES, least recently read first out. Files of at least `minRows`
+// rows: a flush's delta files of FLUSH_MAX_ROWS (20,000) changes are loaded too, which took a
+// never-compacted lake's questions from 1.20-1.67x of raw to 0.83-1.67x (1M orders in fifty delta
+// files, same session; README), but not the small ones an age-triggered flush writes: each table
+// costs the plan one more scan and DuckDB a few MB at least. A table goes when its file does: once
+// a newer listing of its entity leaves the file out (compaction retired it), or GC forgot it.
 import fs from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdent } from '../catalog/index.js';
@@ -22,7 +25,7 @@ export interface FileTableSettings {
   minRows: number;
 }
 
-export const FILE_TABLE_DEFAULTS: FileTableSettings = { maxBytes: 512 * 1024 * 1024, minRows: 100_000 };
+export const FILE_TABLE_DEFAULTS: FileTableSettings = { maxBytes: 512 * 1024 * 1024, minRows: 10_000 };
 
 const DATABASE = 'lake_file_tables';
 /** A table's bytes before it is loaded: the lab's orders took 6x their Parquet bytes. */
@@ -38,6 +41,8 @@ async function tableBytes(connection: DuckDBConnection): Promise<number> {
 
 interface Entry {
   fileId: bigint;
+  /** Its entity (hot.ts keyOf): a listing of the entity that leaves the file out retires it. */
+  entity: string;
   table: string;
   bytes: number;
   ready: boolean;
@@ -70,7 +75,8 @@ export class FileTables {
    * Sets each file's `table` where one is loaded, held until the returned release; starts loading
    * (in the background: the first search after a compaction does not wait) the large files without one.
    */
-  hold(files: TierFile[]): () => void {
+  hold(entity: string, files: TierFile[]): () => void {
+    this.retireUnlisted(entity, files);
     const held: Entry[] = [];
     for (const file of files) {
       const entry = this.entries.get(file.fileId);
@@ -80,7 +86,7 @@ export class FileTables {
         held.push(entry);
         file.table = entry.table;
       } else if (!entry && this.wanted(file)) {
-        this.load(file);
+        this.load(entity, file);
       }
     }
     return () => {
@@ -109,12 +115,26 @@ export class FileTables {
     for (const fileId of this.failures.keys()) if (!live.has(fileId)) this.failures.delete(fileId);
   }
 
+  /**
+   * Drops (once no search reads them) the tables of the entity's files this listing leaves out that
+   * are older than its newest file: compaction retired them. A newer file a listing taken before it
+   * lacks is kept; a file whose id came before a newer one's commit is at worst loaded again.
+   */
+  private retireUnlisted(entity: string, files: readonly TierFile[]): void {
+    if (files.length === 0) return;
+    const listed = new Set(files.map((f) => f.fileId));
+    const newest = files.reduce((max, f) => (f.fileId > max ? f.fileId : max), files[0]!.fileId);
+    for (const entry of [...this.entries.values()]) {
+      if (entry.entity === entity && entry.fileId < newest && !listed.has(entry.fileId)) this.drop(entry, false);
+    }
+  }
+
   private wanted(file: TierFile): boolean {
     return this.settings.maxBytes > 0 && file.rowCount >= this.settings.minRows && (this.failures.get(file.fileId) ?? 0) < MAX_ATTEMPTS;
   }
 
-  private load(file: TierFile): void {
-    const entry: Entry = { fileId: file.fileId, table: `${DATABASE}.${quoteIdent(`file_${this.instance}_${file.fileId.toString()}`)}`, bytes: 0, ready: false, readers: 0, lastRead: 0, retired: false };
+  private load(entity: string, file: TierFile): void {
+    const entry: Entry = { fileId: file.fileId, entity, table: `${DATABASE}.${quoteIdent(`file_${this.instance}_${file.fileId.toString()}`)}`, bytes: 0, ready: false, readers: 0, lastRead: 0, retired: false };
     this.entries.set(file.fileId, entry);
     const run = this.tail.then(async () => {
       if (this.entries.get(file.fileId) !== entry) return; // dropped while waiting

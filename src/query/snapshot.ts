@@ -169,7 +169,7 @@ export async function takeSnapshot(
       local.forEach((f, i) => (f.zones = zones[i]!));
     }
     // Tables of the large files, read in their place (file-tables.ts).
-    if (deps.fileTables) keep({ release: deps.fileTables.hold(local) }, entity);
+    if (deps.fileTables) keep({ release: deps.fileTables.hold(keyOf(entity), local) }, entity);
     const lease = keep(await deps.latest.lease(entity, local), entity);
     tiers.set(keyOf(entity), { entity, files: local, latestChanged: lease.table, hot: hot.get(keyOf(entity)) ?? null });
   };

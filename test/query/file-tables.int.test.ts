@@ -122,6 +122,39 @@ describe('DuckDB tables of lake files, read in their place', () => {
   });
 });
 
+describe('DuckDB tables of lake files, retired', () => {
+  it('drops the tables of files a compaction retired at the next search of their entity, before GC forgets the files', async () => {
+    const gw = await startTestGateway({ lake: { fileTables: { minRows: 1 } } });
+    try {
+      const moves = randomMoves(gw, seeded);
+      await insertRows(gw, 'orders', Array.from({ length: 30 }, (_, i) => ({ total: i, note: `a${i}` })));
+      await moves.flush(['orders']);
+      await insertRows(gw, 'orders', Array.from({ length: 30 }, (_, i) => ({ total: 30 + i, note: `b${i}` })));
+      await moves.flush(['orders']);
+      const tables = gw.lakehouse.search.engine.fileTables;
+      const page = async () => {
+        const res = await gw.gql(`{ orders(where: {total: {_gte: 25}}, order_by: [{total: asc}], limit: 10) { total } }`);
+        expect(res.errors).toBeUndefined();
+        return res.data.orders.map((r: { total: number }) => r.total);
+      };
+      expect(await page()).toEqual([25, 26, 27, 28, 29, 30, 31, 32, 33, 34]);
+      await tables.settled();
+      const deltas = tables.loaded;
+      expect(deltas).toHaveLength(2);
+
+      await gw.lakehouse.admin.compact(gw.catalog.entity('orders'), true);
+      expect(await page()).toEqual([25, 26, 27, 28, 29, 30, 31, 32, 33, 34]);
+      await tables.settled();
+      expect(tables.loaded.filter((id) => deltas.includes(id))).toEqual([]);
+      // The compacted file's table instead, read by the next search.
+      expect(tables.loaded).toHaveLength(1);
+      expect((await statementsDuring(async () => void (await page()))).some((sql) => sql.includes('lake_file_tables'))).toBe(true);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('DuckDB tables of lake files, bounded', () => {
   it('loads nothing past DUCKDB_FILE_TABLES_BYTES, and answers from Parquet', async () => {
     const gw = await startTestGateway({ lake: { fileTables: { minRows: 1, maxBytes: 100 } } });
