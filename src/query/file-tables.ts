@@ -23,9 +23,15 @@ export interface FileTableSettings {
   maxBytes: number;
   /** Files with fewer rows are read from Parquet. */
   minRows: number;
+  /**
+   * A table read more recently than this is never dropped to make room for another: when an
+   * entity's files do not all fit, the ones loaded stay and the rest are read from Parquet, instead
+   * of every search's loads evicting the tables the search before it read.
+   */
+  evictableAfterMs: number;
 }
 
-export const FILE_TABLE_DEFAULTS: FileTableSettings = { maxBytes: 512 * 1024 * 1024, minRows: 10_000 };
+export const FILE_TABLE_DEFAULTS: FileTableSettings = { maxBytes: 512 * 1024 * 1024, minRows: 10_000, evictableAfterMs: 60_000 };
 
 const DATABASE = 'lake_file_tables';
 /** A table's bytes before it is loaded: the lab's orders took 6x their Parquet bytes. */
@@ -48,6 +54,7 @@ interface Entry {
   ready: boolean;
   /** Snapshots reading it now: it is not dropped meanwhile. */
   readers: number;
+  /** When a search last held it, or it was loaded (ms). */
   lastRead: number;
   /** No longer held here: its table goes once its last reader is done. */
   retired: boolean;
@@ -64,7 +71,6 @@ export class FileTables {
   private tail: Promise<unknown> = Promise.resolve();
   private attached: Promise<void> | null = null;
   private bytes = 0;
-  private clock = 0;
 
   constructor(
     private readonly duck: DuckDb,
@@ -82,7 +88,7 @@ export class FileTables {
       const entry = this.entries.get(file.fileId);
       if (entry?.ready) {
         entry.readers++;
-        entry.lastRead = ++this.clock;
+        entry.lastRead = Date.now();
         held.push(entry);
         file.table = entry.table;
       } else if (!entry && this.wanted(file)) {
@@ -155,8 +161,12 @@ export class FileTables {
         const measured = Math.max(grown, fileBytes); // another table dropped meanwhile: at least the file's
         this.bytes += measured - estimate;
         entry.bytes = measured;
+        // The estimate falls short for a small file (its table takes DuckDB's blocks, ~30 KB a column
+        // at least): past the bound, older tables make room or this one goes.
+        if (this.bytes > this.settings.maxBytes && !this.evict(0)) throw new Error('no room');
       }
       entry.ready = true;
+      entry.lastRead = Date.now();
       if (entry.retired) await this.dropNow(entry); // no longer live while loading
     });
     this.tail = run.catch(async () => {
@@ -166,10 +176,14 @@ export class FileTables {
     });
   }
 
-  /** Makes room for `bytes` more by dropping the least recently read tables no search holds; false when it cannot. */
+  /**
+   * Makes room for `bytes` more by dropping the least recently read tables no search holds and none
+   * read for `evictableAfterMs`; false when it cannot.
+   */
   private evict(bytes: number): boolean {
     if (bytes > this.settings.maxBytes) return false;
-    const idle = [...this.entries.values()].filter((e) => e.ready && e.readers === 0).sort((a, b) => a.lastRead - b.lastRead);
+    const before = Date.now() - this.settings.evictableAfterMs;
+    const idle = [...this.entries.values()].filter((e) => e.ready && e.readers === 0 && e.lastRead <= before).sort((a, b) => a.lastRead - b.lastRead);
     while (this.bytes + bytes > this.settings.maxBytes) {
       const oldest = idle.shift();
       if (!oldest) return false;

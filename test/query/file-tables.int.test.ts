@@ -155,6 +155,53 @@ describe('DuckDB tables of lake files, retired', () => {
   });
 });
 
+describe('DuckDB tables of lake files, more than fit', () => {
+  /** Two delta files of 30 orders each, and a page that lists both. */
+  async function twoFiles(gw: TestGateway): Promise<() => Promise<void>> {
+    const moves = randomMoves(gw, seeded);
+    for (const batch of ['a', 'b']) {
+      await insertRows(gw, 'orders', Array.from({ length: 30 }, (_, i) => ({ total: i, note: `${batch}${i}` })));
+      await moves.flush(['orders']);
+    }
+    return async () => {
+      const res = await gw.gql(`{ orders_aggregate { aggregate { count } } }`);
+      expect(res.errors).toBeUndefined();
+      expect(res.data.orders_aggregate.aggregate.count).toBe(60);
+    };
+  }
+
+  it('keeps the tables it loaded while they are read, and reads the file that does not fit from Parquet, instead of loading each in turn', async () => {
+    // One table's bytes, from a gateway where both fit.
+    let perTable: number;
+    const roomy = await startTestGateway({ lake: { fileTables: { minRows: 1 } } });
+    try {
+      await (await twoFiles(roomy))();
+      const tables = roomy.lakehouse.search.engine.fileTables;
+      await tables.settled();
+      expect(tables.loaded).toHaveLength(2);
+      perTable = tables.bytesHeld / 2;
+    } finally {
+      await roomy.close();
+    }
+    const gw = await startTestGateway({ lake: { fileTables: { minRows: 1, maxBytes: Math.floor(perTable * 1.5) } } });
+    try {
+      const ask = await twoFiles(gw);
+      const tables = gw.lakehouse.search.engine.fileTables;
+      const seen: bigint[][] = [];
+      for (let round = 0; round < 5; round++) {
+        await ask();
+        await tables.settled();
+        seen.push(tables.loaded);
+      }
+      expect(seen[0]).toHaveLength(1);
+      expect(seen, 'the table loaded first stays; the other file is not loaded in its place').toEqual(Array(5).fill(seen[0]));
+      expect(tables.bytesHeld).toBeLessThanOrEqual(perTable * 1.5);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
 describe('DuckDB tables of lake files, bounded', () => {
   it('loads nothing past DUCKDB_FILE_TABLES_BYTES, and answers from Parquet', async () => {
     const gw = await startTestGateway({ lake: { fileTables: { minRows: 1, maxBytes: 100 } } });
