@@ -1,7 +1,8 @@
-// Rows into Postgres in its binary COPY format, the bulk write path's inserts. Measured against the
-// `INSERT … SELECT FROM unnest($1::uuid[], …)` it replaces (10,000 orders: 60,000 value rows and
-// 10,000 change_log rows): no array literals for pg to build and Postgres to parse, Postgres' multi-row
-// heap inserts, and the tuples are encoded in chunks while Postgres stores the chunks before them.
+// Rows into Postgres in its binary COPY format, the bulk write path's inserts: no array literals for
+// pg to build and Postgres to parse, Postgres' multi-row heap inserts, and the tuples are encoded in
+// chunks while Postgres stores the chunks before them. Against the `INSERT … SELECT FROM
+// unnest($1::uuid[], …)` statements it replaced, in one probe of 10,000 orders: the 60,000 value
+// rows 481 -> 205-262 ms, the 10,000 change_log rows 161 -> 118-128 ms.
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
@@ -43,7 +44,7 @@ export class CopyTuples {
   /** The bytes written so far, handed over; the writer starts on a fresh buffer. */
   take(): Buffer {
     const bytes = this.buffer.subarray(0, this.at);
-    this.buffer = Buffer.allocUnsafe(Math.max(CHUNK_BYTES * 2, this.buffer.length));
+    this.buffer = Buffer.allocUnsafe(CHUNK_BYTES * 2); // room() grows it for a large value
     this.at = 0;
     return bytes;
   }
