@@ -170,6 +170,30 @@ describe('the writer’s inserts by binary COPY', () => {
     expect(rows).toEqual(written.map((row, n) => ({ row_id: row.row_id, s: `large ${n}`, i: String(n) })));
   });
 
+  it('updates and soft deletes of 150 rows each capture their changes by binary COPY: new values, deleted_at, ops', async () => {
+    const written = await store.writer.insert(items, Array.from({ length: 300 }, (_, n) => ({ s: `set ${n}`, i: n })));
+    const ids = written.map((r) => r.row_id);
+    const updated = await store.writer.updateRows(items, new Map(ids.slice(0, 150).map((id, n) => [id, { s: `updated ${n}`, f: n / 2 }])));
+    expect(updated.size).toBe(150);
+    const deleted = await store.writer.transaction(async (tx) => (await tx.write(items, { deletes: [...(await tx.lockLive(items, ids.slice(150))).values()] })).deleted);
+    expect(deleted).toHaveLength(150);
+
+    const { rows } = await store.pool.query<{ row_id: string; op: string; time_slot: bigint; deleted_at: bigint | null; snapshot: Record<string, unknown> }>(
+      `SELECT row_id, op, time_slot, deleted_at, snapshot FROM change_log WHERE row_id = ANY($1::uuid[]) AND op <> 'c' ORDER BY time_slot`,
+      [ids],
+    );
+    const updates = rows.filter((r) => r.op === 'u');
+    expect(updates.map((r) => [r.row_id, r.deleted_at, r.snapshot])).toEqual(ids.slice(0, 150).map((id, n) => [id, null, { s: `updated ${n}`, i: n, f: n / 2 }]));
+    const deletes = rows.filter((r) => r.op === 'd');
+    expect(deletes.map((r) => r.row_id).sort()).toEqual(ids.slice(150).sort());
+    for (const r of deletes) expect(r.deleted_at, r.row_id).toBe(r.time_slot);
+    expect(deletes.map((r) => r.snapshot.s).sort()).toEqual(ids.slice(150).map((_, n) => `set ${150 + n}`).sort());
+
+    const live = await store.readRows(items, ids);
+    expect([...live.keys()].sort()).toEqual(ids.slice(0, 150).sort());
+    for (const [n, id] of ids.slice(0, 150).entries()) expect(live.get(id)!.values).toMatchObject({ s: `updated ${n}`, i: BigInt(n), f: n / 2 });
+  });
+
   it('a row_id a concurrent insert took first is a conflict naming it, and nothing of the later insert is written', async () => {
     const rowId = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
     let later: Promise<unknown> | undefined;
