@@ -41,31 +41,61 @@ interface OltpStoreOptions {
   maxValueBytes?: number;
 }
 
-function poolOf(options: OltpStoreOptions): PgPool {
-  return createPool(options.databaseUrl, {
+/** A closing connection that has not said goodbye by then is left to the server. */
+const CLOSE_WAIT_MS = 5_000;
+
+/**
+ * Ends the pool and waits until its connections are closed: pg-pool's end() resolves once it has
+ * told them to end, before their sockets close, so a database dropped right after a gateway stopped
+ * still found them (and each logged a failed connection).
+ */
+function closer(pool: PgPool): () => Promise<void> {
+  let open = 0;
+  let closed: (() => void) | null = null;
+  pool.on('connect', () => void open++);
+  pool.on('remove', () => {
+    if (--open <= 0) closed?.();
+  });
+  return async () => {
+    await pool.end();
+    if (open <= 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, CLOSE_WAIT_MS);
+      closed = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  };
+}
+
+/** A pool, and how to close it (counting its connections from the first). */
+function poolOf(options: OltpStoreOptions): { pool: PgPool; close: () => Promise<void> } {
+  const pool = createPool(options.databaseUrl, {
     max: options.poolSize,
     onConnectionError: (error) => options.log.warn(`a Postgres connection failed (${error.message}); the pool replaces it`),
   });
+  return { pool, close: closer(pool) };
 }
 
-function storeOver(pool: PgPool, options: OltpStoreOptions, ids: AttributeIds): OltpStore {
+function storeOver({ pool, close }: ReturnType<typeof poolOf>, options: OltpStoreOptions, ids: AttributeIds): OltpStore {
   return {
     pool,
     ids,
     writer: new EavWriter(pool, options.catalog, ids, { maxValueBytes: options.maxValueBytes ?? DEFAULT_MAX_VALUE_BYTES }),
     readRows: (entity, rowIds) => readEntityRows(pool, ids, entity, rowIds),
-    close: () => pool.end(),
+    close,
   };
 }
 
 /** Connects, migrates and registers the catalog's attributes. */
 export async function openOltpStore(options: OltpStoreOptions): Promise<OltpStore> {
-  const pool = poolOf(options);
+  const opened = poolOf(options);
   try {
-    await migrate(pool, options.log);
-    return storeOver(pool, options, await registerCatalog(pool, options.catalog, options.log));
+    await migrate(opened.pool, options.log);
+    return storeOver(opened, options, await registerCatalog(opened.pool, options.catalog, options.log));
   } catch (error) {
-    await pool.end().catch(() => undefined);
+    await opened.close().catch(() => undefined);
     throw error;
   }
 }
