@@ -5,7 +5,7 @@ import pino from 'pino';
 import { serve } from '../src/cli/serve.js';
 import { demoCustomer, demoOrder, seededRandom } from '../src/cli/demo-data.js';
 import { loadConfig } from '../src/config/index.js';
-import { BENCH_ADMIN_TOKEN, benchDatabase, graphqlCaller, median, percentile } from './support.js';
+import { BENCH_ADMIN_TOKEN, benchDatabase, graphqlCaller, graphqlPoster, median, percentile } from './support.js';
 
 const BATCH_SIZES = [1_000, 10_000];
 const BULK_ROUNDS = 5;
@@ -38,11 +38,9 @@ try {
 
   // Request bodies are serialized before the clock starts: the client shares this process.
   const bulkBody = (size: number) => JSON.stringify({ query: bulk, variables: { o: Array.from({ length: size }, () => toVariables(demoOrder(random, customerIds))) } });
+  const post = graphqlPoster(fetch, gateway.url);
   const postBulk = async (body: string, size: number) => {
-    const response = await fetch(gateway.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${BENCH_ADMIN_TOKEN}` }, body });
-    const answer = (await response.json()) as { data?: { insert_orders: { affected_rows: number } }; errors?: { message: string }[] };
-    if (answer.errors) throw new Error(answer.errors.map((e) => e.message).join('; '));
-    if (answer.data?.insert_orders.affected_rows !== size) throw new Error('short insert');
+    if ((await post(body)).insert_orders.affected_rows !== size) throw new Error('short insert');
   };
 
   console.log(`insert_orders(objects) over HTTP, ${BULK_ROUNDS} rounds per batch size (after one warm-up round)`);

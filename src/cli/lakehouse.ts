@@ -56,7 +56,7 @@ export interface LakehouseSettings extends ObjectStoreSettings {
   duckdb?: Partial<DuckDbSettings>;
   /** The pool searches read Postgres through (its statements bounded by STATEMENT_TIMEOUT_MS); default: oltp's. */
   requestPool?: PgPool;
-  /** DuckDB tables of large lake files (default: DUCKDB_FILE_TABLES_BYTES, files of 100,000 rows and more). */
+  /** DuckDB tables of large lake files (default: DUCKDB_FILE_TABLES_BYTES, files of 10,000 rows and more). */
   fileTables?: Partial<FileTableSettings>;
   faults?: FlushFaults;
   compactFaults?: CompactFaults;

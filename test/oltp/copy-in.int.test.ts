@@ -53,26 +53,18 @@ const EDGES: Omit<Row, 'n'>[] = [
 ];
 
 function writeRow(out: CopyTuples, row: Row): void {
+  const field = <T>(value: T | null, write: (value: T) => void) => (value === null ? out.null() : write(value));
   out.tuple(10);
   out.int4(row.n);
-  if (row.u === null) out.null();
-  else out.uuid(row.u);
-  if (row.s === null) out.null();
-  else out.int2(row.s);
-  if (row.b === null) out.null();
-  else out.int8(row.b);
-  if (row.f === null) out.null();
-  else out.float8(row.f);
-  if (row.o === null) out.null();
-  else out.bool(row.o);
-  if (row.x === null) out.null();
-  else out.text(row.x);
-  if (row.j === null) out.null();
-  else out.jsonb(row.j);
-  if (row.ts === null) out.null();
-  else out.timestamptz(row.ts);
-  if (row.d === null) out.null();
-  else out.date(row.d);
+  field(row.u, (v) => out.uuid(v));
+  field(row.s, (v) => out.int2(v));
+  field(row.b, (v) => out.int8(v));
+  field(row.f, (v) => out.float8(v));
+  field(row.o, (v) => out.bool(v));
+  field(row.x, (v) => out.text(v));
+  field(row.j, (v) => out.jsonb(v));
+  field(row.ts, (v) => out.timestamptz(v));
+  field(row.d, (v) => out.date(v));
 }
 
 const COPY = 'COPY every_type (n, u, s, b, f, o, x, j, ts, d) FROM STDIN (FORMAT binary)';
