@@ -1,7 +1,6 @@
 // The pieces every EAV write is made of: input coercion, typed value rows, ref checks and the
 // change_log capture (SPEC 3.1), shared by the by-pk writer and set-based write transactions.
 // Large inserts go by binary COPY (copy-in.ts), small ones and upserts by statements.
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import {
   coerceAttributeValue,
   toSnapshotJson,
@@ -19,6 +18,12 @@ import type { PgClient } from './pool.js';
 import { EAV_VALUE_COLUMNS, eavColumnOf, eavParam, type EntityRow } from './rows.js';
 
 export type AttributeInput = Readonly<Record<string, unknown>>;
+
+/** A new row, its values checked. */
+export interface NewRow {
+  row_id: string;
+  values: Record<string, AttributeValue>;
+}
 
 const namesOf = new WeakMap<EntitySchema, ReadonlySet<string>>();
 
@@ -103,6 +108,42 @@ function writeEavValue(out: CopyTuples, attribute: Attribute, value: Exclude<Att
   }
 }
 
+/**
+ * Writes new rows' values by one binary COPY, in row order. Each row is made (`rows.rowAt`, which
+ * may check an input and throw) just before its values are encoded, and its change_log snapshot is
+ * built after: that work is done while Postgres stores the chunks before it. Returns the rows and
+ * their snapshots.
+ */
+export async function copyNewRows(
+  client: PgClient,
+  entity: EntitySchema,
+  attributeIds: readonly number[],
+  rows: { count: number; rowAt(index: number): NewRow },
+): Promise<{ rows: NewRow[]; snapshots: string[] }> {
+  const made: NewRow[] = [];
+  const snapshots: string[] = [];
+  const { attributes } = entity;
+  const fields = attributes.map((attribute) => COPY_FIELD.get(eavColumnOf(attribute))!);
+  await copyIn(client, VALUE_COPY, Array.from({ length: rows.count }).keys(), (out, i) => {
+    const row = rows.rowAt(i);
+    made.push(row);
+    for (let k = 0; k < attributes.length; k++) {
+      const attribute = attributes[k]!;
+      const value = row.values[attribute.name] ?? null;
+      if (value === null) continue;
+      out.tuple(2 + EAV_VALUE_COLUMNS.length);
+      out.uuid(row.row_id);
+      out.int4(attributeIds[k]!);
+      for (let f = 0; f < EAV_VALUE_COLUMNS.length; f++) {
+        if (f === fields[k]) writeEavValue(out, attribute, value);
+        else out.null();
+      }
+    }
+    snapshots.push(snapshotOf(entity, row.values));
+  });
+  return { rows: made, snapshots };
+}
+
 interface ValueRow {
   rowId: string;
   attributeId: number;
@@ -111,8 +152,8 @@ interface ValueRow {
 }
 
 /**
- * Value rows to write, in the order added: new ones by binary COPY (from COPY_MIN_ROWS rows), else
- * by one statement per EAV column, which on `upsert` replaces values rows already have.
+ * Value rows to write by one statement per EAV column (the few rows of a small insert, and
+ * updates); on `upsert` they replace values the rows already have.
  */
 export class ValueRows {
   private readonly rows: ValueRow[] = [];
@@ -123,19 +164,6 @@ export class ValueRows {
 
   async write(client: PgClient, upsert: boolean): Promise<void> {
     if (this.rows.length === 0) return;
-    if (!upsert && this.rows.length >= COPY_MIN_ROWS) {
-      await copyIn(client, VALUE_COPY, this.rows, (out, row) => {
-        out.tuple(2 + EAV_VALUE_COLUMNS.length);
-        out.uuid(row.rowId);
-        out.int4(row.attributeId);
-        const field = COPY_FIELD.get(eavColumnOf(row.attribute))!;
-        for (let i = 0; i < EAV_VALUE_COLUMNS.length; i++) {
-          if (i === field) writeEavValue(out, row.attribute, row.value);
-          else out.null();
-        }
-      });
-      return;
-    }
     const byColumn = new Map<EavValueColumn, ValueRow[]>();
     for (const row of this.rows) {
       const column = eavColumnOf(row.attribute);
@@ -160,26 +188,9 @@ export class ValueRows {
 
 const CHANGE_COPY = 'COPY change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op) FROM STDIN (FORMAT binary)';
 
-/** Rows whose snapshots are built between turns of the event loop. */
-const SNAPSHOTS_PER_TURN = 500;
-
-/**
- * The change_log snapshots of `rows`, built a slice at a time: while a COPY is in flight, the
- * process builds them in the time it would wait for Postgres, and the COPY's chunks go out between
- * the slices.
- */
-export async function snapshotsOf(entity: EntitySchema, rows: readonly { values: Record<string, AttributeValue>; carried?: Record<string, JsonValue> }[]): Promise<string[]> {
-  const snapshots: string[] = [];
-  for (let start = 0; start < rows.length; start += SNAPSHOTS_PER_TURN) {
-    if (start > 0) await nextTurn();
-    for (const row of rows.slice(start, start + SNAPSHOTS_PER_TURN)) snapshots.push(snapshotOf(entity, row.values, row.carried));
-  }
-  return snapshots;
-}
-
 /**
  * Appends one change_log row per changed row, in the writing transaction (SPEC 3.1); `snapshots`,
- * when given, are the rows' snapshots (from snapshotsOf).
+ * when given, are the rows' snapshots (from copyNewRows).
  */
 export async function captureChanges(
   client: PgClient,

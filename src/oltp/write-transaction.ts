@@ -4,11 +4,13 @@ import type { AttributeValue, Catalog, EntitySchema } from '../catalog/index.js'
 import { ConflictError } from '../errors/index.js';
 import { takeTimeSlots } from './clock.js';
 import { COPY_MIN_ROWS, copyIn } from './copy-in.js';
-import { captureChanges, checkRefs, snapshotsOf, ValueRows } from './eav-write.js';
+import { captureChanges, checkRefs, copyNewRows, ValueRows, type NewRow } from './eav-write.js';
 import type { PgClient, PgPool } from './pool.js';
 import { readEntityRows } from './reader.js';
 import type { AttributeIds } from './registry.js';
 import type { EntityRow } from './rows.js';
+
+export type { NewRow } from './eav-write.js';
 
 type Queryable = Pick<PgPool | PgClient, 'query'>;
 
@@ -44,8 +46,18 @@ export interface RowUpdate {
   changed: ReadonlySet<string>;
 }
 
+/**
+ * New rows not made yet: write() makes each (`rowAt`: checks its input, gives it a row_id) just
+ * before it encodes it, while Postgres stores the rows before it, so a bulk insert's checks take no
+ * time of their own. What `rowAt` throws fails the write, and nothing of it is kept.
+ */
+export interface PendingRows {
+  count: number;
+  rowAt(index: number): NewRow;
+}
+
 export interface WriteSet {
-  inserts?: readonly { row_id: string; values: Record<string, AttributeValue> }[];
+  inserts?: readonly NewRow[] | PendingRows;
   updates?: readonly RowUpdate[];
   /** Live rows to soft-delete, as locked by `lockLive`. */
   deletes?: readonly EntityRow[];
@@ -67,6 +79,10 @@ export async function readHeads(db: Queryable, rowIds: readonly string[], lock: 
     [rowIds],
   );
   return new Map(rows.map((r) => [r.row_id, r]));
+}
+
+function pendingOf(inserts: WriteSet['inserts'] = []): PendingRows {
+  return 'rowAt' in inserts ? inserts : { count: inserts.length, rowAt: (index) => inserts[index]! };
 }
 
 const UNIQUE_VIOLATION = '23505';
@@ -100,22 +116,32 @@ export class WriteTransaction {
    * waits for it (DESIGN 4.3).
    */
   async write(entity: EntitySchema, set: WriteSet): Promise<Written> {
-    const inserts = set.inserts ?? [];
+    const pending = pendingOf(set.inserts);
     const updates = set.updates ?? [];
     const deletes = set.deletes ?? [];
-    const count = inserts.length + updates.length + deletes.length;
+    const count = pending.count + updates.length + deletes.length;
     if (count === 0) return { inserted: [], updated: [], deleted: [] };
-    const changedValues = updates.map((u) => Object.fromEntries([...u.changed].map((name) => [name, u.values[name] ?? null])));
-    await checkRefs(this.client, this.catalog, entity, [...inserts.map((i) => i.values), ...changedValues]);
-
-    const fresh = new ValueRows();
     const attributeIds = entity.attributes.map((attribute) => this.ids.idOf(entity, attribute));
-    for (const row of inserts) {
-      entity.attributes.forEach((attribute, i) => {
-        const value = row.values[attribute.name] ?? null;
-        if (value !== null) fresh.add(row.row_id, attributeIds[i]!, attribute, value);
-      });
+
+    let fresh: NewRow[];
+    let freshSnapshots: string[] | undefined;
+    if (pending.count >= COPY_MIN_ROWS) {
+      ({ rows: fresh, snapshots: freshSnapshots } = await this.uniquely(() => copyNewRows(this.client, entity, attributeIds, pending)));
+    } else {
+      fresh = Array.from({ length: pending.count }, (_, i) => pending.rowAt(i));
+      const values = new ValueRows();
+      for (const row of fresh) {
+        entity.attributes.forEach((attribute, i) => {
+          const value = row.values[attribute.name] ?? null;
+          if (value !== null) values.add(row.row_id, attributeIds[i]!, attribute, value);
+        });
+      }
+      await this.uniquely(() => values.write(this.client, false));
     }
+    const changedValues = updates.map((u) => Object.fromEntries([...u.changed].map((name) => [name, u.values[name] ?? null])));
+    // After the new rows' values (in the same transaction): a bulk insert's are checked as they are written.
+    await checkRefs(this.client, this.catalog, entity, [...fresh.map((row) => row.values), ...changedValues]);
+
     const upserts = new ValueRows();
     const cleared: { rowIds: string[]; attributeIds: number[] } = { rowIds: [], attributeIds: [] };
     for (const update of updates) {
@@ -129,12 +155,6 @@ export class WriteTransaction {
         }
       }
     }
-    // The inserts' snapshots are built while Postgres stores their values (measured: 20 of the
-    // 120 ms a change_log COPY of 10,000 orders took when built during it).
-    const valuesWritten = this.uniquely(() => fresh.write(this.client, false));
-    valuesWritten.catch(() => undefined); // awaited below; a failure must not go unhandled meanwhile
-    const insertSnapshots = await snapshotsOf(entity, inserts);
-    await valuesWritten;
     await upserts.write(this.client, true);
     if (cleared.rowIds.length > 0) {
       await this.client.query(
@@ -147,7 +167,7 @@ export class WriteTransaction {
     const { first, now } = await takeTimeSlots(this.client, entity, count);
     let next = first;
     const slot = () => next++;
-    const inserted: EntityRow[] = inserts.map((r) => ({ row_id: r.row_id, time_slot: slot(), deleted_at: null, values: r.values }));
+    const inserted: EntityRow[] = fresh.map(({ row_id, values }) => ({ row_id, time_slot: slot(), deleted_at: null, values }));
     const updated: EntityRow[] = updates.map((u) => ({ ...u.before, time_slot: slot(), deleted_at: null, values: u.values }));
     // The slot is the change's time in ms (or just after it), so it doubles as the delete time.
     const deleted: EntityRow[] = deletes.map((d) => {
@@ -183,7 +203,7 @@ export class WriteTransaction {
         [headers.map((r) => r.row_id), headers.map((r) => String(r.time_slot)), headers.map((r) => (r.deleted_at === null ? null : String(r.deleted_at)))],
       );
     }
-    await captureChanges(this.client, entity, 'c', inserted, insertSnapshots);
+    await captureChanges(this.client, entity, 'c', inserted, freshSnapshots);
     await captureChanges(this.client, entity, 'u', updated);
     await captureChanges(this.client, entity, 'd', deleted);
     return { inserted, updated, deleted };

@@ -6,7 +6,8 @@ import { coerceObject, type AttributeInput } from './eav-write.js';
 import { inTransaction, type PgPool } from './pool.js';
 import type { AttributeIds } from './registry.js';
 import type { EntityRow } from './rows.js';
-import { readHeads, WriteTransaction, type RowHead } from './write-transaction.js';
+import { COPY_MIN_ROWS } from './copy-in.js';
+import { readHeads, WriteTransaction, type RowHead, type WriteSet } from './write-transaction.js';
 
 export type { AttributeInput } from './eav-write.js';
 
@@ -67,15 +68,17 @@ export class EavWriter {
     if (objects.length === 0) return [];
     const at = (i: number) => (objects.length === 1 ? undefined : `objects[${i}]`);
     const given = rowIds.filter((id): id is string => id !== undefined);
-    // Checked before a connection is taken: a batch of 50,000 objects holds none while it is checked.
-    const prepared = objects.map((object, i) => ({ row_id: rowIds[i] ?? uuidv7(), values: this.coerce(entity, object, false, at(i)) }));
+    const rowAt = (i: number) => ({ row_id: rowIds[i] ?? uuidv7(), values: this.coerce(entity, objects[i]!, false, at(i)) });
+    // A bulk insert's objects are checked, and given their row_ids, as the rows are written
+    // (WriteTransaction.write); a few objects before a connection is taken.
+    const inserts: WriteSet['inserts'] = objects.length >= COPY_MIN_ROWS ? { count: objects.length, rowAt } : objects.map((_, i) => rowAt(i));
     return this.transaction(async (tx) => {
       const heads = await tx.heads(given);
-      prepared.forEach((row, i) => {
-        const conflict = rowIdConflict(this.catalog, entity, heads.get(row.row_id));
+      rowIds.forEach((rowId, i) => {
+        const conflict = rowId === undefined ? null : rowIdConflict(this.catalog, entity, heads.get(rowId));
         if (conflict) throw new ConflictError(`${at(i) ?? 'object'}.row_id: ${conflict}`);
       });
-      const inserted = (await tx.write(entity, { inserts: prepared })).inserted;
+      const inserted = (await tx.write(entity, { inserts })).inserted;
       await beforeCommit?.(inserted, tx);
       return inserted;
     });

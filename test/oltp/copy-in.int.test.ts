@@ -5,9 +5,10 @@ import pino from 'pino';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Catalog, parseProjectDefinition } from '../../src/catalog/index.js';
-import { ConflictError } from '../../src/errors/index.js';
+import { uuidv7 } from 'uuidv7';
+import { ConflictError, ValidationError } from '../../src/errors/index.js';
 import { COPY_MIN_ROWS, copyIn, type CopyTuples } from '../../src/oltp/copy-in.js';
-import { openOltpStore, type AttributeInput, type OltpStore, type PgClient } from '../../src/oltp/index.js';
+import { isUuidV7, openOltpStore, type AttributeInput, type OltpStore, type PgClient } from '../../src/oltp/index.js';
 import { attributesOfEveryType, OWNERS_ENTITY } from '../support/definitions.js';
 import { createTestDatabase } from '../support/postgres.js';
 
@@ -153,7 +154,7 @@ describe('the writer’s inserts by binary COPY', () => {
     expect(logged).toEqual(written.map((row, n) => ({ row_id: row.row_id, snapshot: snapshots[n % 4], op: 'c' })));
   });
 
-  it('each change_log row of a large insert holds its own row’s snapshot (built in slices while the values are stored)', async () => {
+  it('each change_log row of a large insert holds its own row’s snapshot (built while the values are stored)', async () => {
     const objects = Array.from({ length: 1_201 }, (_, n) => ({ s: `large ${n}`, i: n }));
     const written = await store.writer.insert(items, objects);
     const { rows } = await store.pool.query<{ row_id: string; s: string; i: string }>(
@@ -186,12 +187,57 @@ describe('the writer’s inserts by binary COPY', () => {
     for (const [n, id] of ids.slice(0, 150).entries()) expect(live.get(id)!.values).toMatchObject({ s: `updated ${n}`, i: BigInt(n), f: n / 2 });
   });
 
-  it('a row_id a concurrent insert took first is a conflict naming it, and nothing of the later insert is written', async () => {
-    const rowId = '0190a1b2-c3d4-7e5f-8a9b-0c1d2e3f4a5b';
+  it('checks a bulk insert’s objects as its rows are written: an invalid one late in the batch fails it, named by its position, and nothing is written', async () => {
+    const objects: AttributeInput[] = Array.from({ length: 250 }, (_, n) => ({ s: `checked ${n}`, i: n }));
+    objects[230] = { s: 'checked 230', i: 'two hundred' };
+    const failure = await store.writer.insert(items, objects).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ValidationError);
+    expect((failure as Error).message).toMatch(/^objects\[230\]: .*\bi\b/);
+    const unknown = await store.writer.insert(items, [...objects.slice(0, 230), { s: 'checked 230', colour: 'red' }]).catch((error: unknown) => error);
+    expect((unknown as Error).message).toBe('objects[230]: unknown attribute "colour" of items');
+    const { rows } = await store.pool.query(`SELECT count(*)::int AS n FROM change_log WHERE snapshot->>'s' LIKE 'checked %'`);
+    expect(rows).toEqual([{ n: 0 }]);
+    const { rows: values } = await store.pool.query(`SELECT count(*)::int AS n FROM eav_value WHERE v_text LIKE 'checked %'`);
+    expect(values).toEqual([{ n: 0 }]);
+    // The store's connections are fine afterwards.
+    expect(await store.writer.insert(items, objects.slice(0, 200))).toHaveLength(200);
+  });
+
+  it('a bulk insert naming a missing ref row fails after its values went out, and nothing of it stays', async () => {
+    const [owner] = await store.writer.insert(catalog.entity('owners'), [{ label: 'ref owner' }]);
+    const missing = uuidv7();
+    const objects: AttributeInput[] = Array.from({ length: 150 }, (_, n) => ({ s: `missing-ref ${n}`, r: n === 120 ? missing : owner!.row_id }));
+    const failure = await store.writer.insert(items, objects).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(ValidationError);
+    expect((failure as Error).message).toBe(`items.r: no owners row with row_id ${missing}`);
+    const { rows } = await store.pool.query(`SELECT count(*)::int AS n FROM eav_value WHERE v_text LIKE 'missing-ref %'`);
+    expect(rows).toEqual([{ n: 0 }]);
+  });
+
+  it('a bulk insert keeps the row_ids given and gives the others new UUID v7s, rows in the order given', async () => {
+    const given = new Map(Array.from({ length: 70 }, (_, k) => [k * 3, uuidv7()]));
+    const objects = Array.from({ length: 210 }, (_, n) => ({ s: `ids ${n}` }));
+    const written = await store.writer.insert(items, objects, objects.map((_, n) => given.get(n)));
+    expect(written.map((row) => row.values.s)).toEqual(objects.map((o) => o.s));
+    for (const [n, row] of written.entries()) {
+      if (given.has(n)) expect(row.row_id).toBe(given.get(n));
+      else expect(isUuidV7(row.row_id), row.row_id).toBe(true);
+    }
+    expect(new Set(written.map((row) => row.row_id)).size).toBe(210);
+    const read = await store.readRows(items, written.map((row) => row.row_id));
+    expect(written.map((row) => read.get(row.row_id)?.values.s)).toEqual(objects.map((o) => o.s));
+  });
+
+  it.each([
+    { path: 'statements', count: 2 },
+    { path: 'binary COPY', count: COPY_MIN_ROWS + 50 },
+  ])('a row_id a concurrent insert took first is a conflict naming it, and nothing of the later insert is written ($path)', async ({ count }) => {
+    const rowId = uuidv7();
     let later: Promise<unknown> | undefined;
     await store.writer.insert(items, [{ s: 'first' }], [rowId], async () => {
       // The later insert passes the row_id check (nothing committed yet) and waits on the unique index.
-      later = other.writer.insert(items, [{ s: 'later' }, { s: 'later too' }], [undefined, rowId]).catch((error: unknown) => error);
+      const objects = Array.from({ length: count }, (_, n) => ({ s: `later ${n}` }));
+      later = other.writer.insert(items, objects, objects.map((_, n) => (n === count - 1 ? rowId : undefined))).catch((error: unknown) => error);
       for (let i = 0; i < 200; i++) {
         const { rows } = await store.pool.query(`SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`);
         if (rows.length > 0) return;
