@@ -12,6 +12,7 @@ import { RequestAccess } from './access.js';
 import { createAuthenticator, useAuthentication, type AuthSettings, type Session } from './auth.js';
 import { RowBudget, useResponseSizeLimit, useRowBudget } from './bounds.js';
 import type { GatewayContext, GatewayServices } from './builder.js';
+import { useCompiledMutations } from './compiled-mutations.js';
 import { boundedParserCache, type DocumentCache, type DocumentCacheSettings } from './document-cache.js';
 import { createLoaders } from './loaders.js';
 import { useMetricsEndpoint, useReadiness, useRequestMetrics } from './probes.js';
@@ -215,6 +216,7 @@ export function createGatewayYoga(options: {
       ...operationSafetyPlugins(safety, (request) => authenticator.isAdmin(request.headers)),
       ...(options.readiness ? [useReadiness(options.readiness)] : []),
       ...(options.metrics ? [useMetricsEndpoint(options.metrics), useRequestMetrics(options.metrics)] : []),
+      useCompiledMutations(),
       useRowBudget(),
       useResponseSizeLimit(bounds.maxResponseBytes),
       // Last: it adds the snapshot's time_slot to the final result.
