@@ -148,12 +148,15 @@ export function coerceAttributeValue(
 }
 
 /** The JSON form stored in change_log snapshots; int64 beyond 2^53 stays exact as a string. */
+const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+
 export function toSnapshotJson(attribute: Attribute, value: AttributeValue): JsonValue {
   if (value === null) return null;
   switch (attribute.type) {
     case 'int': {
       const n = value as bigint;
-      return n >= BigInt(Number.MIN_SAFE_INTEGER) && n <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(n) : n.toString();
+      return n >= MIN_SAFE_BIGINT && n <= MAX_SAFE_BIGINT ? Number(n) : n.toString();
     }
     case 'timestamp':
       return (value as Date).toISOString();

@@ -28,6 +28,38 @@ const HEX_DIGIT = Int8Array.from({ length: 128 }, (_, code) => {
   return Number.isNaN(digit) ? -1 : digit;
 });
 
+const TWO_32 = 2 ** 32;
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A field's length (a non-negative int32), big-endian, at `at`. */
+function writeLength(b: Buffer, at: number, length: number): void {
+  b[at] = length >>> 24;
+  b[at + 1] = (length >>> 16) & 0xff;
+  b[at + 2] = (length >>> 8) & 0xff;
+  b[at + 3] = length & 0xff;
+}
+
+/** Parses a UUID's canonical text (8-4-4-4-12 hex digits, either case) into 16 bytes at `at`. */
+export function parseUuid(text: string, into: Uint8Array, at: number): void {
+  let p = at;
+  let bad = text.length !== 36 ? -1 : 0;
+  for (let k = 0; k < 36 && bad >= 0; k++) {
+    const c = text.charCodeAt(k);
+    if (k === 8 || k === 13 || k === 18 || k === 23) {
+      bad = c === DASH ? 0 : -1;
+      continue;
+    }
+    const low = text.charCodeAt(++k);
+    const high = HEX_DIGIT[c & 0x7f]!;
+    const lowDigit = HEX_DIGIT[low & 0x7f]!;
+    // A character past ASCII would wrap into it: refused by its own test.
+    if ((high | lowDigit) < 0 || (c | low) > 0x7f) bad = -1;
+    into[p++] = (high << 4) | lowDigit;
+  }
+  if (bad < 0) throw new Error(`binary COPY: ${JSON.stringify(text)} is not a UUID`);
+}
+
 /** One tuple after another, field by field, in the binary COPY format (big-endian, length-prefixed). */
 export class CopyTuples {
   private buffer = Buffer.allocUnsafe(CHUNK_BYTES * 2);
@@ -66,32 +98,21 @@ export class CopyTuples {
   uuid(text: string): void {
     this.room(20);
     const b = this.buffer;
-    b.writeInt32BE(16, this.at);
-    const start = this.at + 4;
-    if (text === this.lastUuid) {
-      for (let i = 0; i < 16; i++) b[start + i] = this.lastUuidBytes[i]!;
-      this.at = start + 16;
-      return;
+    writeLength(b, this.at, 16);
+    if (text !== this.lastUuid) {
+      this.lastUuid = ''; // parseUuid may throw halfway
+      parseUuid(text, this.lastUuidBytes, 0);
+      this.lastUuid = text;
     }
-    let p = start;
-    let bad = text.length !== 36 ? -1 : 0;
-    for (let k = 0; k < 36 && bad >= 0; k++) {
-      const c = text.charCodeAt(k);
-      if (k === 8 || k === 13 || k === 18 || k === 23) {
-        bad = c === DASH ? 0 : -1;
-        continue;
-      }
-      const low = text.charCodeAt(++k);
-      const high = HEX_DIGIT[c & 0x7f]!;
-      const lowDigit = HEX_DIGIT[low & 0x7f]!;
-      // A character past ASCII would wrap into it: refused by its own test.
-      if ((high | lowDigit) < 0 || (c | low) > 0x7f) bad = -1;
-      b[p++] = (high << 4) | lowDigit;
-    }
-    if (bad < 0) throw new Error(`binary COPY: ${JSON.stringify(text)} is not a UUID`);
-    for (let i = 0; i < 16; i++) this.lastUuidBytes[i] = b[start + i]!;
-    this.lastUuid = text;
-    this.at = p;
+    b.set(this.lastUuidBytes, this.at + 4);
+    this.at += 20;
+  }
+
+  /** Bytes already in the format (fields encoded once, written for many tuples). */
+  bytes(raw: Uint8Array): void {
+    this.room(raw.length);
+    this.buffer.set(raw, this.at);
+    this.at += raw.length;
   }
 
   int2(value: number): void {
@@ -110,8 +131,22 @@ export class CopyTuples {
 
   int8(value: bigint): void {
     this.room(12);
-    this.buffer.writeInt32BE(8, this.at);
-    this.buffer.writeBigInt64BE(value, this.at + 4);
+    writeLength(this.buffer, this.at, 8);
+    // Through a Number where exact: BigInt's own write costs several times more.
+    if (value >= MIN_SAFE && value <= MAX_SAFE) this.int64(Number(value), 0);
+    else {
+      this.buffer.writeBigInt64BE(value, this.at + 4);
+      this.at += 12;
+    }
+  }
+
+  /** `high` * 2^32 + `low`, an int8 whose parts are exact Numbers (|value| may pass 2^53); after its length. */
+  private int64(value: number, low: number): void {
+    const high = Math.floor(value / TWO_32);
+    const rest = value - high * TWO_32 + low; // in [0, 2^32 + low)
+    const carry = Math.floor(rest / TWO_32);
+    this.buffer.writeInt32BE(high + carry, this.at + 4);
+    this.buffer.writeUInt32BE(rest - carry * TWO_32, this.at + 8);
     this.at += 12;
   }
 
@@ -140,7 +175,12 @@ export class CopyTuples {
 
   /** timestamptz: microseconds since Postgres' epoch (a Date holds milliseconds, all exact). */
   timestamptz(value: Date): void {
-    this.int8(BigInt(value.getTime() - POSTGRES_EPOCH_MS) * 1000n);
+    // ms * 1000 passes 2^53 (exact Numbers) before year 2285: split ms at 2^32 and scale each part.
+    const ms = value.getTime() - POSTGRES_EPOCH_MS;
+    const high = Math.floor(ms / TWO_32);
+    this.room(12);
+    writeLength(this.buffer, this.at, 8);
+    this.int64(high * 1000 * TWO_32, (ms - high * TWO_32) * 1000);
   }
 
   /** date from 'YYYY-MM-DD': days since Postgres' epoch. */

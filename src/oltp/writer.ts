@@ -1,5 +1,6 @@
 // The write path: EAV rows and their change_log rows in one transaction, inserted by binary COPY.
-import { uuidv7 } from 'uuidv7';
+import { webcrypto } from 'node:crypto';
+import { V7Generator } from 'uuidv7';
 import { DEFAULT_VALUE_POLICY, type AttributeValue, type Catalog, type EntitySchema, type ValuePolicy } from '../catalog/index.js';
 import { ConflictError, ValidationError } from '../errors/index.js';
 import { coerceObject, type AttributeInput } from './eav-write.js';
@@ -29,6 +30,26 @@ export function rowIdConflict(catalog: Catalog, entity: EntitySchema, head: RowH
   return head.deleted_at === null
     ? `row_id ${head.row_id} already exists in ${entity.name} (uniqueness violation of ${entity.name}_pkey; use on_conflict to upsert)`
     : `row_id ${head.row_id} was a ${entity.name} row that is soft-deleted; a deleted row_id is never reused`;
+}
+
+/**
+ * The generator of new row_ids: uuidv7's, drawing its random words 4 KiB at a time (its default
+ * draws 32 bytes a call, a call per two row_ids: 10,000 of them took 14.6 ms, 8.8 ms this way).
+ */
+const randomWords = new Uint32Array(1024);
+let nextWord = randomWords.length;
+const rowIdGenerator = new V7Generator({
+  nextUint32(): number {
+    if (nextWord === randomWords.length) {
+      webcrypto.getRandomValues(randomWords);
+      nextWord = 0;
+    }
+    return randomWords[nextWord++]!;
+  },
+});
+
+function newRowId(): string {
+  return rowIdGenerator.generate().toString();
 }
 
 export class EavWriter {
@@ -68,7 +89,7 @@ export class EavWriter {
     if (objects.length === 0) return [];
     const at = (i: number) => (objects.length === 1 ? undefined : `objects[${i}]`);
     const given = rowIds.filter((id): id is string => id !== undefined);
-    const rowAt = (i: number) => ({ row_id: rowIds[i] ?? uuidv7(), values: this.coerce(entity, objects[i]!, false, at(i)) });
+    const rowAt = (i: number) => ({ row_id: rowIds[i] ?? newRowId(), values: this.coerce(entity, objects[i]!, false, at(i)) });
     // A bulk insert's objects are checked, and given their row_ids, as the rows are written
     // (WriteTransaction.write); a few objects before a connection is taken.
     const inserts: WriteSet['inserts'] = objects.length >= COPY_MIN_ROWS ? { count: objects.length, rowAt } : objects.map((_, i) => rowAt(i));
