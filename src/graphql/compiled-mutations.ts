@@ -2,7 +2,12 @@
 // graphql-js coercing its variables (a walk of every field of every object, through generic code):
 // of a 10,000-object insert_orders, the request reached its resolver after ~210 ms, ~80 ms with the
 // compiled coercion. Queries keep graphql-js: their variables are small and their time is DuckDB's.
-import { getOperationAST, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
+//
+// Only documents without string literals are compiled: graphql-jit 0.8.9 writes literal arguments
+// into the code it generates, and turns a string starting with its (public) Date marker into code,
+// so a string literal could run code in the gateway (test/graphql/compiled-mutations.int.test.ts).
+// Values in variables never enter the generated code; a bulk insert sends its objects that way.
+import { BREAK, getOperationAST, Kind, visit, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';
 import type { Plugin } from 'graphql-yoga';
 
@@ -10,7 +15,8 @@ type Compiled = CompiledQuery | null;
 
 /**
  * Compiled mutations per schema (each role has its own) and document (Yoga's parser cache hands out
- * one per query text); null where graphql-jit cannot compile one, which then runs as before.
+ * one per query text); null where one is not compiled (string literals) or graphql-jit cannot
+ * compile it: it then runs as before.
  */
 const compiledBySchema = new WeakMap<GraphQLSchema, WeakMap<DocumentNode, Map<string | null, Compiled>>>();
 
@@ -21,11 +27,22 @@ function compiledOf(schema: GraphQLSchema, document: DocumentNode, operationName
   if (!byOperation) byDocument.set(document, (byOperation = new Map()));
   let compiled = byOperation.get(operationName);
   if (compiled === undefined) {
-    const result = compileQuery(schema, document, operationName ?? undefined);
-    compiled = isCompiledQuery(result) ? result : null;
+    const result = hasStringLiteral(document) ? null : compileQuery(schema, document, operationName ?? undefined);
+    compiled = result && isCompiledQuery(result) ? result : null;
     byOperation.set(operationName, compiled);
   }
   return compiled;
+}
+
+function hasStringLiteral(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    [Kind.STRING]() {
+      found = true;
+      return BREAK;
+    },
+  });
+  return found;
 }
 
 /**
