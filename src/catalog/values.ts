@@ -147,10 +147,10 @@ export function coerceAttributeValue(
   }
 }
 
-/** The JSON form stored in change_log snapshots; int64 beyond 2^53 stays exact as a string. */
 const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER);
 const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
+/** The JSON form stored in change_log snapshots; int64 beyond 2^53 stays exact as a string. */
 export function toSnapshotJson(attribute: Attribute, value: AttributeValue): JsonValue {
   if (value === null) return null;
   switch (attribute.type) {

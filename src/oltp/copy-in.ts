@@ -94,7 +94,7 @@ export class CopyTuples {
     this.at += 4;
   }
 
-  /** A UUID from its canonical text (8-4-4-4-12 hex digits), parsed here: a row_id is written 8 times a row. */
+  /** A UUID from its canonical text (8-4-4-4-12 hex digits); the last one's bytes are kept: tuples in a row often repeat it. */
   uuid(text: string): void {
     this.room(20);
     const b = this.buffer;
@@ -140,7 +140,10 @@ export class CopyTuples {
     }
   }
 
-  /** `high` * 2^32 + `low`, an int8 whose parts are exact Numbers (|value| may pass 2^53); after its length. */
+  /**
+   * Writes `value + low` as an int8, after the field's length: exact where the sum passes 2^53, as
+   * long as each part is an exact Number (`low` >= 0).
+   */
   private int64(value: number, low: number): void {
     const high = Math.floor(value / TWO_32);
     const rest = value - high * TWO_32 + low; // in [0, 2^32 + low)

@@ -25,6 +25,16 @@ export interface NewRow {
   values: Record<string, AttributeValue>;
 }
 
+/**
+ * New rows not made yet: a write makes each (`rowAt`: checks its input, gives it a row_id) just
+ * before it encodes it, while Postgres stores the rows before it, so a bulk insert's checks take no
+ * time of their own. What `rowAt` throws fails the write, and nothing of it is kept.
+ */
+export interface PendingRows {
+  count: number;
+  rowAt(index: number): NewRow;
+}
+
 const namesOf = new WeakMap<EntitySchema, ReadonlySet<string>>();
 
 /** The entity's attribute names, kept per definition object: a batch checks every object against them. */
@@ -118,7 +128,7 @@ export async function copyNewRows(
   client: PgClient,
   entity: EntitySchema,
   attributeIds: readonly number[],
-  rows: { count: number; rowAt(index: number): NewRow },
+  rows: PendingRows,
 ): Promise<{ rows: NewRow[]; snapshots: string[] }> {
   const made: NewRow[] = [];
   const snapshots: string[] = [];

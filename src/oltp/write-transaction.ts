@@ -4,13 +4,13 @@ import type { AttributeValue, Catalog, EntitySchema } from '../catalog/index.js'
 import { ConflictError } from '../errors/index.js';
 import { takeTimeSlots } from './clock.js';
 import { COPY_MIN_ROWS, copyIn } from './copy-in.js';
-import { captureChanges, checkRefs, copyNewRows, ValueRows, type NewRow } from './eav-write.js';
+import { captureChanges, checkRefs, copyNewRows, ValueRows, type NewRow, type PendingRows } from './eav-write.js';
 import type { PgClient, PgPool } from './pool.js';
 import { readEntityRows } from './reader.js';
 import type { AttributeIds } from './registry.js';
 import type { EntityRow } from './rows.js';
 
-export type { NewRow } from './eav-write.js';
+export type { NewRow, PendingRows } from './eav-write.js';
 
 type Queryable = Pick<PgPool | PgClient, 'query'>;
 
@@ -44,16 +44,6 @@ export interface RowUpdate {
   before: EntityRow;
   values: Record<string, AttributeValue>;
   changed: ReadonlySet<string>;
-}
-
-/**
- * New rows not made yet: write() makes each (`rowAt`: checks its input, gives it a row_id) just
- * before it encodes it, while Postgres stores the rows before it, so a bulk insert's checks take no
- * time of their own. What `rowAt` throws fails the write, and nothing of it is kept.
- */
-export interface PendingRows {
-  count: number;
-  rowAt(index: number): NewRow;
 }
 
 export interface WriteSet {
