@@ -13,6 +13,8 @@ export { ATTRIBUTE_TYPES, TYPE_MAPPING, typeMapping, type AttributeType, type Ea
 export {
   DEFAULT_MAX_VALUE_BYTES,
   DEFAULT_VALUE_POLICY,
+  MAX_SAFE_BIGINT,
+  MIN_SAFE_BIGINT,
   coerceAttributeValue,
   fromSnapshotJson,
   isUuid,

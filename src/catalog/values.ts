@@ -147,8 +147,9 @@ export function coerceAttributeValue(
   }
 }
 
-const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER);
-const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
+/** The int64 values a JavaScript Number holds exactly. */
+export const MIN_SAFE_BIGINT = BigInt(Number.MIN_SAFE_INTEGER);
+export const MAX_SAFE_BIGINT = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** The JSON form stored in change_log snapshots; int64 beyond 2^53 stays exact as a string. */
 export function toSnapshotJson(attribute: Attribute, value: AttributeValue): JsonValue {

@@ -5,7 +5,7 @@
 //
 // Only documents without string literals are compiled: graphql-jit 0.8.9 writes literal arguments
 // into the code it generates, and turns a string starting with its (public) Date marker into code,
-// so a string literal could run code in the gateway (test/graphql/compiled-mutations.int.test.ts).
+// so a string literal could run code in the gateway (test/graphql/write-path.int.test.ts).
 // Values in variables never enter the generated code; a bulk insert sends its objects that way.
 import { BREAK, getOperationAST, Kind, visit, type DocumentNode, type ExecutionResult, type GraphQLSchema } from 'graphql';
 import { compileQuery, isCompiledQuery, type CompiledQuery } from 'graphql-jit';

@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { from as copyFrom } from 'pg-copy-streams';
+import { MAX_SAFE_BIGINT, MIN_SAFE_BIGINT } from '../catalog/index.js';
 import type { PgClient } from './pool.js';
 
 const HEADER = Buffer.concat([Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)]);
@@ -29,8 +30,6 @@ const HEX_DIGIT = Int8Array.from({ length: 128 }, (_, code) => {
 });
 
 const TWO_32 = 2 ** 32;
-const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
-const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 
 /** A field's length (a non-negative int32), big-endian, at `at`. */
 function writeLength(b: Buffer, at: number, length: number): void {
@@ -41,7 +40,7 @@ function writeLength(b: Buffer, at: number, length: number): void {
 }
 
 /** Parses a UUID's canonical text (8-4-4-4-12 hex digits, either case) into 16 bytes at `at`. */
-export function parseUuid(text: string, into: Uint8Array, at: number): void {
+export function uuidBytes(text: string, into: Uint8Array, at: number): void {
   let p = at;
   let bad = text.length !== 36 ? -1 : 0;
   for (let k = 0; k < 36 && bad >= 0; k++) {
@@ -100,8 +99,8 @@ export class CopyTuples {
     const b = this.buffer;
     writeLength(b, this.at, 16);
     if (text !== this.lastUuid) {
-      this.lastUuid = ''; // parseUuid may throw halfway
-      parseUuid(text, this.lastUuidBytes, 0);
+      this.lastUuid = ''; // uuidBytes may throw halfway
+      uuidBytes(text, this.lastUuidBytes, 0);
       this.lastUuid = text;
     }
     b.set(this.lastUuidBytes, this.at + 4);
@@ -133,7 +132,7 @@ export class CopyTuples {
     this.room(12);
     writeLength(this.buffer, this.at, 8);
     // Through a Number where exact: BigInt's own write costs several times more.
-    if (value >= MIN_SAFE && value <= MAX_SAFE) this.int64(Number(value), 0);
+    if (value >= MIN_SAFE_BIGINT && value <= MAX_SAFE_BIGINT) this.int64(Number(value), 0);
     else {
       this.buffer.writeBigInt64BE(value, this.at + 4);
       this.at += 12;

@@ -13,7 +13,7 @@ import {
   type ValuePolicy,
 } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import { COPY_MIN_ROWS, copyIn, parseUuid, type CopyTuples } from './copy-in.js';
+import { COPY_MIN_ROWS, copyIn, uuidBytes, type CopyTuples } from './copy-in.js';
 import type { PgClient } from './pool.js';
 import { EAV_VALUE_COLUMNS, eavColumnOf, eavParam, type EntityRow } from './rows.js';
 
@@ -118,6 +118,13 @@ function writeEavValue(out: CopyTuples, attribute: Attribute, value: Exclude<Att
   }
 }
 
+/** Big-endian int32s, as the binary COPY format writes lengths and integers. */
+function int32s(values: readonly number[]): Uint8Array {
+  const view = new DataView(new ArrayBuffer(4 * values.length));
+  values.forEach((value, i) => view.setInt32(4 * i, value));
+  return new Uint8Array(view.buffer);
+}
+
 /**
  * Writes new rows' values by one binary COPY, in row order. Each row is made (`rows.rowAt`, which
  * may check an input and throw) just before its values are encoded, and its change_log snapshot is
@@ -133,30 +140,20 @@ export async function copyNewRows(
   const made: NewRow[] = [];
   const snapshots: string[] = [];
   const { attributes } = entity;
-  const fieldCount = 2 + EAV_VALUE_COLUMNS.length;
   // A value row is its row's head (field count, row_id), then per attribute fixed bytes (its id and
   // the NULL columns before its own), its value, and the NULL columns after: encoded once here.
   const head = new Uint8Array(22);
-  new DataView(head.buffer).setInt16(0, fieldCount);
-  new DataView(head.buffer).setInt32(2, 16);
-  const before = attributes.map((attribute, k) => {
-    const field = COPY_FIELD.get(eavColumnOf(attribute))!;
-    const bytes = new DataView(new ArrayBuffer(8 + 4 * field));
-    bytes.setInt32(0, 4);
-    bytes.setInt32(4, attributeIds[k]!);
-    for (let f = 0; f < field; f++) bytes.setInt32(8 + 4 * f, -1);
-    return new Uint8Array(bytes.buffer);
-  });
-  const after = attributes.map((attribute) => {
-    const nulls = EAV_VALUE_COLUMNS.length - 1 - COPY_FIELD.get(eavColumnOf(attribute))!;
-    const bytes = new DataView(new ArrayBuffer(4 * nulls));
-    for (let f = 0; f < nulls; f++) bytes.setInt32(4 * f, -1);
-    return new Uint8Array(bytes.buffer);
-  });
+  const headView = new DataView(head.buffer);
+  headView.setInt16(0, 2 + EAV_VALUE_COLUMNS.length);
+  headView.setInt32(2, 16);
+  const nulls = (count: number) => Array<number>(count).fill(-1);
+  const fieldOf = (attribute: Attribute) => COPY_FIELD.get(eavColumnOf(attribute))!;
+  const before = attributes.map((attribute, k) => int32s([4, attributeIds[k]!, ...nulls(fieldOf(attribute))]));
+  const after = attributes.map((attribute) => int32s(nulls(EAV_VALUE_COLUMNS.length - 1 - fieldOf(attribute))));
   await copyIn(client, VALUE_COPY, Array.from({ length: rows.count }).keys(), (out, i) => {
     const row = rows.rowAt(i);
     made.push(row);
-    parseUuid(row.row_id, head, 6);
+    uuidBytes(row.row_id, head, 6);
     for (let k = 0; k < attributes.length; k++) {
       const attribute = attributes[k]!;
       const value = row.values[attribute.name] ?? null;
