@@ -6,7 +6,7 @@ import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import type { EntityTypes } from './entities.js';
 import { withFilter } from './access.js';
-import { givenFields, setWriteServices, visibleIds, visibleRows, type MutationTypes } from './write-context.js';
+import { givenFields, mutationAnswer, setWriteServices, visibleIds, type MutationTypes } from './write-context.js';
 import { checkChange, parseInc, type RowChange } from './set-changes.js';
 import { pathIn, writeMatching, type SetStatement, type UpdateCheck } from './set-writes.js';
 
@@ -67,7 +67,7 @@ export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, 
       resolve: async (_root, args: RawUpdate, ctx) => {
         const statement = updateStatement(ctx, entity, args, '');
         const [response] = await writeMatching(setWriteServices(ctx, entity), entity, `update_${name}`, [statement], updateCheck(ctx, entity));
-        return { ...response!, returning: await visibleRows(ctx, entity, response!.returning) };
+        return mutationAnswer(ctx, entity, response!);
       },
     }),
   );
@@ -82,7 +82,7 @@ export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, 
         const statements = args.updates.map((raw, i) => updateStatement(ctx, entity, raw, `updates[${i}]`));
         if (statements.length === 0) return [];
         const responses = await writeMatching(setWriteServices(ctx, entity), entity, `update_${name}_many`, statements, updateCheck(ctx, entity));
-        return Promise.all(responses.map(async (r) => ({ ...r, returning: await visibleRows(ctx, entity, r.returning) })));
+        return responses.map((r) => mutationAnswer(ctx, entity, r));
       },
     }),
   );
@@ -98,7 +98,7 @@ export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, 
         // Which of the rows the role may see is judged before they are deleted (no longer searched after).
         const visible = ctx.access.seesAll(entity) ? undefined : await visibleIds(ctx, entity, where, ctx.services.limits.maxInsertObjects);
         const [response] = await writeMatching(setWriteServices(ctx, entity), entity, `delete_${name}`, [{ where, at: '' }]);
-        return { ...response!, returning: await visibleRows(ctx, entity, response!.returning, visible) };
+        return mutationAnswer(ctx, entity, response!, visible);
       },
     }),
   );

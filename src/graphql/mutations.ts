@@ -8,10 +8,10 @@ import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
 import { attributeInputType, type EntityTypes } from './entities.js';
 import { defineSetMutations } from './mutations-set.js';
-import { writeMatching, type MutationResponse } from './set-writes.js';
+import { writeMatching } from './set-writes.js';
 import { applyChange, checkChange, incrementable, parseInc } from './set-changes.js';
 import { insertRows, type InsertObject, type OnConflict } from './upsert.js';
-import { givenFields, pinnedRow, setWriteServices, visibleIds, visibleRows } from './write-context.js';
+import { givenFields, mutationAnswer, pinnedRow, setWriteServices, visibleIds, visibleRows, type MutationAnswer } from './write-context.js';
 
 interface RawInsertObject extends Record<string, unknown> {
   row_id?: string | null;
@@ -45,7 +45,7 @@ function insertObjects(raw: readonly RawInsertObject[], presets: Record<string, 
 }
 
 /** Binds an insert's permission and on_conflict: presets, checks, and the update filter on conflicts. */
-async function insertCall(ctx: GatewayContext, entity: EntitySchema, field: string, objects: readonly RawInsertObject[], raw: RawOnConflict | null | undefined): Promise<MutationResponse> {
+async function insertCall(ctx: GatewayContext, entity: EntitySchema, field: string, objects: readonly RawInsertObject[], raw: RawOnConflict | null | undefined): Promise<MutationAnswer> {
   const insert = ctx.access.insert(entity);
   const update = raw ? ctx.access.update(entity) : null;
   const onConflict: OnConflict | null = raw
@@ -57,7 +57,7 @@ async function insertCall(ctx: GatewayContext, entity: EntitySchema, field: stri
   const guard: InsertGuard = { role: ctx.access.role, insertCheck: insert.check, updateCheck: update?.check ?? null, updatePresets: update?.presets ?? {} };
   const rows = await insertRows(setWriteServices(ctx, entity), ctx.services.catalog, entity, field, insertObjects(objects, insert.presets), onConflict, guard);
   // affected_rows counts what was written, also rows the role may not read back.
-  return { affected_rows: rows.length, returning: await visibleRows(ctx, entity, rows) };
+  return mutationAnswer(ctx, entity, { affected_rows: rows.length, returning: rows });
 }
 
 export function defineMutations(builder: GatewayBuilder, types: EntityTypes): void {
@@ -100,15 +100,15 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
             );
           },
         });
-  const response = builder.objectRef<MutationResponse>(`${name}_mutation_response`).implement({
+  const response = builder.objectRef<MutationAnswer>(`${name}_mutation_response`).implement({
     description: `Rows changed by a ${name} mutation`,
     fields: (t) => ({
       affected_rows: t.exposeInt('affected_rows', { nullable: false, description: 'Number of rows affected by the mutation' }),
-      returning: dynamicField<MutationResponse>(t)({
+      returning: dynamicField<MutationAnswer>(t)({
         type: [object],
         nullable: false,
         description: 'The rows as the mutation wrote them',
-        resolve: (parent) => parent.returning,
+        resolve: (parent) => parent.returning(),
       }),
     }),
   });
@@ -140,7 +140,7 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
       description: `Insert one ${name} row; null when on_conflict skipped it`,
       args: { object: dynamicInput(t)({ type: insertInput, required: true }), on_conflict: onConflictArg(t as never) },
       resolve: async (_root, args: { object: RawInsertObject; on_conflict?: RawOnConflict | null }, ctx) => {
-        return (await insertCall(ctx, entity, `insert_${name}_one`, [args.object], args.on_conflict)).returning[0] ?? null;
+        return (await (await insertCall(ctx, entity, `insert_${name}_one`, [args.object], args.on_conflict)).returning())[0] ?? null;
       },
     }),
   );

@@ -4,7 +4,7 @@ import type { EntitySchema } from '../catalog/index.js';
 import type { EntityRow } from '../oltp/index.js';
 import { SYSTEM_COLUMNS, type Filter } from '../query/index.js';
 import type { GatewayContext } from './builder.js';
-import type { SetWriteServices } from './set-writes.js';
+import type { MutationResponse, SetWriteServices } from './set-writes.js';
 
 // Refs passed on only as field types: their generic parameters do not matter here.
 type InputRef = unknown;
@@ -54,6 +54,26 @@ export async function visibleRows(ctx: GatewayContext, entity: EntitySchema, row
   if (ctx.access.seesAll(entity) || rows.length === 0) return rows;
   const ids = known ?? (await visibleIds(ctx, entity, { kind: 'in', column: SYSTEM_COLUMNS.row_id!, values: rows.map((r) => r.row_id), negated: false }, rows.length));
   return rows.filter((r) => ids.has(r.row_id));
+}
+
+/**
+ * A `<name>_mutation_response` as the resolvers hand it to GraphQL: `returning` is judged
+ * (visibleRows) only when the request selects it, once. A bulk write asked for `affected_rows`
+ * alone runs no search of its rows then, and charges none of them to the request's row bound:
+ * for a role with a select filter that search read every written row after the commit, and
+ * past MAX_ROWS_PER_REQUEST failed a write that had committed.
+ */
+export interface MutationAnswer {
+  affected_rows: number;
+  returning(): Promise<EntityRow[]>;
+}
+
+export function mutationAnswer(ctx: GatewayContext, entity: EntitySchema, response: MutationResponse, known?: ReadonlySet<string>): MutationAnswer {
+  let visible: Promise<EntityRow[]> | undefined;
+  return {
+    affected_rows: response.affected_rows,
+    returning: () => (visible ??= visibleRows(ctx, entity, response.returning, known)),
+  };
 }
 
 /** Row_ids of current rows matching `where` that the role may see (at most `limit`). */

@@ -2,7 +2,7 @@
 // aliases (MAX_ROWS_PER_REQUEST), response bytes (MAX_RESPONSE_BYTES), parsed documents kept.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentCacheOf } from '../../src/graphql/index.js';
-import { startTestGateway, type TestGateway } from '../support/gateway.js';
+import { TEST_ADMIN_TOKEN, startTestGateway, type TestGateway } from '../support/gateway.js';
 
 const MAX_ROWS = 500;
 const DOCUMENT_CACHE = { maxBytes: 64 * 1024, maxDocumentBytes: 4 * 1024 };
@@ -127,5 +127,25 @@ describe('request bounds', () => {
     expect(response.errors?.[0]?.extensions?.code).toBe('LIMIT_EXCEEDED');
     const { rows } = await gw.oltp.pool.query<{ n: string }>(`SELECT count(*) AS n FROM change_log WHERE schema_id = 2`);
     expect(Number(rows[0]!.n)).toBe(10 + MAX_ROWS + 100);
+  });
+
+  // After the count above: it adds and changes orders too.
+  it('a role with a select filter writes more rows than the bound and asks affected_rows only: answered, not failed after its commit', async () => {
+    const analyst = { headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'x-hasura-role': 'analyst', 'x-hasura-country': 'DE' } };
+    const [customer] = (await gw.gql(`{ customers(limit: 1) { row_id } }`)).data.customers;
+    const objects = Array.from({ length: MAX_ROWS + 100 }, (_, i) => ({ customer: customer.row_id, total: i, quantity: 1, note: 'bulk' }));
+    const inserted = await gw.gql(`mutation($o: [orders_insert_input!]!) { insert_orders(objects: $o) { affected_rows } }`, { o: objects }, analyst);
+    expect(inserted.errors).toBeUndefined();
+    expect(inserted.data.insert_orders.affected_rows).toBe(MAX_ROWS + 100);
+    const updated = await gw.gql(`mutation { update_orders(where: {note: {_eq: "bulk"}}, _set: {note: "bulk, seen"}) { affected_rows } }`, undefined, analyst);
+    expect(updated.errors).toBeUndefined();
+    expect(updated.data.update_orders.affected_rows).toBe(MAX_ROWS + 100);
+    // Asked for, the rows are judged and charged as any rows read: past the bound, the answer says so.
+    const asked = await gw.gql(`mutation { update_orders(where: {note: {_eq: "bulk, seen"}}, _set: {note: "bulk"}) { affected_rows returning { total } } }`, undefined, analyst);
+    expect(asked.errors?.[0]?.message).toContain('MAX_ROWS_PER_REQUEST');
+    const { rows } = await gw.oltp.pool.query<{ n: string }>(
+      `SELECT count(*) AS n FROM eav_value v JOIN eav_attribute a USING (attribute_id) WHERE a.name = 'note' AND v.v_text = 'bulk'`,
+    );
+    expect(Number(rows[0]!.n)).toBe(MAX_ROWS + 100);
   });
 });
