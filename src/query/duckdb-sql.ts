@@ -149,9 +149,15 @@ export class Params {
     return this.push(listValue(values.map((v) => duckDbValueOf(type, v))), LIST(duckDbTypeOf(type)));
   }
 
-  /** A row count (LIMIT, OFFSET, row numbers). */
+  /**
+   * A row count (LIMIT, OFFSET, row numbers), written as a literal: it is an integer the plan
+   * computed and checked, never text, and a statement left without parameters is run without
+   * DuckDB's second planning of a prepared one (engine.ts): 2 ms of a 35 ms group-by of 1M rows
+   * whose only parameter was its LIMIT.
+   */
   addCount(n: number): string {
-    return this.push(BigInt(n), BIGINT);
+    if (!Number.isSafeInteger(n) || n < 0) throw new Error(`a row count must be a non-negative integer, not ${n}`);
+    return String(n);
   }
 }
 

@@ -61,8 +61,8 @@ describe('compileAggregate', () => {
         limit: 10,
         offset: 20,
       }),
-      `SELECT * FROM (SELECT j1."country" AS "key__customer__country", sum(o."total") AS "sum__total", count(*) AS "count", avg(o."total") AS "avg__total", max(o."placed_at") AS "max__placed_at" FROM <orders> AS o LEFT JOIN <customers> AS j1 ON j1.row_id = o."customer" WHERE true GROUP BY 1) AS g WHERE ((g."count" > $1) AND (g."avg__total" <= $2)) ORDER BY g."max__placed_at" DESC NULLS LAST, g."key__customer__country" ASC NULLS LAST LIMIT $3 OFFSET $4`,
-      ['5', '2.5', '10', '20'],
+      `SELECT * FROM (SELECT j1."country" AS "key__customer__country", sum(o."total") AS "sum__total", count(*) AS "count", avg(o."total") AS "avg__total", max(o."placed_at") AS "max__placed_at" FROM <orders> AS o LEFT JOIN <customers> AS j1 ON j1.row_id = o."customer" WHERE true GROUP BY 1) AS g WHERE ((g."count" > $1) AND (g."avg__total" <= $2)) ORDER BY g."max__placed_at" DESC NULLS LAST, g."key__customer__country" ASC NULLS LAST LIMIT 10 OFFSET 20`,
+      ['5', '2.5'],
     ],
     [
       'a batch of parents: grouped by the ref, pinned to the parents',

@@ -116,11 +116,16 @@ describe('compilePage', () => {
     for (const part of absent) expect(sql).not.toContain(part);
   });
 
-  it('binds every value as a parameter: the ids, the limit and offset', () => {
+  it('binds every value as a parameter (the ids); row counts are checked integers, written as literals', () => {
     const { sql, params } = compilePage(plan({ entity: orders, parents: { via: ref(orders, 'customer'), ids: [ID], maxRows: 7 }, limit: 3, offset: 2 }), view);
     expect(sql).not.toContain(ID);
-    expect(params.map(String)).toEqual(expect.arrayContaining(['2', '5', '7']));
+    expect(params.map(String)).toEqual([`[${ID}]`]);
     expect(count(sql, '$')).toBe(params.length);
+    expect(sql).toContain("> 2 AND row_number() OVER (PARTITION BY o.\"customer\" ORDER BY o.row_id ASC) <= 5");
+    expect(sql).toMatch(/LIMIT 7$/);
+    for (const bad of [1.5, -1, Number.NaN, 2 ** 53]) {
+      expect(() => compilePage(plan({ entity: orders, limit: bad }), view)).toThrow('a row count must be a non-negative integer');
+    }
   });
 
   it('ANDs a row filter wherever its entity is read: the page, a related join, grouped children, a filter through a ref', () => {
