@@ -1,8 +1,8 @@
 // The hot mirror's log (hot.ts): each buffered change it holds, by slot, with its row and op. It
 // answers in JavaScript what would otherwise be a DuckDB statement over the mirror table: which
-// rows changed since a slot (a kept aggregate's correction, aggregate-cache.ts), and whether the
-// mirror holds any version of some rows (a copy that supersedes none skips its UPDATE). Its row ids
-// go into statements as literals (uuidLiteral).
+// rows changed since a slot (a kept aggregate's correction, aggregate-cache.ts), and which version
+// of some rows the mirror holds (a copy that supersedes none skips its UPDATE; one that does finds
+// them by slot). Its row ids go into statements as literals (uuidLiteral).
 
 /** A buffered change as the log keeps it (row_id as a 128-bit integer, as COPY gives it). */
 export interface LoggedChange {
@@ -93,13 +93,17 @@ export class MirrorLog {
   }
 
   /**
-   * Whether the table, which holds no rows at or below `prunedThrough`, holds a version of any of
-   * `rowIds`; null when the log does not cover all it holds.
+   * Of those of `rowIds` the table holds a version of (it holds no rows at or below
+   * `prunedThrough`), the slot of the newest one; null when the log does not cover all it holds.
    */
-  holdsAnyOf(rowIds: Iterable<bigint>, prunedThrough: bigint): boolean | null {
+  heldVersions(rowIds: Iterable<bigint>, prunedThrough: bigint): Map<bigint, bigint> | null {
     if (this.above > prunedThrough) return null;
-    for (const rowId of rowIds) if (this.byRow.has(rowId)) return true;
-    return false;
+    const held = new Map<bigint, bigint>();
+    for (const rowId of rowIds) {
+      const own = this.byRow.get(rowId);
+      if (own) held.set(rowId, own[own.length - 1]!.slot);
+    }
+    return held;
   }
 }
 

