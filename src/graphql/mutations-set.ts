@@ -8,6 +8,7 @@ import type { EntityTypes } from './entities.js';
 import { withFilter } from './access.js';
 import { givenFields, mutationAnswer, setWriteServices, visibleIds, type MutationTypes } from './write-context.js';
 import { checkChange, parseInc, type RowChange } from './set-changes.js';
+import { childFields } from './selections.js';
 import { pathIn, writeMatching, type SetStatement, type UpdateCheck } from './set-writes.js';
 
 interface RawUpdate {
@@ -92,11 +93,14 @@ export function defineSetMutations(builder: GatewayBuilder, types: EntityTypes, 
       type: response,
       description: `delete data from the table: "${name}" (soft delete: sets deleted_at)`,
       args: { where: dynamicInput(t)({ type: boolExp, required: true, description: 'filter the rows which have to be deleted; {} means every row' }) },
-      resolve: async (_root, args: { where?: unknown }, ctx) => {
+      resolve: async (_root, args: { where?: unknown }, ctx, info) => {
         if (args.where === undefined || args.where === null) throw new ValidationError('where: required; {} means every row');
         const where = withFilter(parseWhere(ctx.services.catalog, entity, args.where, 'where'), ctx.access.delete(entity).filter);
-        // Which of the rows the role may see is judged before they are deleted (no longer searched after).
-        const visible = ctx.access.seesAll(entity) ? undefined : await visibleIds(ctx, entity, where, ctx.services.limits.maxInsertObjects);
+        // Which of the rows the role may see is judged before they are deleted (no longer searched
+        // after), and only when the request asks for them: a bulk delete asking affected_rows
+        // alone reads none of them, nor counts them toward MAX_ROWS_PER_REQUEST.
+        const judged = !ctx.access.seesAll(entity) && childFields(info, info.fieldNodes).has('returning');
+        const visible = judged ? await visibleIds(ctx, entity, where, ctx.services.limits.maxInsertObjects) : undefined;
         const [response] = await writeMatching(setWriteServices(ctx, entity), entity, `delete_${name}`, [{ where, at: '' }]);
         return mutationAnswer(ctx, entity, response!, visible);
       },
