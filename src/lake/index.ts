@@ -21,6 +21,8 @@ export {
   liveFiles,
   listTiers,
   type EntityTierListing,
+  type ListedChanges,
+  type ListOptions,
   type LakeFileTotals,
   type ManifestFile,
   type NewManifestFile,

@@ -1,7 +1,7 @@
 // The manifest: which lake files are live. Every change of the live set is one Postgres transaction.
 import type { EntitySchema } from '../catalog/index.js';
 import { ConflictError } from '../errors/index.js';
-import type { PgClient, PgPool } from '../oltp/index.js';
+import { listedChangeBatch, listedChangesSql, type ChangeBatch, type ListedChangesLimit, type PgClient, type PgPool } from '../oltp/index.js';
 import type { FileKind } from './layout.js';
 
 export interface ManifestFile {
@@ -67,6 +67,9 @@ function fromRow(r: ManifestRow): ManifestFile {
 
 type Queryable = Pick<PgPool | PgClient, 'query'>;
 
+/** The JSON array listedChangesSql gives. */
+type ListedJson = [string, string, string | null, boolean, string][];
+
 /** Live files of an entity, oldest first. */
 export async function liveFiles(db: Queryable, entity: Pick<EntitySchema, 'project' | 'id'>): Promise<ManifestFile[]> {
   const { rows } = await db.query<ManifestRow>(
@@ -83,29 +86,64 @@ export interface EntityTierListing {
   files: ManifestFile[];
   /** The newest slot in the change_log buffer; null when it is empty. */
   bufferMax: bigint | null;
+  /** The buffered changes above the slot asked (ListOptions), all of them; null when not asked or past the limit. */
+  changes: ListedChanges | null;
+}
+
+/** Buffered changes a listing carried, in its snapshot: every one in (above, bufferMax]. */
+export interface ListedChanges {
+  above: bigint;
+  batch: ChangeBatch;
+}
+
+export interface ListOptions {
+  /**
+   * Per entity, the slot above which the listing also carries its buffered changes (null: none),
+   * when they are within `changesLimit`: the hot mirror's top-up without a transaction of its own.
+   */
+  changesAbove: readonly (bigint | null)[];
+  changesLimit: ListedChangesLimit;
 }
 
 /**
- * Live files and the newest buffered slot of several entities, in ONE statement: a statement sees
- * one snapshot, so the listing and the buffer's high-water mark agree (DESIGN 4.5) in one round trip.
+ * Lists each entity's live files and newest buffered slot in one statement (one snapshot), and
+ * with `options` the buffered changes above a slot, in the same snapshot.
  */
-export async function listTiers(db: Queryable, entities: readonly Pick<EntitySchema, 'project' | 'id'>[]): Promise<EntityTierListing[]> {
-  const { rows } = await db.query<ManifestRow & { entity_project: string; entity_schema_id: number; buffer_max: bigint | null }>(
-    `SELECT e.project AS entity_project, e.schema_id AS entity_schema_id, b.buffer_max, f.*
-       FROM unnest($1::text[], $2::smallint[]) AS e (project, schema_id)
-      CROSS JOIN LATERAL (SELECT max(c.time_slot) AS buffer_max FROM change_log c
-                           WHERE c.project = e.project AND c.schema_id = e.schema_id) AS b
+export async function listTiers(db: Queryable, entities: readonly Pick<EntitySchema, 'project' | 'id'>[], options?: ListOptions): Promise<EntityTierListing[]> {
+  type Row = ManifestRow & { entity_project: string; entity_schema_id: number; buffer_max: bigint | null; changes: ListedJson | null };
+  // The entities first, their laterals once each (a planner may otherwise run one per file row);
+  // the changes only on an entity's first row.
+  const { rows } = await db.query<Row>(
+    `WITH e AS MATERIALIZED (
+       SELECT u.project, u.schema_id, u.changes_above, b.buffer_max, ch.changes
+         FROM unnest($1::text[], $2::smallint[], $3::bigint[]) AS u (project, schema_id, changes_above)
+        CROSS JOIN LATERAL (SELECT max(c.time_slot) AS buffer_max FROM change_log c
+                             WHERE c.project = u.project AND c.schema_id = u.schema_id) AS b
+        CROSS JOIN LATERAL (${listedChangesSql('u', '$4::int', '$5::bigint')}) AS ch
+     )
+     SELECT e.project AS entity_project, e.schema_id AS entity_schema_id, e.buffer_max,
+            CASE WHEN row_number() OVER (PARTITION BY e.project, e.schema_id ORDER BY f.file_id) = 1 THEN e.changes END AS changes, f.*
+       FROM e
        LEFT JOIN lake_file f ON f.project = e.project AND f.schema_id = e.schema_id AND f.removed_at IS NULL
       ORDER BY f.file_id`,
-    [entities.map((e) => e.project), entities.map((e) => e.id)],
+    [
+      entities.map((e) => e.project),
+      entities.map((e) => e.id),
+      entities.map((_, i) => options?.changesAbove[i]?.toString() ?? null),
+      options?.changesLimit.rows ?? 0,
+      options?.changesLimit.bytes ?? 0,
+    ],
   );
-  return entities.map((entity) => {
+  return entities.map((entity, i) => {
     const own = rows.filter((r) => r.entity_project === entity.project && r.entity_schema_id === entity.id);
+    const changes = own.find((r) => r.changes !== null)?.changes ?? null;
+    const above = options?.changesAbove[i] ?? null;
     return {
       project: entity.project,
       schemaId: entity.id,
       files: own.filter((r) => r.file_id !== null).map(fromRow),
       bufferMax: own[0]?.buffer_max ?? null,
+      changes: changes === null || above === null ? null : { above, batch: listedChangeBatch(entity.id, changes) },
     };
   });
 }

@@ -97,3 +97,37 @@ export async function changedRowIds(client: PgClient, entity: EntitySchema, upTo
   );
   return rows.map((r) => r.row_id);
 }
+
+/** At most how many buffered changes a listing carries (ListedChanges): rows, and stored bytes of their snapshots. */
+export interface ListedChangesLimit {
+  rows: number;
+  bytes: number;
+}
+
+/**
+ * A subquery for a LATERAL join, over the change_log buffer of `alias`'s project and schema_id:
+ * its changes above `alias`.changes_above, oldest first, as one JSON array `changes` of
+ * [time_slot, row_id, deleted_at, is an insert, snapshot text], or NULL when changes_above is NULL
+ * or there are more than the limits (the parameters `rowsParam`, `bytesParam`). Part of a larger
+ * statement, so they come in that statement's snapshot; read them with `listedChangeBatch`. Text
+ * for the numbers: JSON numbers lose a bigint's precision; the snapshot as the binary COPY gives it.
+ */
+export function listedChangesSql(alias: string, rowsParam: string, bytesParam: string): string {
+  return `SELECT CASE WHEN ${alias}.changes_above IS NULL OR count(*) > ${rowsParam} OR coalesce(sum(pg_column_size(x.snapshot)), 0) > ${bytesParam} THEN NULL
+                      ELSE coalesce(json_agg(json_build_array(x.time_slot::text, x.row_id, x.deleted_at::text, x.op = 'c', x.snapshot::text) ORDER BY x.time_slot), '[]') END AS changes
+            FROM (SELECT c.time_slot, c.row_id, c.deleted_at, c.op, c.snapshot FROM change_log c
+                   WHERE c.project = ${alias}.project AND c.schema_id = ${alias}.schema_id AND c.time_slot > ${alias}.changes_above
+                   ORDER BY c.time_slot LIMIT ${rowsParam} + 1) AS x`;
+}
+
+/** The changes `listedChangesSql` gave (its JSON, as pg parsed it) as one batch, as readBufferChanges gives them. */
+export function listedChangeBatch(schemaId: number, changes: readonly [string, string, string | null, boolean, string][]): ChangeBatch {
+  return {
+    timeSlots: changes.map((c) => BigInt(c[0])),
+    schemaIds: changes.map(() => schemaId),
+    rowIds: changes.map((c) => BigInt(`0x${c[1].replaceAll('-', '')}`)),
+    deletedAt: changes.map((c) => (c[2] === null ? null : BigInt(c[2]))),
+    snapshots: changes.map((c) => c[4]),
+    inserted: changes.map((c) => c[3] === true),
+  };
+}

@@ -15,7 +15,19 @@ export { MIGRATIONS, migrate, type Migration } from './migrations.js';
 export { createPool, inClientTransaction, inTransaction, type PgClient, type PgPool } from './pool.js';
 export { takeTimeSlots } from './clock.js';
 export { DEFAULT_PG_RETRY, isTransientPgError, retryTransient, type PgRetrySettings } from './retry.js';
-export { allBufferStats, bufferStats, changedRowIds, changeLogColumnsSql, readBufferChanges, snapshotValueSql, type BufferStats, type SlotRange } from './buffer.js';
+export {
+  allBufferStats,
+  bufferStats,
+  changedRowIds,
+  changeLogColumnsSql,
+  listedChangeBatch,
+  listedChangesSql,
+  readBufferChanges,
+  snapshotValueSql,
+  type BufferStats,
+  type ListedChangesLimit,
+  type SlotRange,
+} from './buffer.js';
 export { BATCH_ROWS, type ChangeBatch } from './copy-binary.js';
 export { storedAttributes, type AttributeIds } from './registry.js';
 export { committedSlot, currentSlots, readTruthRows } from './truth.js';

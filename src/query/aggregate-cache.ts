@@ -40,7 +40,7 @@ import { groupByFirst, keyColumn } from './compile-aggregate.js';
 import { Params } from './duckdb-sql.js';
 import type { ResultRows, SnapshotReader } from './engine.js';
 import { referencedEntities, type Filter } from './filter.js';
-import type { ChangedRow } from './hot-log.js';
+import { changedRowsSql, type ChangedRow } from './hot-log.js';
 import { answerSql, batchAnswerSql, COUNT, extremesOf, GROUPS, KEPT, partialSql, refKey, regroupedSql, removed, STALE, summedSums, UNSAFE, unsafeSql, value, withOwnRows } from './partials.js';
 import type { EntityTiers } from './tiers.js';
 import { changedVersionsSql, currentRowsSql } from './view.js';
@@ -304,23 +304,21 @@ export class AggregateCache {
     // The mirror's log knows them without a statement; past its cap, the mirror table is asked.
     const changed =
       hot.changedSince(since, MAX_CORRECTED_ROWS) ??
-      ((await reader.run({
-        sql: `SELECT row_id::VARCHAR AS "rowId", bool_or(time_slot <= ${since}) AS buffered, bool_or(coalesce(inserted, false)) AS born
-                FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${upTo}
-               GROUP BY row_id HAVING max(time_slot) > ${since} LIMIT ${MAX_CORRECTED_ROWS + 1}`,
-        params: [],
-      })) as unknown as ChangedRow[]);
+      ((await reader.run({ sql: changedRowsSql(hot, since, MAX_CORRECTED_ROWS + 1), params: [] })) as unknown as ChangedRow[]);
     if (changed.length > MAX_CORRECTED_ROWS) return null;
     if (changed.length === 0) return before;
     const ids = (rows: readonly ChangedRow[]) => rows.map((r) => r.rowId);
     const inLake = ids(changed.filter((r) => !r.buffered && !r.born));
+    // The oldest version read: a changed row's version at `since` if buffered, else its newer ones.
+    let from = since + 1n;
+    for (const { sinceSlot } of changed) if (sinceSlot !== null && sinceSlot < from) from = sinceSlot;
     // Every changed row has a version in (since, upTo]: now, and at `since` for those buffered
     // then, the buffer alone holds their versions, read in one pass with a sign each (no file, no
     // anti-join: a small statement, and DuckDB's fixed cost per operator is most of it). The
     // others' version at `since` is their lake one.
     const rowsOf = (own: (filter: Filter | null) => string) => withOwnRows(plan, reader.view, own);
     return this.create(reader, before.files, upTo, (params) => {
-      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(plan.entity, hot, since, ids(changed))), params, 'signed', true)];
+      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(plan.entity, hot, since, ids(changed), from)), params, 'signed', true)];
       if (inLake.length) {
         parts.push(partialSql(plan, rowsOf((filter) => currentRowsSql({ ...tiers, hot: null }, inLake, filter, inLake)), params, -1, true));
       }

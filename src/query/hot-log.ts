@@ -16,8 +16,21 @@ export interface ChangedRow {
   rowId: string;
   /** It also has a version in (above, since]. */
   buffered: boolean;
+  /** The slot of its version at `since` when buffered (its newest in (above, since]), else null. */
+  sinceSlot: bigint | null;
   /** Its insert is in (above, upTo]. */
   born: boolean;
+}
+
+/**
+ * What `MirrorLog.changedSince` answers, asked of the mirror table (past the log's cap): at most
+ * `limit` rows (all when null), in no order.
+ */
+export function changedRowsSql(hot: { table: string; above: bigint; upTo: bigint }, since: bigint, limit: number | null): string {
+  return `SELECT row_id::VARCHAR AS "rowId", bool_or(time_slot <= ${since}) AS buffered, max(time_slot) FILTER (WHERE time_slot <= ${since}) AS "sinceSlot",
+                 bool_or(coalesce(inserted, false)) AS born
+            FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}
+           GROUP BY row_id HAVING max(time_slot) > ${since}${limit === null ? '' : ` LIMIT ${limit}`}`;
 }
 
 /**
@@ -80,14 +93,15 @@ export class MirrorLog {
     for (let i = firstAbove(this.entries, since); i < this.entries.length && this.entries[i]!.slot <= upTo && rows.size <= limit; i++) {
       const { rowId } = this.entries[i]!;
       if (rows.has(rowId)) continue;
-      let buffered = false;
+      let sinceSlot: bigint | null = null;
       let born = false;
       for (const change of this.byRow.get(rowId)!) {
         if (change.slot <= above || change.slot > upTo) continue;
-        if (change.slot <= since) buffered = true;
+        // By ascending slot: the last one at or below `since` is the version then.
+        if (change.slot <= since) sinceSlot = change.slot;
         if (change.inserted) born = true;
       }
-      rows.set(rowId, { rowId: uuidOf(rowId), buffered, born });
+      rows.set(rowId, { rowId: uuidOf(rowId), buffered: sinceSlot !== null, sinceSlot, born });
     }
     return [...rows.values()];
   }

@@ -38,7 +38,7 @@
 // holds any version of the rows it changes (if not, nothing is superseded: no UPDATE). Past its
 // bound, or for a range below where it starts again, it answers null and the table is asked.
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
-import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb } from '../lake/index.js';
+import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb, type ListedChanges } from '../lake/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/index.js';
 import { firstAbove, MirrorLog, type ChangedRow, type LoggedChange } from './hot-log.js';
 
@@ -152,13 +152,21 @@ export class HotMirror {
     return state !== undefined && state.copiedThrough >= range.bufferMax && !lacksPartOf(state, range);
   }
 
+  /** The slot up to which the shared mirror of `entity` holds every buffered change (unless pruned or in a gap); -1 before its first copy. */
+  copiedThrough(entity: EntitySchema): bigint {
+    return this.states.get(keyOf(entity))?.copiedThrough ?? -1n;
+  }
+
   /**
-   * Brings the mirror of `entity` up to `bufferMax` of the caller's snapshot (read on `client`,
-   * inside that snapshot) and returns the table to read, or null when the snapshot's buffer is
-   * empty. When the shared mirror lacks part of the range (a gap), the range is copied into a table
-   * of the query's own. Without a client the mirror must already hold the range (`holds`).
+   * Brings the mirror of `entity` up to `bufferMax` of the caller's snapshot and returns the table
+   * to read, or null when the snapshot's buffer is empty. The changes come from `source`: read on
+   * a client inside that snapshot, or carried by its listing (`listed`: every change above a slot
+   * at or below copiedThrough, which never decreases). When the shared mirror lacks part of the
+   * range (a gap), the range is copied into a table of the query's own, which needs the client:
+   * without one the answer is LACKING, and the caller takes a snapshot transaction. Without either
+   * source the mirror must already hold the range (`holds`).
    */
-  async refresh(readerId: number, client: PgClient | null, entity: EntitySchema, range: HotRange): Promise<HotRead | null> {
+  async refresh(readerId: number, source: { client: PgClient } | { listed: ListedChanges } | null, entity: EntitySchema, range: HotRange): Promise<HotRead | null | typeof LACKING> {
     const key = keyOf(entity);
     if (this.readers.get(readerId)?.get(key) !== range.flushedThrough) {
       throw new Error(`hot mirror: query ${readerId} reads ${key} without claiming it first`);
@@ -166,18 +174,23 @@ export class HotMirror {
     const { bufferMax, flushedThrough } = range;
     if (bufferMax === null) return null;
     const state = this.stateOf(entity);
-    let read: HotRead | null = null;
+    let read: HotRead | null | typeof LACKING = null;
     await this.serialized(state, async () => {
       if (bufferMax > state.copiedThrough) {
-        if (!client) throw new Error(`hot mirror: ${key} needs changes up to ${bufferMax} copied, and no snapshot to copy them in`);
+        if (!source) throw new Error(`hot mirror: ${key} needs changes up to ${bufferMax} copied, and no snapshot to copy them in`);
+        const changes =
+          'client' in source ? readBufferChanges(source.client, entity, { aboveSlot: state.copiedThrough, upToSlot: bufferMax }) : listedAbove(source.listed, state.copiedThrough, key);
         // This snapshot no longer buffers what its files hold: a copy in it cannot fetch (C, F].
         if (flushedThrough > state.copiedThrough) state.gaps.push({ above: state.copiedThrough, upTo: flushedThrough });
-        await this.copy(client, entity, state, bufferMax);
+        await this.copy(changes, entity, state, bufferMax);
       }
       await this.prune(key, state);
       if (lacksPartOf(state, range)) {
-        if (!client) throw new Error(`hot mirror: ${key} lacks changes in (${flushedThrough}, ${bufferMax}], and no snapshot to copy them in`);
-        const own = await this.copyOwn(readerId, client, entity, { flushedThrough, bufferMax });
+        if (!source || !('client' in source)) {
+          read = LACKING;
+          return;
+        }
+        const own = await this.copyOwn(readerId, source.client, entity, { flushedThrough, bufferMax });
         read = readOf(own, { flushedThrough, bufferMax });
       } else {
         // Read inside the queue: a later copy only appends above bufferMax, a later prune only
@@ -226,7 +239,7 @@ export class HotMirror {
       born: new Map(),
       log: new MirrorLog(range.flushedThrough, this.logLimit),
     };
-    await this.copy(client, entity, own, range.bufferMax);
+    await this.copy(readBufferChanges(client, entity, { aboveSlot: own.copiedThrough, upToSlot: range.bufferMax }), entity, own, range.bufferMax);
     return own;
   }
 
@@ -247,13 +260,14 @@ export class HotMirror {
     await run;
   }
 
-  private async copy(client: PgClient, entity: EntitySchema, state: MirrorState, upTo: bigint): Promise<void> {
+  /** Appends `changes`, every buffered change in (copiedThrough, upTo] of a snapshot, to the mirror `state`. */
+  private async copy(changes: AsyncIterable<ChangeBatch>, entity: EntitySchema, state: MirrorState, upTo: bigint): Promise<void> {
     await this.duck.use(async (connection) => {
       // The rows come in binary (no text format) into a staging table of this connection; the
       // INSERT below types them. Few statements: each costs DuckDB milliseconds on every refresh.
       const copied: LoggedChange[] = [];
-      const rows = await loadChanges(connection, tapChanges(readBufferChanges(client, entity, { aboveSlot: state.copiedThrough, upToSlot: upTo }), copied), HOT_STAGING);
-      const changes = copied.filter((c) => !c.inserted);
+      const rows = await loadChanges(connection, tapChanges(changes, copied), HOT_STAGING);
+      const updates = copied.filter((c) => !c.inserted);
       // Each version records the slot of the row's next version (superseded_at), so a query
       // finds the newest version in its snapshot with a filter instead of a window. Within the
       // batch a window finds it, needed only when a row comes more than once (sorting costs DuckDB
@@ -265,7 +279,7 @@ export class HotMirror {
       // Only an update or delete can follow a version the mirror holds: an insert's row_id is new
       // to the store. A batch of inserts (a buffer filling with new rows), or of changes to rows
       // the mirror holds no version of (updates of lake rows, as the log knows), is one statement.
-      const held = changes.length === 0 ? new Map<bigint, bigint>() : state.log.heldVersions(new Set(changes.map((c) => c.rowId)), state.prunedThrough);
+      const held = updates.length === 0 ? new Map<bigint, bigint>() : state.log.heldVersions(new Set(updates.map((c) => c.rowId)), state.prunedThrough);
       if (held !== null && held.size === 0) {
         await connection.run(insert);
       } else {
@@ -286,7 +300,7 @@ export class HotMirror {
       // Only once the rows are in: a failed copy leaves the JS side as it was, like the table.
       // Bounded: past the cap an insert goes unrecorded, and a later update of it counts as a lake row.
       for (const { rowId, slot, inserted } of copied) if (inserted && state.born.size < BORN_LIMIT) state.born.set(rowId, slot);
-      const added = changes.map(({ rowId, slot }): LakeChange => ({ slot, born: state.born.get(rowId) ?? null }));
+      const added = updates.map(({ rowId, slot }): LakeChange => ({ slot, born: state.born.get(rowId) ?? null }));
       // COPY gives no order; every slot here is above the ones already listed (copiedThrough).
       added.sort((a, b) => (a.slot < b.slot ? -1 : a.slot > b.slot ? 1 : 0));
       state.lakeChanges.push(...added);
@@ -316,6 +330,18 @@ export class HotMirror {
     for (const [rowId, slot] of state.born) if (slot <= floor) state.born.delete(rowId);
     state.log.prune(floor);
   }
+}
+
+/** What `refresh` answers when the mirror lacks part of a range and only a client could copy it. */
+export const LACKING = Symbol('the hot mirror lacks part of the range');
+
+/** The changes of `listed` above `copiedThrough` (at or above its own start: copiedThrough never decreases). */
+async function* listedAbove(listed: ListedChanges, copiedThrough: bigint, key: string): AsyncGenerator<ChangeBatch> {
+  if (copiedThrough < listed.above) throw new Error(`hot mirror: ${key} holds changes up to ${copiedThrough}, below the listed ones (above ${listed.above})`);
+  const { batch } = listed;
+  const keep = batch.timeSlots.map((slot) => slot > copiedThrough);
+  const pick = <T>(values: T[]) => values.filter((_, i) => keep[i]);
+  yield { timeSlots: pick(batch.timeSlots), schemaIds: pick(batch.schemaIds), rowIds: pick(batch.rowIds), deletedAt: pick(batch.deletedAt), snapshots: pick(batch.snapshots), inserted: pick(batch.inserted) };
 }
 
 /** Versions a copy marks superseded by their slots at most; past it, by a join on row_id. */

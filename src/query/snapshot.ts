@@ -4,9 +4,9 @@
 import type { EntitySchema } from '../catalog/index.js';
 import { UnavailableError } from '../errors/index.js';
 import { listTiers, type EntityTierListing, type LakeReadCache, type PinnedFiles } from '../lake/index.js';
-import type { PgClient, PgPool } from '../oltp/index.js';
+import type { ListedChangesLimit, PgClient, PgPool } from '../oltp/index.js';
 import type { FileTables } from './file-tables.js';
-import { keyOf, type HotMirror } from './hot.js';
+import { keyOf, LACKING, type HotMirror } from './hot.js';
 import type { LakeLatestVersions } from './latest.js';
 import type { PositionsLease, SupersededPositions } from './positions.js';
 import type { ChangedRowSets, EntityTiers, TierFile } from './tiers.js';
@@ -40,6 +40,12 @@ export interface PrepareOptions {
   values?: readonly EntitySchema[];
 }
 
+/**
+ * The buffered changes a listing carries at most (rows, stored bytes): a dashboard's few writes
+ * since the mirror's last copy come with it, without a transaction and a COPY of their own.
+ */
+const LISTED_CHANGES = { rows: 1_000, bytes: 1 << 20 };
+
 /** Test hooks to run work between a snapshot's steps (deterministic interleavings). */
 export interface SnapshotHooks {
   /** After a manifest and buffer listing, before the mirror is checked or refreshed for it. */
@@ -64,6 +70,8 @@ export async function takeSnapshot(
     positions?: SupersededPositions;
     /** Without it, every file is read from Parquet. */
     fileTables?: FileTables;
+    /** The buffered changes a listing carries at most (default LISTED_CHANGES; rows 0: none, every copy in a transaction). */
+    listedChanges?: ListedChangesLimit;
     hooks?: SnapshotHooks;
   },
   entities: readonly EntitySchema[],
@@ -85,23 +93,29 @@ export async function takeSnapshot(
   };
   const withFlushed = (listing: EntityTierListing[]) =>
     listing.map((l, i) => ({ ...l, entity: entities[i]!, flushedThrough: l.files.reduce((max, f) => (f.slotMax > max ? f.slotMax : max), -1n) }));
-  const claimAndRefresh = async (listing: ReturnType<typeof withFlushed>, client: PgClient | null) => {
+  // Claims the listed ranges and brings the mirror up to them; false when a range needs a
+  // snapshot transaction after all (a gap only a copy on a client could fill).
+  const claimAndRefresh = async (listing: ReturnType<typeof withFlushed>, client: PgClient | null): Promise<boolean> => {
     deps.hot.claim(id, new Map(listing.map((l) => [keyOf(l.entity), l.flushedThrough])));
-    for (const { entity, flushedThrough, bufferMax } of listing) {
-      const read = await deps.hot.refresh(id, client, entity, { flushedThrough, bufferMax });
+    for (const { entity, flushedThrough, bufferMax, changes } of listing) {
+      const source = client ? { client } : changes ? { listed: changes } : null;
+      const read = await deps.hot.refresh(id, source, entity, { flushedThrough, bufferMax });
+      if (read === LACKING) return false;
       hot.set(keyOf(entity), read && bufferMax !== null ? { ...read, above: flushedThrough, upTo: bufferMax } : null);
     }
+    return true;
   };
   let listed: ReturnType<typeof withFlushed>;
   try {
     // One statement is one snapshot: enough when the shared mirror already holds every buffered
-    // change it shows, with no gap (hot.ts), the common case of a read-mostly API. Once true this
-    // stays true: no later copy or prune takes a change of the range away.
-    listed = withFlushed(await listTiers(deps.pool, entities));
+    // change it shows, with no gap (hot.ts), the common case of a read-mostly API, or when the
+    // listing carried the few changes it lacks (a dashboard between writes): once true this stays
+    // true, no later copy or prune takes a change of the range away.
+    const changesAbove = entities.map((e) => deps.hot.copiedThrough(e));
+    listed = withFlushed(await listTiers(deps.pool, entities, { changesAbove, changesLimit: deps.listedChanges ?? LISTED_CHANGES }));
     await deps.hooks?.afterListing?.('statement');
-    if (listed.every((l) => deps.hot.holds(l.entity, l))) {
-      await claimAndRefresh(listed, null);
-    } else {
+    const inStatement = listed.every((l) => deps.hot.holds(l.entity, l) || l.changes !== null) && (await claimAndRefresh(listed, null));
+    if (!inStatement) {
       // New changes to copy: the listing and the copy must share one snapshot, so a flush
       // committing between them can neither hide nor double a row.
       const client = await deps.pool.connect();

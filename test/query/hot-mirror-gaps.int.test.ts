@@ -27,8 +27,9 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
     await gw?.close();
   });
 
-  const snapshotOf = (entities: EntitySchema[], hooks?: SnapshotHooks) =>
-    takeSnapshot({ ...deps, hooks }, entities);
+  /** A snapshot; on `copies: 'in a transaction'` its listing carries no changes, so every top-up takes the transaction path. */
+  const snapshotOf = (entities: EntitySchema[], hooks?: SnapshotHooks, copies: 'as listed' | 'in a transaction' = 'as listed') =>
+    takeSnapshot({ ...deps, hooks, ...(copies === 'in a transaction' ? { listedChanges: { rows: 0, bytes: 0 } } : {}) }, entities);
   const countIn = async (snapshot: QuerySnapshot, entity: EntitySchema) =>
     duck.use(async (c) => {
       const reader = await c.runAndReadAll(`SELECT count(*)::INTEGER AS n FROM ${currentRowsSql(snapshot.tiers(entity))} AS current`);
@@ -76,7 +77,7 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
     // when: query A (orders, then customers) lists in its transaction; the customers are flushed
     // and query B reads them in its newer snapshot before A refreshes its mirrors
     const { hooks, seen } = flushThenNewerQuery('transaction');
-    const a = await snapshotOf([orders, customers], hooks);
+    const a = await snapshotOf([orders, customers], hooks, 'in a transaction');
     try {
       // then: B saw 7; A, whose snapshot lists no file and buffers 6 customers, sees those 6
       expect(seen.bCount).toBe(7);
@@ -112,6 +113,40 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
     }
   });
 
+  it('a listing carries the few changes the mirror lacks, and a copy of them needs no transaction; past its limit one is taken', async () => {
+    // given: the shared mirror holds 3 customers, and 3 more are buffered
+    await insertCustomers(3);
+    const first = await snapshotOf([customers]);
+    const shared = first.tiers(customers).hot?.table;
+    first.release();
+    await insertCustomers(3);
+    const paths: string[] = [];
+    const hooks: SnapshotHooks = { afterListing: async (path) => void paths.push(path) };
+
+    // when: a query lists them with a limit of 3 changes
+    const a = await takeSnapshot({ ...deps, hooks, listedChanges: { rows: 3, bytes: 1 << 20 } }, [customers]);
+    try {
+      // then: its one statement was its snapshot, and the shared mirror holds all 6
+      expect(paths).toEqual(['statement']);
+      expect(a.tiers(customers).hot?.table).toBe(shared);
+      expect(await countIn(a, customers)).toBe(6);
+    } finally {
+      a.release();
+    }
+
+    // when: 3 more are buffered and a query's limit is 2 changes
+    await insertCustomers(3);
+    paths.length = 0;
+    const b = await takeSnapshot({ ...deps, hooks, listedChanges: { rows: 2, bytes: 1 << 20 } }, [customers]);
+    try {
+      // then: its listing carried none, and it copied them in a transaction
+      expect(paths).toEqual(['statement', 'transaction']);
+      expect(await countIn(b, customers)).toBe(9);
+    } finally {
+      b.release();
+    }
+  });
+
   it('a query whose buffered range lies above the flush reads the shared mirror', async () => {
     // given: the mirror lacks the customers flushed while it was behind (the case above)
     await insertCustomers(3);
@@ -121,7 +156,7 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
     expect(shared).toBeDefined();
     await insertCustomers(3);
     const { hooks } = flushThenNewerQuery('transaction');
-    const a = await snapshotOf([customers], hooks);
+    const a = await snapshotOf([customers], hooks, 'in a transaction');
     a.release();
 
     // when: a new query reads, its snapshot listing the flushed file
