@@ -158,6 +158,8 @@ export async function openLakehouse(
     fileTables: { ...FILE_TABLE_DEFAULTS, maxBytes: duckdb.fileTablesBytes, ...settings.fileTables },
     faults: settings.queryFaults,
   });
+  // After this process's own writes, the mirror of what searches read is topped up (engine.topUp).
+  const stopTopUps = oltp.writer.onCommit((entities) => engine.topUp(entities));
 
   const admin: AdminOperations = {
     async flush(entity, force): Promise<FlushReport> {
@@ -349,6 +351,8 @@ export async function openLakehouse(
       scheduler.every('jobs check', settings.jobCheckIntervalMs ?? defaults.jobCheckIntervalMs, checkJobs);
     },
     async close() {
+      stopTopUps();
+      await engine.stop();
       await scheduler?.stop();
       await Promise.all([work.flush.stop(), work.compaction.stop()]);
       duck.close();

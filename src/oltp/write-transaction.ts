@@ -79,6 +79,9 @@ const UNIQUE_VIOLATION = '23505';
 const ENTITY_COPY = 'COPY eav_entity (row_id, project, schema_id, time_slot, created_at) FROM STDIN (FORMAT binary)';
 
 export class WriteTransaction {
+  /** The entities this transaction wrote a change of (by `project/schema id`). */
+  readonly written = new Map<string, EntitySchema>();
+
   constructor(
     readonly client: PgClient,
     private readonly catalog: Catalog,
@@ -111,6 +114,7 @@ export class WriteTransaction {
     const deletes = set.deletes ?? [];
     const count = pending.count + updates.length + deletes.length;
     if (count === 0) return { inserted: [], updated: [], deleted: [] };
+    this.written.set(`${entity.project}/${entity.id}`, entity);
     const attributeIds = entity.attributes.map((attribute) => this.ids.idOf(entity, attribute));
 
     let fresh: NewRow[];

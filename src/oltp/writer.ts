@@ -60,9 +60,24 @@ export class EavWriter {
     private readonly policy: ValuePolicy = DEFAULT_VALUE_POLICY,
   ) {}
 
+  private readonly committed = new Set<(entities: readonly EntitySchema[]) => void>();
+
+  /**
+   * Calls `listener` after each transaction that wrote changes, once it committed, with the
+   * entities it wrote (a search layer tops up what it keeps of them). Returns the unsubscribe.
+   * A listener must not throw; it runs before the write's caller hears of the commit.
+   */
+  onCommit(listener: (entities: readonly EntitySchema[]) => void): () => void {
+    this.committed.add(listener);
+    return () => this.committed.delete(listener);
+  }
+
   /** Runs `work` in one READ COMMITTED transaction; rolls back on any error. */
-  transaction<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
-    return inTransaction(this.pool, (client) => work(new WriteTransaction(client, this.catalog, this.ids)));
+  async transaction<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
+    let tx: WriteTransaction | undefined;
+    const result = await inTransaction(this.pool, (client) => work((tx = new WriteTransaction(client, this.catalog, this.ids))));
+    if (tx && tx.written.size > 0) for (const listener of this.committed) listener([...tx.written.values()]);
+    return result;
   }
 
   /** Checks an input object against the entity (unknown attributes, types, required values); `at` names it. */

@@ -40,6 +40,7 @@
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
 import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb, type ListedChanges } from '../lake/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/index.js';
+import { listedAbove, MAX_SUPERSEDED_BY_SLOT, nextVersions, supersedeBySlotSql, tapChanges } from './hot-copy.js';
 import { firstAbove, MirrorLog, type ChangedRow, type LoggedChange } from './hot-log.js';
 
 /** An entity's key across projects (schema ids are unique within a project only). */
@@ -150,6 +151,11 @@ export class HotMirror {
     if (range.bufferMax === null) return true;
     const state = this.states.get(keyOf(entity));
     return state !== undefined && state.copiedThrough >= range.bufferMax && !lacksPartOf(state, range);
+  }
+
+  /** Whether searches read the mirror of `entity` (it has a table): the only ones worth keeping current. */
+  mirrors(entity: EntitySchema): boolean {
+    return this.states.has(keyOf(entity));
   }
 
   /** The slot up to which the shared mirror of `entity` holds every buffered change (unless pruned or in a gap); -1 before its first copy. */
@@ -340,47 +346,6 @@ export class HotMirror {
 /** What `refresh` answers when the mirror lacks part of a range and only a client could copy it. */
 export const LACKING = Symbol('the hot mirror lacks part of the range');
 
-/** The changes of `listed` above `copiedThrough` (at or above its own start: copiedThrough never decreases). */
-async function* listedAbove(listed: ListedChanges, copiedThrough: bigint, key: string): AsyncGenerator<ChangeBatch> {
-  if (copiedThrough < listed.above) throw new Error(`hot mirror: ${key} holds changes up to ${copiedThrough}, below the listed ones (above ${listed.above})`);
-  const { batch } = listed;
-  const keep = batch.timeSlots.map((slot) => slot > copiedThrough);
-  const pick = <T>(values: T[]) => values.filter((_, i) => keep[i]);
-  yield { timeSlots: pick(batch.timeSlots), schemaIds: pick(batch.schemaIds), rowIds: pick(batch.rowIds), deletedAt: pick(batch.deletedAt), snapshots: pick(batch.snapshots), inserted: pick(batch.inserted) };
-}
-
-/** Versions a copy marks superseded by their slots at most; past it, by a join on row_id. */
-const MAX_SUPERSEDED_BY_SLOT = 1_000;
-
-/**
- * Per version a copy supersedes, the slot of its row's next version: each row's version in the
- * mirror (`held`: row -> its slot) by the row's first change in `copied`, and each change in
- * `copied` by the row's next one there.
- */
-function nextVersions(held: ReadonlyMap<bigint, bigint>, copied: readonly LoggedChange[]): Map<bigint, bigint> {
-  const next = new Map<bigint, bigint>();
-  const last = new Map<bigint, bigint>(held);
-  // COPY gives no order.
-  for (const { rowId, slot } of [...copied].sort((x, y) => (x.slot < y.slot ? -1 : x.slot > y.slot ? 1 : 0))) {
-    const before = last.get(rowId);
-    if (before !== undefined) next.set(before, slot);
-    last.set(rowId, slot);
-  }
-  return next;
-}
-
-/**
- * The UPDATE that marks each version of `next` (slot -> its row's next slot; slots are unique per
- * schema) superseded. The slots prune the scan to the row groups that hold them: 0.8-1.0 ms where
- * the join of the staged rows with the whole mirror took 2.0 ms (20,000 rows, 5 superseded;
- * measured alone). Slots are bigints of the process's own, never text from a request.
- */
-function supersedeBySlotSql(table: string, next: ReadonlyMap<bigint, bigint>): string {
-  const cases = [...next].map(([slot, by]) => `WHEN ${slot} THEN ${by}`);
-  return `UPDATE ${table} SET superseded_at = CASE time_slot ${cases.join(' ')} END
-           WHERE time_slot IN (${[...next.keys()].join(', ')}) AND superseded_at IS NULL`;
-}
-
 /** What a query whose range (flushedThrough, bufferMax] the mirror `state` holds reads of it. */
 function readOf(state: MirrorState, range: { flushedThrough: bigint; bufferMax: bigint }): HotRead {
   const { flushedThrough, bufferMax } = range;
@@ -405,20 +370,6 @@ function supersedesLake(state: MirrorState, flushedThrough: bigint, bufferMax: b
     if (born === null || born <= flushedThrough) return true;
   }
   return false;
-}
-
-/**
- * Passes the batches on, noting each change's slot, row_id and whether it is an insert (a batch
- * without ops, never from the buffer, counts as updates and deletes).
- */
-async function* tapChanges(batches: AsyncIterable<ChangeBatch>, copied: LoggedChange[]): AsyncGenerator<ChangeBatch> {
-  for await (const batch of batches) {
-    const known = batch.inserted.length === batch.timeSlots.length;
-    for (let i = 0; i < batch.timeSlots.length; i++) {
-      copied.push({ slot: batch.timeSlots[i]!, rowId: batch.rowIds[i]!, inserted: known && batch.inserted[i] === true });
-    }
-    yield batch;
-  }
 }
 
 /**
