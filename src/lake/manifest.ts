@@ -106,8 +106,9 @@ export interface ListOptions {
 }
 
 /**
- * Lists each entity's live files and newest buffered slot in one statement (one snapshot), and
- * with `options` the buffered changes above a slot, in the same snapshot.
+ * Live files and the newest buffered slot of several entities, in ONE statement: a statement sees
+ * one snapshot, so the listing and the buffer's high-water mark agree (DESIGN 4.5) in one round
+ * trip. With `options`, the buffered changes above a slot too, in the same snapshot.
  */
 export async function listTiers(db: Queryable, entities: readonly Pick<EntitySchema, 'project' | 'id'>[], options?: ListOptions): Promise<EntityTierListing[]> {
   type Row = ManifestRow & { entity_project: string; entity_schema_id: number; buffer_max: bigint | null; changes: ListedJson | null };

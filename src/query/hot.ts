@@ -8,14 +8,16 @@
 // (F, M] of its snapshot: below that the rows are in the files it lists, above it they committed
 // after its snapshot.
 //
-// A copy fetches the changes above copiedThrough C in the snapshot of the query that needs them. If
-// that snapshot's F is above C, the changes in (C, F] have left change_log for a file the copy cannot
-// fetch them from: the mirror records (C, F] as a gap (before copying, so a failed copy errs on the
-// safe side). The query that copied lists that file; an older query, whose snapshot predates the
-// flush, may buffer changes in the gap while C already covers its M (issue 10, defect 5). So a query
-// reads the shared mirror only if it holds the whole range: C >= M, no gap meets (F, M], nothing in
-// it pruned. Otherwise it copies its range in its own snapshot into a table of its own, dropped on
-// release; without a snapshot transaction (`holds` false) the caller takes one. Once C >= M no later
+// A copy fetches the changes above copiedThrough C in the snapshot of the query that needs them:
+// carried by its listing statement when they are few (snapshot.ts), else by a COPY in its snapshot
+// transaction. If that snapshot's F is above C, the changes in (C, F] have left change_log for a
+// file the copy cannot fetch them from: the mirror records (C, F] as a gap (before copying, so a
+// failed copy errs on the safe side). The query that copied lists that file; an older query, whose
+// snapshot predates the flush, may buffer changes in the gap while C already covers its M (issue
+// 10, defect 5). So a query reads the shared mirror only if it holds the whole range: C >= M, no
+// gap meets (F, M], nothing in it pruned. Otherwise it copies its range in its own snapshot into a
+// table of its own, dropped on release; without a snapshot transaction (`holds` false, or a
+// listing that carried the changes: LACKING) the caller takes one. Once C >= M no later
 // gap can meet the range (each starts at the C of its copy), and nothing in it is pruned (below), so
 // the check made at refresh holds until the query releases.
 //
