@@ -65,7 +65,8 @@ export class EavWriter {
   /**
    * Calls `listener` after each transaction that wrote changes, once it committed, with the
    * entities it wrote (a search layer tops up what it keeps of them). Returns the unsubscribe.
-   * A listener must not throw; it runs before the write's caller hears of the commit.
+   * It runs before the write's caller hears of the commit, so it only starts work; what it throws
+   * is dropped, as the write it would fail has committed.
    */
   onCommit(listener: (entities: readonly EntitySchema[]) => void): () => void {
     this.committed.add(listener);
@@ -76,7 +77,16 @@ export class EavWriter {
   async transaction<T>(work: (tx: WriteTransaction) => Promise<T>): Promise<T> {
     let tx: WriteTransaction | undefined;
     const result = await inTransaction(this.pool, (client) => work((tx = new WriteTransaction(client, this.catalog, this.ids))));
-    if (tx && tx.written.size > 0) for (const listener of this.committed) listener([...tx.written.values()]);
+    if (tx && tx.written.size > 0) {
+      const entities = [...tx.written.values()];
+      for (const listener of this.committed) {
+        try {
+          listener(entities);
+        } catch {
+          // Not the write's failure: it committed.
+        }
+      }
+    }
     return result;
   }
 

@@ -51,4 +51,24 @@ describe('the hot mirror after this process writes', () => {
     // then: the mirror holds the last of them
     expect(engine().mirroredThrough(customers)).toBe(await newestSlot(customers));
   });
+
+  it('a commit listener that throws does not fail the write it heard of', async () => {
+    // given: a listener that throws
+    const heard: string[][] = [];
+    const stop = gw.oltp.writer.onCommit((entities) => {
+      heard.push(entities.map((e) => e.name));
+      throw new Error('listener broke');
+    });
+    try {
+      // when: a write commits
+      const [row] = await gw.oltp.writer.insert(customers, [{ name: 'after a broken listener' }]);
+
+      // then: the write answers with its row, which is stored, and the listener heard of it
+      expect(row?.values.name).toBe('after a broken listener');
+      expect((await gw.oltp.readRows(customers, [row!.row_id])).get(row!.row_id)?.values.name).toBe('after a broken listener');
+      expect(heard).toEqual([['customers']]);
+    } finally {
+      stop();
+    }
+  });
 });
