@@ -308,7 +308,7 @@ export class AggregateCache {
     if (changed.length > MAX_CORRECTED_ROWS) return null;
     if (changed.length === 0) return before;
     const ids = (rows: readonly ChangedRow[]) => rows.map((r) => r.rowId);
-    const inLake = ids(changed.filter((r) => !r.buffered && !r.born));
+    const inLake = ids(changed.filter((r) => r.sinceSlot === null && !r.born));
     // The oldest version read: a changed row's version at `since` if buffered, else its newer ones.
     let from = since + 1n;
     for (const { sinceSlot } of changed) if (sinceSlot !== null && sinceSlot < from) from = sinceSlot;

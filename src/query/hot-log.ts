@@ -14,9 +14,7 @@ export interface LoggedChange {
 /** A row with a change in (since, upTo] of a query's range (above, upTo]; see `HotRead.changedSince`. */
 export interface ChangedRow {
   rowId: string;
-  /** It also has a version in (above, since]. */
-  buffered: boolean;
-  /** The slot of its version at `since` when buffered (its newest in (above, since]), else null. */
+  /** The slot of its version at `since` when that is buffered (its newest in (above, since]), else null. */
   sinceSlot: bigint | null;
   /** Its insert is in (above, upTo]. */
   born: boolean;
@@ -27,7 +25,7 @@ export interface ChangedRow {
  * `limit` rows (all when null), in no order.
  */
 export function changedRowsSql(hot: { table: string; above: bigint; upTo: bigint }, since: bigint, limit: number | null): string {
-  return `SELECT row_id::VARCHAR AS "rowId", bool_or(time_slot <= ${since}) AS buffered, max(time_slot) FILTER (WHERE time_slot <= ${since}) AS "sinceSlot",
+  return `SELECT row_id::VARCHAR AS "rowId", max(time_slot) FILTER (WHERE time_slot <= ${since}) AS "sinceSlot",
                  bool_or(coalesce(inserted, false)) AS born
             FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}
            GROUP BY row_id HAVING max(time_slot) > ${since}${limit === null ? '' : ` LIMIT ${limit}`}`;
@@ -101,7 +99,7 @@ export class MirrorLog {
         if (change.slot <= since) sinceSlot = change.slot;
         if (change.inserted) born = true;
       }
-      rows.set(rowId, { rowId: uuidOf(rowId), buffered: sinceSlot !== null, sinceSlot, born });
+      rows.set(rowId, { rowId: uuidOf(rowId), sinceSlot, born });
     }
     return [...rows.values()];
   }

@@ -204,7 +204,7 @@ export class SupersededPositions {
  */
 function bufferedRowsSql(hot: NonNullable<EntityTiers['hot']>, since: bigint): { rows: string; rowIds: readonly string[] | null } | null {
   const changed = hot.changedSince(since, MAX_LISTED_ROWS);
-  const fresh = changed && changed.length <= MAX_LISTED_ROWS ? changed.filter((r) => !r.buffered && !r.born).map((r) => r.rowId) : null;
+  const fresh = changed && changed.length <= MAX_LISTED_ROWS ? changed.filter((r) => r.sinceSlot === null && !r.born).map((r) => r.rowId) : null;
   if (fresh !== null && fresh.length === 0) return null;
   const rows = fresh ? rowIdsConditionSql(fresh) : 'NOT coalesce(inserted, false)';
   return { rows: `(SELECT row_id, time_slot AS slot FROM ${hot.table} WHERE time_slot > ${since} AND time_slot <= ${hot.upTo} AND ${rows})`, rowIds: fresh };
