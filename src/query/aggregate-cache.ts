@@ -318,7 +318,7 @@ export class AggregateCache {
     // others' version at `since` is their lake one.
     const rowsOf = (own: (filter: Filter | null) => string) => withOwnRows(plan, reader.view, own);
     return this.create(reader, before.files, upTo, (params) => {
-      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(plan.entity, hot, since, ids(changed), from)), params, 'signed', true)];
+      const parts = [`SELECT *, true AS ${KEPT} FROM ${before.table}`, partialSql(plan, rowsOf(() => changedVersionsSql(plan.entity, hot, since, from)), params, 'signed', true)];
       if (inLake.length) {
         parts.push(partialSql(plan, rowsOf((filter) => currentRowsSql({ ...tiers, hot: null }, inLake, filter, inLake)), params, -1, true));
       }

@@ -180,19 +180,24 @@ function newerPartsSql(tiers: EntityTiers, buffer: BufferRows, only: string | nu
 export const SIGN = '_sign';
 
 /**
- * The live buffered versions, of the rows `only` (row_ids), that are current at the snapshot's upTo
- * (SIGN 1) or were at the earlier slot `since` (SIGN -1), in one relation with the lake columns:
- * what a kept aggregate adds and takes away for rows changed in the buffer (aggregate-cache.ts).
- * The caller keeps only rows changed in (since, upTo], so no version is current at both; `from` is
- * the slot of the oldest version wanted (a row's version at `since` when buffered, else since + 1).
+ * The live buffered versions of the rows changed in (since, upTo] of the snapshot: each one's
+ * version current at upTo (SIGN 1), and its version at the earlier slot `since` where the buffer
+ * holds it (SIGN -1), in one relation with the lake columns: what a kept aggregate adds and takes
+ * away (aggregate-cache.ts). `from` is the slot of the oldest version wanted (a changed row's
+ * version at `since` when buffered, else since + 1).
+ *
+ * Found by slots alone, no row_id list: a version in (since, upTo] current at upTo is a changed
+ * row's newest; a version at or below `since` superseded in (since, upTo] is a changed row's version
+ * at `since` (its next version, the row's first change after `since`, lies in the range). Without
+ * the list's join the statement took 5.2 against 5.8 ms (a dashboard's correction, 30 asks each).
  */
-export function changedVersionsSql(entity: EntitySchema, hot: NonNullable<EntityTiers['hot']>, since: bigint, only: readonly string[], from: bigint): string {
-  const currentAt = (slot: bigint) => `(superseded_at IS NULL OR superseded_at > ${slot})`;
+export function changedVersionsSql(entity: EntitySchema, hot: NonNullable<EntityTiers['hot']>, since: bigint, from: bigint): string {
   // No version wanted lies below `from`. Said so, the scan skips most of the mirror, appended copy by
-  // copy in slot order, where the row_id list alone read every buffered row (2.1 against 3.1 ms,
-  // 20,000 buffered, measured alone).
+  // copy in slot order (2.1 against 3.1 ms, 20,000 buffered, measured alone).
   const lowest = from > hot.above ? `time_slot >= ${from}` : `time_slot > ${hot.above}`;
-  return `(SELECT ${columnListSql(entity)}, CASE WHEN ${currentAt(hot.upTo)} THEN 1 ELSE -1 END AS ${SIGN}
-             FROM ${hot.table} WHERE ${lowest} AND time_slot <= ${hot.upTo} AND ${rowIdsConditionSql(only)}
-              AND (${currentAt(hot.upTo)} OR (time_slot <= ${since} AND ${currentAt(since)})) AND coalesce(deleted_at, 0) = 0)`;
+  const comes = `(superseded_at IS NULL OR superseded_at > ${hot.upTo})`;
+  const goes = `superseded_at > ${since} AND superseded_at <= ${hot.upTo}`;
+  return `(SELECT ${columnListSql(entity)}, CASE WHEN time_slot > ${since} THEN 1 ELSE -1 END AS ${SIGN}
+             FROM ${hot.table} WHERE ${lowest} AND time_slot <= ${hot.upTo}
+              AND (CASE WHEN time_slot > ${since} THEN ${comes} ELSE ${goes} END) AND coalesce(deleted_at, 0) = 0)`;
 }
