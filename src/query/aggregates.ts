@@ -2,14 +2,14 @@
 // merge-on-read views and reads its rows back as groups, guarding float figures against overflow.
 import { ValidationError } from '../errors/index.js';
 import { AGGREGATE_FUNCTIONS, measureName, type AggregateFunction, type AggregatePlan, type AggregateRequest } from './aggregate-plan.js';
-import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
+import type { AggregateCache } from './aggregate-cache.js';
 import { PARENT_COLUMN, aggregateEntities, compileAggregate, keyColumn } from './compile-aggregate.js';
 import { Params } from './duckdb-sql.js';
 import type { QueryEngine, SignedViewOf, Statement, ViewOf } from './engine.js';
 import { rowIdCandidates, type Filter } from './filter.js';
 import { readWithKeptParents } from './kept-parents.js';
 import { NO_ROW_FILTERS } from './plan.js';
-import { isSubtractable, subtractedAnswerSql, UNSAFE, withOwnRows } from './partials.js';
+import { isCorrectable, isSubtractable, subtractedAnswerSql, UNSAFE, withOwnRows } from './partials.js';
 import { fromDuckDb } from './rows.js';
 
 // The catalog names group keys (to refuse colliding names at start), so it owns the bucket list.

@@ -10,7 +10,8 @@
 // fields (and whose role row filter does too): a filter through further refs would change with the
 // rows it reads there, which the corrections do not see.
 import type { EntitySchema } from '../catalog/index.js';
-import { isCorrectable, type AggregateCache } from './aggregate-cache.js';
+import type { AggregateCache } from './aggregate-cache.js';
+import { isCorrectable } from './partials.js';
 import { planAggregate, type AggregatePlan } from './aggregate-plan.js';
 import type { QueryEngine, ReadOptions, ResultRows, SignedViewOf, SnapshotReader, Statement, ViewOf } from './engine.js';
 import type { Filter } from './filter.js';

@@ -14,7 +14,7 @@ import { measureName, type AggregatePlan, type GroupKey, type Measure } from './
 import { groupByFirst, groupedSource, keptGroups, keyColumn, keysWithJoins, PARENT_COLUMN } from './compile-aggregate.js';
 import { rowFilteredView, type Params } from './duckdb-sql.js';
 import type { ViewOf } from './engine.js';
-import type { Filter } from './filter.js';
+import { referencedEntities, type Filter } from './filter.js';
 import { keyOf } from './hot.js';
 import { SIGN } from './view.js';
 
@@ -76,6 +76,35 @@ export function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, si
   columns.push(`false AS ${STALE}`);
   if (tagged) columns.push(`false AS ${KEPT}`);
   return `SELECT ${columns.join(', ')} FROM ${from} WHERE ${where}${groupByFirst(keys.length)}`;
+}
+
+/** Whether a plan's answer can be kept and corrected (aggregate-cache.ts). */
+export function isCorrectable(plan: AggregatePlan): boolean {
+  const ownRows = (filter: Filter | null | undefined) => referencedEntities(filter ?? null).length === 0;
+  // Of a batch of parents (a nested aggregate): its figures only, per parent.
+  const batch = plan.parents === null || (plan.groupBy.length === 0 && plan.having === null && plan.orderBy.length === 0 && plan.limit === null);
+  return (
+    batch &&
+    plan.measures.every((m) => m.fn === 'count' || m.fn === 'sum' || m.fn === 'avg' || m.fn === 'min' || m.fn === 'max') &&
+    ownRows(plan.filter) &&
+    ownRows(plan.rowFilters?.get(plan.entity.name))
+  );
+}
+
+/**
+ * The plan whose partials answer `plan`: itself, or where keys go through a ref, the same with
+ * those keys replaced by the ref's own value (one key per ref); of a batch of parents, every
+ * parent's figures (grouped by the ref to the parent), whichever parents a batch asks for.
+ */
+export function keptPlan(plan: AggregatePlan): AggregatePlan {
+  if (plan.parents) return { ...plan, parents: null, groupBy: [refKey(plan.parents.via)] };
+  if (plan.groupBy.every((k) => !k.through)) return plan;
+  const keys: GroupKey[] = plan.groupBy.filter((k) => !k.through);
+  for (const key of plan.groupBy) {
+    const ref = key.through?.ref;
+    if (ref && !keys.some((k) => k.name === ref.name)) keys.push(refKey(ref));
+  }
+  return { ...plan, groupBy: keys };
 }
 
 export const UNSAFE = 'unsafe__';

@@ -154,6 +154,32 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
     expect(await sumOf(search)).toBe(110);
   });
 
+  it('corrects in the answer’s statement while few changed rows are all buffered, and writes the corrected partials past that', async () => {
+    const cache = gw.lakehouse.search.aggregates;
+    const args: GroupArgs = { where: { note: { _eq: 'inline' } }, group_by: [] };
+    // The rows holding the extremes (0 and 1,000) stay, so no kept min or max goes stale.
+    const ids = await insertRows(gw, 'orders', [1, 2, 4, 0, 1_000].map((total) => ({ total, note: 'inline' })));
+    for (const time of ['first', 'second']) expect((await ask(args, `${time} ask`))[0].aggregate.sum.total).toBe(1_007);
+    const inlineRows = cache.inlineRows;
+    cache.inlineRows = 2;
+    try {
+      const step = async (changes: [number, number][], sum: number) => {
+        const { corrections, inline } = cache.stats;
+        for (const [i, total] of changes) expect(await updateRow(gw, 'orders', ids[i]!, { total }), 'update').toBeUndefined();
+        expect((await ask(args, `after ${JSON.stringify(changes)}`))[0].aggregate.sum.total).toBe(sum);
+        return { corrections: cache.stats.corrections - corrections, inline: cache.stats.inline - inline };
+      };
+      // One row changed since the kept partials, then two: each ask corrects them in its own statement.
+      expect(await step([[0, 10]], 1_016)).toEqual({ corrections: 1, inline: 1 });
+      expect(await step([[1, 20]], 1_034)).toEqual({ corrections: 1, inline: 1 });
+      // Three rows changed since: the corrected partials are written and kept, and the next ask corrects those.
+      expect(await step([[2, 40]], 1_070)).toEqual({ corrections: 1, inline: 0 });
+      expect(await step([[0, 100]], 1_160)).toEqual({ corrections: 1, inline: 1 });
+    } finally {
+      cache.inlineRows = inlineRows;
+    }
+  });
+
   it('reads a float sum again rather than keep one that lost its digits to a cancelled huge value', async () => {
     const cache = gw.lakehouse.search.aggregates;
     const args: GroupArgs = { where: { note: { _eq: 'cancel' } }, group_by: [] };
@@ -189,7 +215,7 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
       const used = Object.fromEntries(Object.entries(cache.stats).map(([k, v]) => [k, v - before[k as keyof typeof before]]));
       return { answer: res.data.orders_aggregate, used };
     };
-    const none = { hits: 0, corrections: 0, full: 0, refused: 0 };
+    const none = { hits: 0, corrections: 0, inline: 0, full: 0, refused: 0 };
     // The first ask is read its own way and noted; the second reads the partials and keeps them.
     expect(await ask(byTier)).toEqual({ answer: { groups: [{ key: { customer__tier: 'FREE' }, aggregate: { count: 1 } }] }, used: none });
     expect(await ask(byTier)).toEqual({ answer: { groups: [{ key: { customer__tier: 'FREE' }, aggregate: { count: 1 } }] }, used: { ...none, full: 1 } });
