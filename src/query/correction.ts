@@ -7,7 +7,7 @@ import type { Params } from './duckdb-sql.js';
 import type { SnapshotReader } from './engine.js';
 import type { Filter } from './filter.js';
 import { changedRowsSql, type ChangedRow } from './hot-log.js';
-import { COUNT, extremesOf, KEPT, partialSql, removed, STALE, summedSums, value, withOwnRows } from './partials.js';
+import { COUNT, extremesOf, KEPT, partialSql, removed, signedRowPartialsSql, STALE, summedSums, value, withOwnRows } from './partials.js';
 import type { EntityTiers } from './tiers.js';
 import { changedVersionsSql, currentRowsSql } from './view.js';
 
@@ -46,13 +46,15 @@ export async function changesSince(reader: SnapshotReader, hot: NonNullable<Enti
  * The partials of the reader's snapshot from those of `kept` (a relation, exact at `changes.since`),
  * corrected by the changed rows. Every changed row has a version in (since, upTo]: now, and at
  * `since` for those buffered then, the buffer alone holds their versions, read in one pass with a
- * sign each (no file, no anti-join: a small statement, and DuckDB's fixed cost per operator is most
- * of it). The others' version at `since` is their lake one.
+ * sign each and added up with the kept partials in one grouping (no file, no anti-join: a small
+ * statement, and DuckDB's fixed cost per operator is most of it; dashboard asks 21.1 / 21.3 ms
+ * against 23.3 / 23.2 with the changed rows grouped first, two runs of 60 alternating). The others'
+ * version at `since` is their lake one.
  */
 export function correctedSql(plan: AggregatePlan, reader: SnapshotReader, tiers: EntityTiers, kept: string, changes: Changes, params: Params): string {
   const rowsOf = (own: (filter: Filter | null) => string) => withOwnRows(plan, reader.view, own);
   const { since, inLake, from } = changes;
-  const parts = [`SELECT *, true AS ${KEPT} FROM ${kept}`, partialSql(plan, rowsOf(() => changedVersionsSql(plan.entity, tiers.hot!, since, from)), params, 'signed', true)];
+  const parts = [`SELECT *, true AS ${KEPT} FROM ${kept}`, signedRowPartialsSql(plan, rowsOf(() => changedVersionsSql(plan.entity, tiers.hot!, since, from)), params)];
   if (inLake.length) {
     parts.push(partialSql(plan, rowsOf((filter) => currentRowsSql({ ...tiers, hot: null }, inLake, filter, inLake)), params, -1, true));
   }

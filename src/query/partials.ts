@@ -48,19 +48,14 @@ export function sumsOf(plan: AggregatePlan): FieldMeasure[] {
 export const extremesOf = (plan: AggregatePlan) => plan.measures.filter((m): m is FieldMeasure => m.fn === 'min' || m.fn === 'max');
 
 /**
- * Partial figures of the plan's rows over `view`: as they are (1), negated for rows to take away
- * (-1, whose extremes go to `removed`), or per row by its SIGN column ('signed': a view of
- * changedVersionsSql, rows coming and going in one pass). `tagged`: with the KEPT column, false,
- * for the parts of a correction.
+ * Partial figures of the plan's rows over `view`: as they are (1), or negated for rows to take away
+ * (-1, whose extremes go to `removed`). `tagged`: with the KEPT column, false, for the parts of a correction.
  */
-export function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 | -1 | 'signed', tagged = false): string {
+export function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, sign: 1 | -1, tagged = false): string {
   const { keys, from, where } = groupedSource(plan, view, params);
-  const rowSign = `o.${SIGN}`;
-  // A figure over the rows: summed with each row's sign, or the whole negated.
-  const count = (col: string | null) =>
-    sign === 'signed' ? `sum(${col ? `CASE WHEN ${col} IS NOT NULL THEN ${rowSign} ELSE 0 END` : rowSign})::BIGINT` : sign === 1 ? `count(${col ?? '*'})` : `-(count(${col ?? '*'}))`;
-  const sum = (term: string, type: string) =>
-    sign === 'signed' ? `coalesce(sum(${rowSign} * ${term}::${type}), 0)` : sign === 1 ? `coalesce(sum(${term}), 0)::${type}` : `-(coalesce(sum(${term}), 0)::${type})`;
+  // A figure over the rows, or the whole negated.
+  const count = (col: string | null) => (sign === 1 ? `count(${col ?? '*'})` : `-(count(${col ?? '*'}))`);
+  const sum = (term: string, type: string) => (sign === 1 ? `coalesce(sum(${term}), 0)::${type}` : `-(coalesce(sum(${term}), 0)::${type})`);
   const columns = [...keys, `${count(null)} AS ${COUNT}`];
   for (const m of sumsOf(plan)) {
     const col = `o.${quoteIdent(m.attribute.name)}`;
@@ -70,7 +65,7 @@ export function partialSql(plan: AggregatePlan, view: ViewOf, params: Params, si
   for (const m of extremesOf(plan)) {
     const extreme = `${m.fn}(o.${quoteIdent(m.attribute.name)})`;
     // FILTER (WHERE false): a NULL of the column's type.
-    const of = (kept: 1 | -1) => (sign === 'signed' ? `${extreme} FILTER (WHERE ${rowSign} = ${kept})` : sign === kept ? extreme : `${extreme} FILTER (WHERE false)`);
+    const of = (kept: 1 | -1) => (sign === kept ? extreme : `${extreme} FILTER (WHERE false)`);
     columns.push(`${of(1)} AS ${value(m)}`, `${of(-1)} AS ${removed(m)}`);
   }
   columns.push(`false AS ${STALE}`);
@@ -105,6 +100,29 @@ export function keptPlan(plan: AggregatePlan): AggregatePlan {
     if (ref && !keys.some((k) => k.name === ref.name)) keys.push(refKey(ref));
   }
   return { ...plan, groupBy: keys };
+}
+
+/**
+ * Partials of each row of a signed view (changedVersionsSql: rows coming and going), one row each,
+ * with the KEPT column, false: a correction adds them up with the kept partials in one grouping, where
+ * grouping the few changed rows first cost DuckDB a hash aggregate more (~0.5 ms however few the rows).
+ * Columns as partialSql's, in its order.
+ */
+export function signedRowPartialsSql(plan: AggregatePlan, view: ViewOf, params: Params): string {
+  const { keys, from, where } = groupedSource(plan, view, params);
+  const sign = `o.${SIGN}`;
+  const columns = [...keys, `${sign}::BIGINT AS ${COUNT}`];
+  for (const m of sumsOf(plan)) {
+    const col = `o.${quoteIdent(m.attribute.name)}`;
+    columns.push(`(CASE WHEN ${col} IS NOT NULL THEN ${sign} ELSE 0 END)::BIGINT AS ${nonNull(m)}`, `coalesce(${sign} * ${col}::${sumType(m)}, 0) AS ${total(m)}`);
+    if (m.attribute.type === 'float') columns.push(`coalesce(${sign} * abs(${col})::DOUBLE, 0) AS ${magnitude(m)}`, `coalesce(abs(${col}), 0) AS ${churn(m)}`);
+  }
+  for (const m of extremesOf(plan)) {
+    const col = `o.${quoteIdent(m.attribute.name)}`;
+    columns.push(`CASE WHEN ${sign} = 1 THEN ${col} END AS ${value(m)}`, `CASE WHEN ${sign} = -1 THEN ${col} END AS ${removed(m)}`);
+  }
+  columns.push(`false AS ${STALE}`, `false AS ${KEPT}`);
+  return `SELECT ${columns.join(', ')} FROM ${from} WHERE ${where}`;
 }
 
 export const UNSAFE = 'unsafe__';
