@@ -11,10 +11,10 @@
 // rows it reads there, which the corrections do not see.
 import type { EntitySchema } from '../catalog/index.js';
 import type { AggregateCache } from './aggregate-cache.js';
-import { isCorrectable } from './partials.js';
 import { planAggregate, type AggregatePlan } from './aggregate-plan.js';
 import type { QueryEngine, ReadOptions, ResultRows, SignedViewOf, SnapshotReader, Statement, ViewOf } from './engine.js';
 import type { Filter } from './filter.js';
+import { isCorrectable } from './partials.js';
 import type { RowFilters } from './plan.js';
 
 type RelatedFilter = Extract<Filter, { kind: 'exists_related' | 'related_aggregate' }>;
