@@ -40,20 +40,26 @@ export class QueryEngine {
     /** Internal: a scoped view shares its engine's parts. */
     shared?: { parts: EngineParts; scope: () => SnapshotHandle | null },
   ) {
-    const hot = shared?.parts.hot ?? new HotMirror(deps.duck);
-    this.parts = shared?.parts ?? {
-      admission: new Admission(deps.admission ?? { maxRunning: 2, queueLength: 16, queueWaitMs: 10_000 }),
+    this.parts = shared?.parts ?? this.newParts();
+    this.admission = this.parts.admission;
+    this.scope = shared?.scope ?? null;
+  }
+
+  /** What a root engine owns and its scoped views share. */
+  private newParts(): EngineParts {
+    const { duck, pool } = this.deps;
+    const hot = new HotMirror(duck);
+    return {
+      admission: new Admission(this.deps.admission ?? { maxRunning: 2, queueLength: 16, queueWaitMs: 10_000 }),
       hot,
-      changed: new ChangedRowSets(deps.pool, deps.duck),
-      latest: new LakeLatestVersions(deps.duck),
-      positions: new SupersededPositions(deps.duck),
-      zones: new ZoneMaps(deps.duck),
-      fileTables: new FileTables(deps.duck, deps.fileTables),
+      changed: new ChangedRowSets(pool, duck),
+      latest: new LakeLatestVersions(duck),
+      positions: new SupersededPositions(duck),
+      zones: new ZoneMaps(duck),
+      fileTables: new FileTables(duck, this.deps.fileTables),
       open: new Set(),
       topUps: new MirrorTopUps(hot, (entity) => this.topUpOnce(entity)),
     };
-    this.admission = this.parts.admission;
-    this.scope = shared?.scope ?? null;
   }
 
   /** The DuckDB tables of large lake files (tests and benches wait for their loads: `settled()`). */
@@ -119,7 +125,7 @@ export class QueryEngine {
     }
   }
 
-  /** A snapshot of `entities` for several statements, taken at its first read (see the header). */
+  /** A snapshot of `entities` for several statements, taken at its first read (held-snapshot.ts). */
   snapshot(entities: readonly EntitySchema[], scope: 'request' | 'statement' = 'request'): SnapshotHandle {
     return new HeldSnapshot(this.deps, this.parts, entities, scope);
   }

@@ -1,6 +1,6 @@
 // A snapshot that several statements share (engine.ts `snapshot`). It is taken at its first read,
-// inside admission (a request waiting for a slot holds no Postgres connection and no lease), and lists every entity it covers in one Postgres
-// snapshot; each entity's files are made readable when a statement first reads it. It is held
+// inside admission (a request waiting for a slot holds no Postgres connection and no lease), and
+// lists every entity it covers in one Postgres snapshot; each entity's files are made readable when a statement first reads it. It is held
 // between its statements without a Postgres connection or an admission slot, and its time bound
 // (QUERY_TIMEOUT_MS) runs from its listing to its last statement, as a single statement's does:
 // GC deletes a replaced file ORPHAN_GRACE_MS (at least twice the bound) after its removal, so no
@@ -36,7 +36,6 @@ export interface EngineParts {
   /** The hot mirror's top-ups after this process's writes. */
   topUps: MirrorTopUps;
 }
-
 
 /** A snapshot of `entities` over the engine's parts, each entity prepared when a statement reads it. */
 export function snapshotOf(deps: QueryEngineDeps, parts: EngineParts, changed: ChangedRowSets, entities: readonly EntitySchema[]): Promise<QuerySnapshot> {

@@ -272,7 +272,8 @@ export class HotMirror {
   private async copy(changes: AsyncIterable<ChangeBatch>, entity: EntitySchema, state: MirrorState, upTo: bigint): Promise<void> {
     await this.duck.use(async (connection) => {
       // The rows come (by binary COPY, or with the listing) into a staging table of this
-      // connection by the appender; the INSERT below types them. Few statements: each costs DuckDB milliseconds on every refresh.
+      // connection by the appender; the INSERT below types them. Few statements: each costs
+      // DuckDB milliseconds on every refresh.
       const copied: LoggedChange[] = [];
       const rows = await loadChanges(connection, tapChanges(changes, copied), HOT_STAGING);
       const updates = copied.filter((c) => !c.inserted);
