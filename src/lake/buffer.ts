@@ -8,9 +8,8 @@
 import { BIGINT, BOOLEAN, DuckDBDataChunk, SMALLINT, UUID, VARCHAR, uuidValue, type DuckDBConnection } from '@duckdb/node-api';
 import { TYPE_MAPPING, quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient, type SlotRange } from '../oltp/index.js';
-import { lakeColumnsOf } from './columns.js';
 
-const STAGING_TYPES = [BIGINT, SMALLINT, UUID, BIGINT, VARCHAR, BOOLEAN];
+const STAGING_TYPES = [BIGINT, SMALLINT, UUID, BIGINT, VARCHAR, BOOLEAN, BIGINT, VARCHAR];
 
 /**
  * Creates (or replaces) `staging` (a quoted table name; TEMP tables are per connection) and appends the
@@ -38,7 +37,8 @@ export async function loadChanges(
 ): Promise<number> {
   await connection.run(
     `CREATE OR REPLACE ${staging.temporary ? 'TEMP ' : ''}TABLE ${staging.table}
-       (time_slot BIGINT, schema_id SMALLINT, row_id UUID, deleted_at BIGINT, snapshot VARCHAR, inserted BOOLEAN)`,
+       (time_slot BIGINT, schema_id SMALLINT, row_id UUID, deleted_at BIGINT, snapshot VARCHAR, inserted BOOLEAN,
+        previous_slot BIGINT, previous_values VARCHAR)`,
   );
   // The appender takes the bare name (the caller quoted it through quoteIdent) and, for a TEMP
   // table, its catalog (temp.main).
@@ -47,9 +47,19 @@ export async function loadChanges(
   try {
     for await (const batch of batches) {
       const chunk = DuckDBDataChunk.create(STAGING_TYPES);
-      // inserted is NULL (unknown) for change-shaped rows without an op (the OLTP truth).
-      const inserted = batch.inserted.length === batch.timeSlots.length ? batch.inserted : batch.timeSlots.map(() => null);
-      chunk.setColumns([batch.timeSlots, batch.schemaIds, batch.rowIds.map(uuidValue), batch.deletedAt, batch.snapshots, inserted]);
+      // inserted is NULL (unknown) for change-shaped rows without an op (the OLTP truth), and so is
+      // the previous version of those without one.
+      const given = <T>(column: T[]) => (column.length === batch.timeSlots.length ? column : batch.timeSlots.map(() => null));
+      chunk.setColumns([
+        batch.timeSlots,
+        batch.schemaIds,
+        batch.rowIds.map(uuidValue),
+        batch.deletedAt,
+        batch.snapshots,
+        given(batch.inserted),
+        given(batch.previousSlots),
+        given(batch.previousValues),
+      ]);
       appender.appendDataChunk(chunk);
       rows += batch.timeSlots.length;
     }
@@ -63,19 +73,45 @@ export async function loadChanges(
 /**
  * A SELECT of the lake columns of `attributes` (in order, after the system columns) over a table
  * `loadBuffer` filled. `deleted_at` 0 reads as NULL: both mean live (SPEC 3.1), the lake keeps one.
+ * `following`: staged columns that follow the lake columns (`inserted`, say).
  */
-export function bufferRowsSql(staging: string, attributes: readonly LakeAttribute[], options: { inserted?: boolean } = {}): string {
-  // With `inserted`, the staged op (is it an insert) follows the lake columns.
+export function bufferRowsSql(staging: string, attributes: readonly LakeAttribute[], following: readonly string[] = []): string {
   const system = 'time_slot, schema_id, row_id, NULLIF(deleted_at, 0) AS deleted_at';
-  const op = options.inserted ? ', inserted' : '';
+  const op = following.map((column) => `, ${column}`).join('');
   if (attributes.length === 0) return `SELECT ${system}${op} FROM ${staging}`;
-  // Names are catalog-validated ([a-z][a-z0-9_]*), so the struct description needs no escaping.
-  const struct = JSON.stringify(Object.fromEntries(attributes.map((a) => [a.name, TYPE_MAPPING[a.type].duckdb])));
-  const values = lakeColumnsOf(attributes)
-    .slice(4)
-    .map((c) => `v.${quoteIdent(c.name)} AS ${quoteIdent(c.name)}`);
+  const values = attributeNames(attributes).map((name) => `v.${name} AS ${name}`);
   return `SELECT ${system}, ${values.join(', ')}${op}
-            FROM (SELECT *, json_transform(snapshot, '${struct}') AS v FROM ${staging}) AS staged`;
+            FROM (SELECT *, json_transform(snapshot, '${structOf(attributes)}') AS v FROM ${staging}) AS staged`;
+}
+
+/**
+ * The live versions the staged updates and deletes replaced, in `bufferRowsSql`'s columns, each
+ * followed by `superseded_at`: the slot of the change that replaced it. A delete's snapshot holds
+ * that version's values; an update's holds them but for the attributes it changed, whose values
+ * before are in previous_values (a key there, even with null, is one it changed: not a JSON merge
+ * patch, which would merge a json attribute's objects).
+ */
+export function replacedVersionsSql(staging: string, attributes: readonly LakeAttribute[]): string {
+  const system = 'previous_slot AS time_slot, schema_id, row_id, NULL::BIGINT AS deleted_at';
+  const where = `FROM ${staging} WHERE previous_slot IS NOT NULL`;
+  if (attributes.length === 0) return `SELECT ${system}, time_slot AS superseded_at ${where}`;
+  const struct = structOf(attributes);
+  // Names are catalog-validated ([a-z][a-z0-9_]*): a JSON path without quoting.
+  const values = attributeNames(attributes).map(
+    (name, i) => `CASE WHEN json_exists(previous_values, '$.${attributes[i]!.name}') THEN p.${name} ELSE v.${name} END AS ${name}`,
+  );
+  return `SELECT ${system}, ${values.join(', ')}, time_slot AS superseded_at
+            FROM (SELECT *, json_transform(snapshot, '${struct}') AS v, json_transform(previous_values, '${struct}') AS p ${where}) AS staged`;
+}
+
+/** The struct description json_transform reads a snapshot into (names are catalog-validated: no escaping). */
+function structOf(attributes: readonly LakeAttribute[]): string {
+  return JSON.stringify(Object.fromEntries(attributes.map((a) => [a.name, TYPE_MAPPING[a.type].duckdb])));
+}
+
+/** The attributes' lake column names, quoted, in the lake's order (after the system columns). */
+function attributeNames(attributes: readonly LakeAttribute[]): string[] {
+  return attributes.map((a) => quoteIdent(a.name));
 }
 
 function unquote(identifier: string): string {

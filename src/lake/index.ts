@@ -2,7 +2,7 @@
 export { DuckDb, sqlString } from './duckdb.js';
 export { LakeReadCache, type PinnedFiles } from './cache.js';
 export { ROW_KEY_COLUMN, SYSTEM_COLUMNS, hasRowKey, lakeColumns, lakeColumnsOf, rowKeyOf, type LakeColumn } from './columns.js';
-export { bufferRowsSql, loadBuffer, loadChanges } from './buffer.js';
+export { bufferRowsSql, loadBuffer, loadChanges, replacedVersionsSql } from './buffer.js';
 export { isPresentBaseKey, newDeltaKey, presentBaseKey, rangeBaseKey, schemaPrefix, type FileKind } from './layout.js';
 export { DDL_ENGINES, externalDdl, externalNames, type DdlEngine, type ExternalDdlFile, type ExternalDdlInput } from './external-ddl.js';
 export { parquetScanSql, type ScannedFile } from './scan.js';

@@ -1,7 +1,7 @@
 // The manifest: which lake files are live. Every change of the live set is one Postgres transaction.
 import type { EntitySchema } from '../catalog/index.js';
 import { ConflictError } from '../errors/index.js';
-import { listedChangeBatch, listedChangesSql, type ChangeBatch, type ListedChangesLimit, type PgClient, type PgPool } from '../oltp/index.js';
+import { listedChangeBatch, listedChangesSql, type ChangeBatch, type ListedChange, type ListedChangesLimit, type PgClient, type PgPool } from '../oltp/index.js';
 import type { FileKind } from './layout.js';
 
 export interface ManifestFile {
@@ -66,9 +66,6 @@ function fromRow(r: ManifestRow): ManifestFile {
 }
 
 type Queryable = Pick<PgPool | PgClient, 'query'>;
-
-/** The JSON array listedChangesSql gives. */
-type ListedJson = [string, string, string | null, boolean, string][];
 
 /** Live files of an entity, oldest first. */
 export async function liveFiles(db: Queryable, entity: Pick<EntitySchema, 'project' | 'id'>): Promise<ManifestFile[]> {
@@ -140,7 +137,7 @@ const LIST_TIERS_SQL = new Map<number, string>();
  * trip. With `options`, the buffered changes above a slot too, in the same snapshot.
  */
 export async function listTiers(db: Queryable, entities: readonly Pick<EntitySchema, 'project' | 'id'>[], options?: ListOptions): Promise<EntityTierListing[]> {
-  type Row = ManifestRow & { entity_project: string; entity_schema_id: number; buffer_max: bigint | null; changes: ListedJson | null };
+  type Row = ManifestRow & { entity_project: string; entity_schema_id: number; buffer_max: bigint | null; changes: ListedChange[] | null };
   if (entities.length === 0) return [];
   let text = LIST_TIERS_SQL.get(entities.length);
   if (text === undefined) LIST_TIERS_SQL.set(entities.length, (text = listTiersSql(entities.length)));

@@ -66,8 +66,8 @@ export interface SlotRange {
  * round trip, no text format). The typed columns are derived from the snapshot by the reader's
  * side (the lake, in DuckDB): a typed column per attribute here would hit Postgres' limit of 1,664
  * select entries and print dates by the session's DateStyle. Each change says whether it is an
- * insert (`inserted`): a row inserted in the buffer has no lake version to supersede. Run it inside
- * a transaction (the range travels as transaction-local settings) and consume it to the end.
+ * insert (`inserted`): a row inserted in the buffer has no lake version to supersede; and which
+ * version it replaced (`previousSlots`, `previousValues`). Run it inside a transaction (the range travels as transaction-local settings) and consume it to the end.
  */
 export async function* readBufferChanges(client: PgClient, entity: EntitySchema, range: SlotRange): AsyncGenerator<ChangeBatch> {
   // COPY takes no bind parameters; the values travel as transaction-local settings instead.
@@ -78,7 +78,7 @@ export async function* readBufferChanges(client: PgClient, entity: EntitySchema,
   );
   const copy = client.query(
     copyTo(`COPY (
-      SELECT time_slot, schema_id, row_id, deleted_at, snapshot, op = 'c' FROM change_log
+      SELECT time_slot, schema_id, row_id, deleted_at, snapshot, op = 'c', previous_slot, previous_values FROM change_log
        WHERE project = current_setting('ltbase.project')
          AND schema_id = current_setting('ltbase.schema_id')::smallint
          AND time_slot <= current_setting('ltbase.up_to_slot')::bigint
@@ -107,21 +107,24 @@ export interface ListedChangesLimit {
 /**
  * A subquery for a LATERAL join, over the change_log buffer of `alias`'s project and schema_id:
  * its changes above `alias`.changes_above, oldest first, as one JSON array `changes` of
- * [time_slot, row_id, deleted_at, is an insert, snapshot text], or NULL when changes_above is NULL
+ * [time_slot, row_id, deleted_at, is an insert, snapshot text, previous_slot, previous_values text], or NULL when changes_above is NULL
  * or there are more than the limits (the parameters `rowsParam`, `bytesParam`). Part of a larger
  * statement, so they come in that statement's snapshot; read them with `listedChangeBatch`. Text
  * for the numbers: JSON numbers lose a bigint's precision; the snapshot as the binary COPY gives it.
  */
 export function listedChangesSql(alias: string, rowsParam: string, bytesParam: string): string {
-  return `SELECT CASE WHEN ${alias}.changes_above IS NULL OR count(*) > ${rowsParam} OR coalesce(sum(pg_column_size(x.snapshot)), 0) > ${bytesParam} THEN NULL
-                      ELSE coalesce(json_agg(json_build_array(x.time_slot::text, x.row_id, x.deleted_at::text, x.op = 'c', x.snapshot::text) ORDER BY x.time_slot), '[]') END AS changes
-            FROM (SELECT c.time_slot, c.row_id, c.deleted_at, c.op, c.snapshot FROM change_log c
+  return `SELECT CASE WHEN ${alias}.changes_above IS NULL OR count(*) > ${rowsParam} OR coalesce(sum(pg_column_size(x.snapshot) + coalesce(pg_column_size(x.previous_values), 0)), 0) > ${bytesParam} THEN NULL
+                      ELSE coalesce(json_agg(json_build_array(x.time_slot::text, x.row_id, x.deleted_at::text, x.op = 'c', x.snapshot::text, x.previous_slot::text, x.previous_values::text) ORDER BY x.time_slot), '[]') END AS changes
+            FROM (SELECT c.time_slot, c.row_id, c.deleted_at, c.op, c.snapshot, c.previous_slot, c.previous_values FROM change_log c
                    WHERE c.project = ${alias}.project AND c.schema_id = ${alias}.schema_id AND c.time_slot > ${alias}.changes_above
                    ORDER BY c.time_slot LIMIT ${rowsParam} + 1) AS x`;
 }
 
 /** The changes `listedChangesSql` gave (its JSON, as pg parsed it) as one batch, as readBufferChanges gives them. */
-export function listedChangeBatch(schemaId: number, changes: readonly [string, string, string | null, boolean, string][]): ChangeBatch {
+/** One change as `listedChangesSql` gives it (see there). */
+export type ListedChange = [string, string, string | null, boolean, string, string | null, string | null];
+
+export function listedChangeBatch(schemaId: number, changes: readonly ListedChange[]): ChangeBatch {
   return {
     timeSlots: changes.map((c) => BigInt(c[0])),
     schemaIds: changes.map(() => schemaId),
@@ -129,5 +132,7 @@ export function listedChangeBatch(schemaId: number, changes: readonly [string, s
     deletedAt: changes.map((c) => (c[2] === null ? null : BigInt(c[2]))),
     snapshots: changes.map((c) => c[4]),
     inserted: changes.map((c) => c[3] === true),
+    previousSlots: changes.map((c) => (c[5] === null ? null : BigInt(c[5]))),
+    previousValues: changes.map((c) => c[6]),
   };
 }

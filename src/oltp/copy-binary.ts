@@ -17,17 +17,25 @@ export interface ChangeBatch {
    * boolean field (the buffer's read does; the OLTP truth has no ops); else empty.
    */
   inserted: boolean[];
+  /**
+   * Per change, the slot of the version it replaced and that version's values of the attributes it
+   * changed (change_log.previous_slot, previous_values; null for an insert), when the COPY selected
+   * them as a seventh and eighth field (the buffer's read does); else empty.
+   */
+  previousSlots: (bigint | null)[];
+  previousValues: (string | null)[];
 }
 
 export const BATCH_ROWS = 2048;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-/** Fields of each tuple, in the order the COPY selects them; a sixth, boolean one is optional. */
+/** Fields of each tuple, in the order the COPY selects them; a sixth, boolean one, and after it the previous version's two, are optional. */
 const FIELDS = 5;
 const FIELDS_WITH_OP = 6;
+const FIELDS_WITH_PREVIOUS = 8;
 
 function emptyBatch(): ChangeBatch {
-  return { timeSlots: [], schemaIds: [], rowIds: [], deletedAt: [], snapshots: [], inserted: [] };
+  return { timeSlots: [], schemaIds: [], rowIds: [], deletedAt: [], snapshots: [], inserted: [], previousSlots: [], previousValues: [] };
 }
 
 /**
@@ -53,7 +61,7 @@ async function drain(stream: Readable): Promise<void> {
 }
 
 /**
- * Parses `COPY (SELECT time_slot, schema_id, row_id, deleted_at, snapshot [, op = 'c'] …) TO STDOUT
+ * Parses `COPY (SELECT time_slot, schema_id, row_id, deleted_at, snapshot [, op = 'c' [, previous_slot, previous_values]] …) TO STDOUT
  * (FORMAT binary)` from `stream`, yielding batches. Chunks are joined only once a whole tuple has arrived,
  * so a 16 MiB snapshot costs one copy, not one per network chunk.
  */
@@ -115,7 +123,9 @@ function tupleEnd(buf: Buffer, at: number): number {
   if (buf.length < at + 2) return -(at + 2);
   const count = buf.readInt16BE(at);
   if (count === -1) return at + 2;
-  if (count !== FIELDS && count !== FIELDS_WITH_OP) throw new Error(`binary COPY: a tuple of ${count} fields, expected ${FIELDS} or ${FIELDS_WITH_OP}`);
+  if (count !== FIELDS && count !== FIELDS_WITH_OP && count !== FIELDS_WITH_PREVIOUS) {
+    throw new Error(`binary COPY: a tuple of ${count} fields, expected ${FIELDS}, ${FIELDS_WITH_OP} or ${FIELDS_WITH_PREVIOUS}`);
+  }
   // The fixed-size fields must have their sizes (readTuple relies on them).
   if (buf.length >= at + 40 && (buf.readInt32BE(at + 2) !== 8 || buf.readInt32BE(at + 14) !== 2 || buf.readInt32BE(at + 20) !== 16)) {
     throw new Error('binary COPY: time_slot, schema_id and row_id must be int8, int2 and uuid');
@@ -146,9 +156,17 @@ function readTuple(buf: Buffer, at: number, batch: ChangeBatch): void {
   // jsonb's binary form: a version byte (1), then the JSON text in UTF-8.
   if (buf[p + 4] !== 1) throw new Error(`binary COPY: jsonb version ${buf[p + 4]}, expected 1`);
   batch.snapshots.push(buf.toString('utf8', p + 5, p + 4 + jsonLength));
-  if (buf.readInt16BE(at) === FIELDS_WITH_OP) {
-    p += 4 + jsonLength;
-    // bool: one byte; NULL (never, the column is NOT NULL) reads as not an insert, the safe answer.
-    batch.inserted.push(buf.readInt32BE(p) === 1 && buf[p + 4] === 1);
-  }
+  const fields = buf.readInt16BE(at);
+  if (fields === FIELDS) return;
+  p += 4 + jsonLength;
+  // bool: one byte; NULL (never, the column is NOT NULL) reads as not an insert, the safe answer.
+  batch.inserted.push(buf.readInt32BE(p) === 1 && buf[p + 4] === 1);
+  if (fields === FIELDS_WITH_OP) return;
+  p += 4 + Math.max(buf.readInt32BE(p), 0);
+  const slotLength = buf.readInt32BE(p);
+  batch.previousSlots.push(slotLength < 0 ? null : buf.readBigInt64BE(p + 4));
+  p += 4 + Math.max(slotLength, 0);
+  const valuesLength = buf.readInt32BE(p);
+  if (valuesLength >= 0 && buf[p + 4] !== 1) throw new Error(`binary COPY: jsonb version ${buf[p + 4]}, expected 1`);
+  batch.previousValues.push(valuesLength < 0 ? null : buf.toString('utf8', p + 5, p + 4 + valuesLength));
 }

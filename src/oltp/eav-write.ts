@@ -210,31 +210,51 @@ export class ValueRows {
   }
 }
 
-const CHANGE_COPY = 'COPY change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op) FROM STDIN (FORMAT binary)';
+const CHANGE_COPY = 'COPY change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op, previous_slot, previous_values) FROM STDIN (FORMAT binary)';
+
+/** The version an update or delete replaced: its slot, and (of an update) its values of the attributes changed. */
+export interface PreviousVersion {
+  slot: bigint;
+  /** JSON of the changed attributes' values before, in snapshot form (null where there was none); null for a delete. */
+  values: string | null;
+}
+
+/** The values `changed` attributes had in `before`, in snapshot form: an update's previous_values. */
+export function previousValuesOf(entity: EntitySchema, before: Record<string, AttributeValue>, changed: Iterable<string>): string {
+  const previous: Record<string, JsonValue> = {};
+  for (const name of changed) {
+    const attribute = entity.attributes.find((a) => a.name === name)!;
+    previous[name] = toSnapshotJson(attribute, before[name] ?? null);
+  }
+  return JSON.stringify(previous);
+}
 
 /**
  * Appends one change_log row per changed row, in the writing transaction (SPEC 3.1); `snapshots`,
- * when given, are the rows' snapshots (from copyNewRows).
+ * when given, are the rows' snapshots (from copyNewRows); `previous`, per update or delete, the
+ * version it replaced.
  */
 export async function captureChanges(
   client: PgClient,
   entity: EntitySchema,
   op: 'c' | 'u' | 'd',
   rows: readonly EntityRow[],
-  snapshots?: readonly string[],
+  options: { snapshots?: readonly string[]; previous?: readonly PreviousVersion[] } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
+  const { snapshots, previous } = options;
   const snapshotAt = (i: number) => snapshots?.[i] ?? snapshotOf(entity, rows[i]!.values, rows[i]!.carried);
   if (rows.length < COPY_MIN_ROWS) {
     // One JSON document instead of a jsonb[] literal: Postgres parses it several times faster.
+    const previousAt = (i: number) => (previous ? `,"previous_slot":${previous[i]!.slot},"previous_values":${previous[i]!.values ?? 'null'}` : '');
     await client.query(
-      `INSERT INTO change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op)
-       SELECT $1, $2, c.time_slot, c.row_id, c.deleted_at, c.snapshot, $4
-         FROM jsonb_to_recordset($3::jsonb) AS c (time_slot bigint, row_id uuid, deleted_at bigint, snapshot jsonb)`,
+      `INSERT INTO change_log (project, schema_id, time_slot, row_id, deleted_at, snapshot, op, previous_slot, previous_values)
+       SELECT $1, $2, c.time_slot, c.row_id, c.deleted_at, c.snapshot, $4, c.previous_slot, c.previous_values
+         FROM jsonb_to_recordset($3::jsonb) AS c (time_slot bigint, row_id uuid, deleted_at bigint, snapshot jsonb, previous_slot bigint, previous_values jsonb)`,
       [
         entity.project,
         entity.id,
-        `[${rows.map((r, i) => `{"time_slot":${r.time_slot},"row_id":"${r.row_id}","deleted_at":${r.deleted_at ?? 'null'},"snapshot":${snapshotAt(i)}}`).join(',')}]`,
+        `[${rows.map((r, i) => `{"time_slot":${r.time_slot},"row_id":"${r.row_id}","deleted_at":${r.deleted_at ?? 'null'},"snapshot":${snapshotAt(i)}${previousAt(i)}}`).join(',')}]`,
         op,
       ],
     );
@@ -242,15 +262,21 @@ export async function captureChanges(
   }
   let i = 0;
   await copyIn(client, CHANGE_COPY, rows, (out, row) => {
-    out.tuple(7);
+    out.tuple(9);
     out.text(entity.project);
     out.int2(entity.id);
     out.int8(row.time_slot);
     out.uuid(row.row_id);
     if (row.deleted_at === null) out.null();
     else out.int8(row.deleted_at);
-    out.jsonb(snapshotAt(i++));
+    out.jsonb(snapshotAt(i));
     out.text(op);
+    const before = previous?.[i];
+    if (before) out.int8(before.slot);
+    else out.null();
+    if (before?.values) out.jsonb(before.values);
+    else out.null();
+    i++;
   });
 }
 

@@ -25,6 +25,7 @@ export {
   readBufferChanges,
   snapshotValueSql,
   type BufferStats,
+  type ListedChange,
   type ListedChangesLimit,
   type SlotRange,
 } from './buffer.js';

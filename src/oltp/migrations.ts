@@ -175,6 +175,17 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX lake_job_running ON lake_job (job_id) WHERE status = 'running';
     `,
   },
+  {
+    version: 7,
+    name: 'the version each change replaced',
+    sql: `
+      -- Per update or delete, the slot of the version it replaced, and per update that version's
+      -- values of the attributes it changed (NULL for one that had none): with the change's own
+      -- snapshot they make the replaced version, which a kept aggregate's correction takes away
+      -- without looking it up in a lake file. NULL for inserts and for changes captured before.
+      ALTER TABLE change_log ADD COLUMN previous_slot bigint, ADD COLUMN previous_values jsonb;
+    `,
+  },
 ];
 
 const MIGRATION_LOCK = 0x4c544201; // arbitrary constant: "LTB" + 1

@@ -4,7 +4,7 @@ import type { AttributeValue, Catalog, EntitySchema } from '../catalog/index.js'
 import { ConflictError } from '../errors/index.js';
 import { takeTimeSlots } from './clock.js';
 import { COPY_MIN_ROWS, copyIn } from './copy-in.js';
-import { captureChanges, checkRefs, copyNewRows, ValueRows, type NewRow, type PendingRows } from './eav-write.js';
+import { captureChanges, checkRefs, copyNewRows, previousValuesOf, ValueRows, type NewRow, type PendingRows } from './eav-write.js';
 import type { PgClient, PgPool } from './pool.js';
 import { readEntityRows } from './reader.js';
 import type { AttributeIds } from './registry.js';
@@ -197,9 +197,12 @@ export class WriteTransaction {
         [headers.map((r) => r.row_id), headers.map((r) => String(r.time_slot)), headers.map((r) => (r.deleted_at === null ? null : String(r.deleted_at)))],
       );
     }
-    await captureChanges(this.client, entity, 'c', inserted, freshSnapshots);
-    await captureChanges(this.client, entity, 'u', updated);
-    await captureChanges(this.client, entity, 'd', deleted);
+    await captureChanges(this.client, entity, 'c', inserted, { snapshots: freshSnapshots });
+    await captureChanges(this.client, entity, 'u', updated, {
+      previous: updates.map((u) => ({ slot: u.before.time_slot, values: previousValuesOf(entity, u.before.values, u.changed) })),
+    });
+    // A delete's snapshot holds the values of the version it replaces: only that version's slot is new.
+    await captureChanges(this.client, entity, 'd', deleted, { previous: deletes.map((d) => ({ slot: d.time_slot, values: null })) });
     return { inserted, updated, deleted };
   }
 

@@ -19,8 +19,13 @@ export interface Changes {
   since: bigint;
   /** How many rows changed. */
   rows: number;
-  /** Those whose version at `since` is in a lake file (neither buffered then nor inserted since). */
+  /**
+   * Those whose version at `since` is in a lake file (neither buffered then nor inserted since), and
+   * the mirror does not keep as replaced: looked up in the files.
+   */
   inLake: string[];
+  /** How many rows' version at `since` is in a lake file and kept by the mirror as replaced (HotRead.replaced). */
+  replaced: number;
   /** The slot of the oldest buffered version wanted: a changed row's version at `since`, else since + 1. */
   from: bigint;
 }
@@ -28,7 +33,9 @@ export interface Changes {
 /**
  * The rows changed since `since` in the reader's buffer range, and where each one's version at
  * `since` is: in the buffer (a version at or below it), nowhere (inserted after it), or else in the
- * lake. The mirror's log knows them without a statement; past its cap, the mirror table is asked.
+ * lake, kept by the mirror as the version the row's next change replaced (captured with that
+ * change) or not. The mirror's log knows them without a statement; past its cap, the mirror table
+ * is asked (and its replaced versions not used).
  * Null when more than MAX_CORRECTED_ROWS changed.
  */
 export async function changesSince(reader: SnapshotReader, hot: NonNullable<EntityTiers['hot']>, since: bigint): Promise<Changes | null> {
@@ -38,8 +45,9 @@ export async function changesSince(reader: SnapshotReader, hot: NonNullable<Enti
   if (changed.length > MAX_CORRECTED_ROWS) return null;
   let from = since + 1n;
   for (const { sinceSlot } of changed) if (sinceSlot !== null && sinceSlot < from) from = sinceSlot;
-  const inLake = changed.filter((r) => r.sinceSlot === null && !r.born).map((r) => r.rowId);
-  return { since, rows: changed.length, inLake, from };
+  const lake = changed.filter((r) => r.sinceSlot === null && !r.born);
+  const inLake = lake.filter((r) => !r.replaced).map((r) => r.rowId);
+  return { since, rows: changed.length, inLake, replaced: lake.length - inLake.length, from };
 }
 
 /**
@@ -48,13 +56,14 @@ export async function changesSince(reader: SnapshotReader, hot: NonNullable<Enti
  * `since` for those buffered then, the buffer alone holds their versions, read in one pass with a
  * sign each and added up with the kept partials in one grouping (no file, no anti-join: a small
  * statement, and DuckDB's fixed cost per operator is most of it; dashboard asks 21.1 / 21.3 ms
- * against 23.3 / 23.2 with the changed rows grouped first, two runs of 60 alternating). The others'
- * version at `since` is their lake one.
+ * against 23.3 / 23.2 with the changed rows grouped first, two runs of 60 alternating). So do the
+ * versions in lake files that the mirror keeps as replaced; the others' are looked up in the files.
  */
 export function correctedSql(plan: AggregatePlan, reader: SnapshotReader, tiers: EntityTiers, kept: string, changes: Changes, params: Params): string {
   const rowsOf = (own: (filter: Filter | null) => string) => withOwnRows(plan, reader.view, own);
-  const { since, inLake, from } = changes;
-  const parts = [`SELECT *, true AS ${KEPT} FROM ${kept}`, signedRowPartialsSql(plan, rowsOf(() => changedVersionsSql(plan.entity, tiers.hot!, since, from)), params)];
+  const { since, inLake, from, replaced } = changes;
+  const versions = changedVersionsSql(plan.entity, tiers.hot!, since, from, replaced > 0);
+  const parts = [`SELECT *, true AS ${KEPT} FROM ${kept}`, signedRowPartialsSql(plan, rowsOf(() => versions), params)];
   if (inLake.length) {
     parts.push(partialSql(plan, rowsOf((filter) => currentRowsSql({ ...tiers, hot: null }, inLake, filter, inLake)), params, -1, true));
   }

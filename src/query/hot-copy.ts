@@ -10,7 +10,16 @@ export async function* listedAbove(listed: ListedChanges, copiedThrough: bigint,
   const { batch } = listed;
   const keep = batch.timeSlots.map((slot) => slot > copiedThrough);
   const pick = <T>(values: T[]) => values.filter((_, i) => keep[i]);
-  yield { timeSlots: pick(batch.timeSlots), schemaIds: pick(batch.schemaIds), rowIds: pick(batch.rowIds), deletedAt: pick(batch.deletedAt), snapshots: pick(batch.snapshots), inserted: pick(batch.inserted) };
+  yield {
+    timeSlots: pick(batch.timeSlots),
+    schemaIds: pick(batch.schemaIds),
+    rowIds: pick(batch.rowIds),
+    deletedAt: pick(batch.deletedAt),
+    snapshots: pick(batch.snapshots),
+    inserted: pick(batch.inserted),
+    previousSlots: pick(batch.previousSlots),
+    previousValues: pick(batch.previousValues),
+  };
 }
 
 /** Versions a copy marks superseded by their slots at most; past it, by a join on row_id. */
@@ -46,14 +55,16 @@ export function supersedeBySlotSql(table: string, next: ReadonlyMap<bigint, bigi
 }
 
 /**
- * Passes the batches on, noting each change's slot, row_id and whether it is an insert (a batch
- * without ops, never from the buffer, counts as updates and deletes).
+ * Passes the batches on, noting each change's slot, row_id, whether it is an insert (a batch
+ * without ops, never from the buffer, counts as updates and deletes), and, with `keepsReplaced`,
+ * whether it carries the version it replaced.
  */
-export async function* tapChanges(batches: AsyncIterable<ChangeBatch>, copied: LoggedChange[]): AsyncGenerator<ChangeBatch> {
+export async function* tapChanges(batches: AsyncIterable<ChangeBatch>, copied: LoggedChange[], keepsReplaced: boolean): AsyncGenerator<ChangeBatch> {
   for await (const batch of batches) {
     const known = batch.inserted.length === batch.timeSlots.length;
+    const previous = keepsReplaced && batch.previousSlots.length === batch.timeSlots.length ? batch.previousSlots : null;
     for (let i = 0; i < batch.timeSlots.length; i++) {
-      copied.push({ slot: batch.timeSlots[i]!, rowId: batch.rowIds[i]!, inserted: known && batch.inserted[i] === true });
+      copied.push({ slot: batch.timeSlots[i]!, rowId: batch.rowIds[i]!, inserted: known && batch.inserted[i] === true, replaces: previous?.[i] != null });
     }
     yield batch;
   }

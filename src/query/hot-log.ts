@@ -9,6 +9,8 @@ export interface LoggedChange {
   slot: bigint;
   rowId: bigint;
   inserted: boolean;
+  /** The mirror keeps the version it replaced (an update or delete captured with it). */
+  replaces: boolean;
 }
 
 /** A row with a change in (since, upTo] of a query's range (above, upTo]; see `HotRead.changedSince`. */
@@ -18,17 +20,24 @@ export interface ChangedRow {
   sinceSlot: bigint | null;
   /** Its insert is in (above, upTo]. */
   born: boolean;
+  /** Its first change after `since` replaced a version the mirror keeps (`HotRead.replaced`). */
+  replaced: boolean;
 }
 
 /**
  * What `MirrorLog.changedSince` answers, asked of the mirror table (past the log's cap): at most
- * `limit` rows (all when null), in no order.
+ * `limit` rows (all when null), in no order. A row's first change after `since` replaced a version
+ * the mirror keeps when `hot.replaced` holds one that change replaced.
  */
-export function changedRowsSql(hot: { table: string; above: bigint; upTo: bigint }, since: bigint, limit: number | null): string {
-  return `SELECT row_id::VARCHAR AS "rowId", max(time_slot) FILTER (WHERE time_slot <= ${since}) AS "sinceSlot",
-                 bool_or(coalesce(inserted, false)) AS born
-            FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}
-           GROUP BY row_id HAVING max(time_slot) > ${since}${limit === null ? '' : ` LIMIT ${limit}`}`;
+export function changedRowsSql(hot: { table: string; above: bigint; upTo: bigint; replaced: string | null }, since: bigint, limit: number | null): string {
+  const changed = `SELECT row_id, max(time_slot) FILTER (WHERE time_slot <= ${since}) AS since_slot,
+                          min(time_slot) FILTER (WHERE time_slot > ${since}) AS first_after, bool_or(coalesce(inserted, false)) AS born
+                     FROM ${hot.table} WHERE time_slot > ${hot.above} AND time_slot <= ${hot.upTo}
+                    GROUP BY row_id HAVING max(time_slot) > ${since}${limit === null ? '' : ` LIMIT ${limit}`}`;
+  const replaced = hot.replaced
+    ? `EXISTS (SELECT 1 FROM ${hot.replaced} AS r WHERE r.row_id = c.row_id AND r.superseded_at = c.first_after)`
+    : 'false';
+  return `SELECT row_id::VARCHAR AS "rowId", since_slot AS "sinceSlot", born, ${replaced} AS replaced FROM (${changed}) AS c`;
 }
 
 /**
@@ -93,13 +102,15 @@ export class MirrorLog {
       if (rows.has(rowId)) continue;
       let sinceSlot: bigint | null = null;
       let born = false;
+      let replaced: boolean | null = null;
       for (const change of this.byRow.get(rowId)!) {
         if (change.slot <= above || change.slot > upTo) continue;
         // By ascending slot: the last one at or below `since` is the version then.
         if (change.slot <= since) sinceSlot = change.slot;
+        else replaced ??= change.replaces;
         if (change.inserted) born = true;
       }
-      rows.set(rowId, { rowId: uuidOf(rowId), sinceSlot, born });
+      rows.set(rowId, { rowId: uuidOf(rowId), sinceSlot, born, replaced: replaced === true });
     }
     return [...rows.values()];
   }

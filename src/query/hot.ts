@@ -40,7 +40,7 @@
 // holds any version of the rows it changes (if not, nothing is superseded: no UPDATE). Past its
 // bound, or for a range below where it starts again, it answers null and the table is asked.
 import { quoteIdent, type EntitySchema } from '../catalog/index.js';
-import { bufferRowsSql, lakeColumns, loadChanges, type DuckDb, type ListedChanges } from '../lake/index.js';
+import { bufferRowsSql, lakeColumns, loadChanges, replacedVersionsSql, type DuckDb, type ListedChanges } from '../lake/index.js';
 import { readBufferChanges, type ChangeBatch, type PgClient } from '../oltp/index.js';
 import { listedAbove, MAX_SUPERSEDED_BY_SLOT, nextVersions, supersedeBySlotSql, tapChanges } from './hot-copy.js';
 import { firstAbove, MirrorLog, type ChangedRow, type LoggedChange } from './hot-log.js';
@@ -64,6 +64,12 @@ interface SlotRange {
 
 interface MirrorState {
   table: string;
+  /**
+   * The versions the table's updates and deletes replaced, with the slot of the change that did
+   * (superseded_at), as captured with each change: where a version in a lake file is replaced, a
+   * kept aggregate's correction takes it away from here. Null for a query's own table.
+   */
+  replaced: string | null;
   /** Every buffered change with a slot at or below this is in the mirror, unless pruned or in a gap. */
   copiedThrough: bigint;
   /** Rows at or below this slot have been deleted from the mirror. */
@@ -99,6 +105,8 @@ export interface HotRead {
    * `limit` + 1 of them (more means more than `limit`); null when the log lacks part of the range.
    */
   changedSince(since: bigint, limit: number): ChangedRow[] | null;
+  /** The versions replaced (MirrorState.replaced): those of the rows `changedSince` says `replaced` are in it. */
+  replaced: string | null;
 }
 
 /** The part of its snapshot a query reads from the mirror: (flushedThrough, bufferMax]. */
@@ -214,17 +222,20 @@ export class HotMirror {
     let state = this.states.get(key);
     if (!state) {
       const table = quoteIdent(`hot_${entity.project}_${entity.id}`);
-      // The table is created first in the schema's queue, before any refresh can run.
-      state = { table, copiedThrough: -1n, prunedThrough: -1n, gaps: [], queue: this.createTable(entity, table), lakeChanges: [], born: new Map(), log: new MirrorLog(-1n, this.logLimit) };
+      const replaced = quoteIdent(`hot_${entity.project}_${entity.id}_replaced`);
+      // The tables are created first in the schema's queue, before any refresh can run.
+      const queue = this.createTable(entity, table, replaced);
+      state = { table, replaced, copiedThrough: -1n, prunedThrough: -1n, gaps: [], queue, lakeChanges: [], born: new Map(), log: new MirrorLog(-1n, this.logLimit) };
       this.states.set(key, state);
     }
     return state;
   }
 
-  private async createTable(entity: EntitySchema, table: string): Promise<void> {
+  private async createTable(entity: EntitySchema, table: string, replaced: string | null): Promise<void> {
     const columns = lakeColumns(entity).map((c) => `${quoteIdent(c.name)} ${c.duckdb}`);
     await this.duck.use(async (connection) => {
       await connection.run(`CREATE OR REPLACE TABLE ${table} (${columns.join(', ')}, inserted BOOLEAN, superseded_at BIGINT)`);
+      if (replaced) await connection.run(`CREATE OR REPLACE TABLE ${replaced} (${columns.join(', ')}, superseded_at BIGINT)`);
     });
   }
 
@@ -235,10 +246,11 @@ export class HotMirror {
    */
   private async copyOwn(readerId: number, client: PgClient, entity: EntitySchema, range: { flushedThrough: bigint; bufferMax: bigint }): Promise<MirrorState> {
     const table = quoteIdent(`hot_${entity.project}_${entity.id}_q${readerId}`);
-    await this.createTable(entity, table);
+    await this.createTable(entity, table, null);
     this.ownTables.set(readerId, [...(this.ownTables.get(readerId) ?? []), table]);
     const own: MirrorState = {
       table,
+      replaced: null,
       copiedThrough: range.flushedThrough,
       prunedThrough: range.flushedThrough,
       gaps: [],
@@ -275,7 +287,7 @@ export class HotMirror {
       // connection by the appender; the INSERT below types them. Few statements: each costs
       // DuckDB milliseconds on every refresh.
       const copied: LoggedChange[] = [];
-      const rows = await loadChanges(connection, tapChanges(changes, copied), HOT_STAGING);
+      const rows = await loadChanges(connection, tapChanges(changes, copied, state.replaced !== null), HOT_STAGING);
       const updates = copied.filter((c) => !c.inserted);
       // Each version records the slot of its row's next version (superseded_at), so a query finds
       // the newest version in its snapshot with a filter instead of a window. The copy knows them:
@@ -287,7 +299,7 @@ export class HotMirror {
       const held = updates.length === 0 ? new Map<bigint, bigint>() : state.log.heldVersions(new Set(updates.map((c) => c.rowId)), state.prunedThrough);
       const next = held && nextVersions(held, copied);
       const insert = (superseded: string) =>
-        `INSERT INTO ${state.table} SELECT *, ${superseded} AS superseded_at FROM (${bufferRowsSql(HOT_STAGING.table, entity.attributes, { inserted: true })}) AS buffered`;
+        `INSERT INTO ${state.table} SELECT *, ${superseded} AS superseded_at FROM (${bufferRowsSql(HOT_STAGING.table, entity.attributes, ['inserted'])}) AS buffered`;
       let statements: string[];
       if (next && next.size === 0) statements = [insert('NULL::BIGINT')];
       else if (next && next.size <= MAX_SUPERSEDED_BY_SLOT) statements = [insert('NULL::BIGINT'), supersedeBySlotSql(state.table, next)];
@@ -300,6 +312,7 @@ export class HotMirror {
           insert('lead(time_slot) OVER (PARTITION BY row_id ORDER BY time_slot)'),
         ];
       }
+      if (state.replaced && copied.some((c) => c.replaces)) statements.push(`INSERT INTO ${state.replaced} ${replacedVersionsSql(HOT_STAGING.table, entity.attributes)}`);
       if (statements.length === 1) {
         await connection.run(statements[0]!);
       } else {
@@ -335,7 +348,12 @@ export class HotMirror {
       if (floor === null || flushedThrough < floor) floor = flushedThrough;
     }
     if (floor === null || floor <= state.prunedThrough) return;
-    await this.duck.use((connection) => connection.run(`DELETE FROM ${state.table} WHERE time_slot <= $1`, [floor]));
+    await this.duck.use(async (connection) => {
+      await connection.run(`DELETE FROM ${state.table} WHERE time_slot <= $1`, [floor]);
+      // A correction takes away versions replaced after its kept slot, at or above its reader's
+      // flushedThrough, so above the floor.
+      if (state.replaced) await connection.run(`DELETE FROM ${state.replaced} WHERE superseded_at <= $1`, [floor]);
+    });
     state.prunedThrough = floor;
     // No query in flight or to come reads at or below the floor, so gaps there no longer matter.
     state.gaps = state.gaps.filter((gap) => gap.upTo > floor);
@@ -358,6 +376,7 @@ function readOf(state: MirrorState, range: { flushedThrough: bigint; bufferMax: 
     // Asked later, while the query holds its claim: a copy since only appended above bufferMax, a
     // prune only dropped entries at or below flushedThrough, and a restarted log is caught here.
     changedSince: (since, limit) => state.log.changedSince(flushedThrough, since, bufferMax, limit),
+    replaced: state.replaced,
   };
 }
 

@@ -2,7 +2,7 @@
 // list of attributes: the entity's, or every attribute a schema's definitions ever had.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { Attribute } from '../../src/catalog/index.js';
-import { DuckDb, bufferRowsSql } from '../../src/lake/index.js';
+import { DuckDb, bufferRowsSql, replacedVersionsSql } from '../../src/lake/index.js';
 
 let duck: DuckDb;
 beforeAll(async () => {
@@ -42,4 +42,24 @@ it('types every listed attribute from the snapshot, reads deleted_at 0 as NULL, 
 it('reads the system columns alone for an entity without attributes', async () => {
   const rows = await duck.use(async (c) => (await c.runAndReadAll(`SELECT * FROM (${bufferRowsSql('staged', [])}) ORDER BY time_slot`)).columnNames());
   expect(rows).toEqual(['time_slot', 'schema_id', 'row_id', 'deleted_at']);
+});
+
+it('gives the versions updates and deletes replaced: an update’s changed attributes as they were (a json object whole), a delete’s snapshot', async () => {
+  const attributes = [attr('s', 'string'), attr('i', 'int'), attr('f', 'float'), attr('j', 'json')];
+  const rows = await duck.use(async (c) => {
+    await c.run(`CREATE TABLE changes (time_slot BIGINT, schema_id SMALLINT, row_id UUID, deleted_at BIGINT, snapshot VARCHAR, inserted BOOLEAN,
+                                       previous_slot BIGINT, previous_values VARCHAR);
+      INSERT INTO changes VALUES
+        (10, 2, '0190a1b2-0000-7000-8000-000000000001', NULL, '{"s": "new", "i": 7, "f": 2.5, "j": {"a": 1, "b": 2}}', false,
+         4, '{"s": "old", "f": null, "j": {"a": 1}}'),
+        (11, 2, '0190a1b2-0000-7000-8000-000000000002', 11, '{"s": "gone", "i": 3}', false, 5, NULL),
+        (12, 2, '0190a1b2-0000-7000-8000-000000000003', NULL, '{"s": "born"}', true, NULL, NULL),
+        (13, 2, '0190a1b2-0000-7000-8000-000000000004', NULL, '{"s": "before the column"}', false, NULL, NULL)`);
+    return (await c.runAndReadAll(`SELECT time_slot, deleted_at, s, i, f, j::VARCHAR AS j, superseded_at FROM (${replacedVersionsSql('changes', attributes)}) ORDER BY time_slot`)).getRowObjectsJS();
+  });
+  // A JSON merge patch would have given {"a":1,"b":2}: the object is the attribute's value, replaced whole.
+  expect(rows).toEqual([
+    { time_slot: 4n, deleted_at: null, s: 'old', i: 7n, f: null, j: '{"a":1}', superseded_at: 10n },
+    { time_slot: 5n, deleted_at: null, s: 'gone', i: 3n, f: null, j: null, superseded_at: 11n },
+  ]);
 });

@@ -11,6 +11,8 @@ interface Change {
   snapshot: string;
   /** The optional sixth field (`op = 'c'`), a bool; absent when undefined. */
   inserted?: boolean;
+  /** The optional seventh and eighth fields (previous_slot, previous_values), after the sixth; absent when undefined. */
+  previous?: { slot: bigint | null; values: string | null };
 }
 
 /** The bytes Postgres sends for `COPY (SELECT time_slot, schema_id, row_id, deleted_at, snapshot …) TO STDOUT (FORMAT binary)`. */
@@ -30,7 +32,7 @@ function copyBytes(changes: readonly Change[], headerExtension = Buffer.alloc(0)
   parts.push(int32(0), int32(headerExtension.length), headerExtension);
   for (const c of changes) {
     const count = Buffer.alloc(2);
-    count.writeInt16BE(c.inserted === undefined ? 5 : 6);
+    count.writeInt16BE(c.inserted === undefined ? 5 : c.previous === undefined ? 6 : 8);
     const schema = Buffer.alloc(2);
     schema.writeInt16BE(c.schema);
     parts.push(
@@ -41,6 +43,12 @@ function copyBytes(changes: readonly Change[], headerExtension = Buffer.alloc(0)
       field(c.deleted === null ? null : int8(c.deleted)),
       field(Buffer.concat([Buffer.from([1]), Buffer.from(c.snapshot, 'utf8')])),
       ...(c.inserted === undefined ? [] : [field(Buffer.from([c.inserted ? 1 : 0]))]),
+      ...(c.previous === undefined
+        ? []
+        : [
+            field(c.previous.slot === null ? null : int8(c.previous.slot)),
+            field(c.previous.values === null ? null : Buffer.concat([Buffer.from([1]), Buffer.from(c.previous.values, 'utf8')])),
+          ]),
     );
   }
   parts.push(Buffer.from([0xff, 0xff]));
@@ -107,6 +115,25 @@ describe('binary COPY reader', () => {
     }
     const plain = await readAll([copyBytes(sample)]);
     expect(plain.batches.flatMap((b) => b.inserted)).toEqual([]);
+  });
+
+  it('reads the previous version’s slot and values after the insert flag, NULLs included, split anywhere', async () => {
+    const previous = [
+      { slot: 7n, values: `{"s": "${'é'.repeat(300)}"}` },
+      { slot: 8n, values: null },
+      { slot: null, values: null },
+    ];
+    const withPrevious = sample.map((c, i) => ({ ...c, inserted: i === 2, previous: previous[i]! }));
+    for (const size of [1, 3, 4096]) {
+      const batches: ChangeBatch[] = [];
+      for await (const batch of readChangeBatches(Readable.from(splitEvery(copyBytes(withPrevious), size)))) batches.push(batch);
+      expect(batches.flatMap((b) => b.previousSlots)).toEqual(previous.map((p) => p.slot));
+      expect(batches.flatMap((b) => b.previousValues)).toEqual(previous.map((p) => p.values));
+      expect(batches.flatMap((b) => b.inserted)).toEqual([false, false, true]);
+      expect((await readAll(splitEvery(copyBytes(withPrevious), size))).changes).toEqual(sample);
+    }
+    const flagged = await readAll([copyBytes(sample.map((c) => ({ ...c, inserted: false })))]);
+    expect(flagged.batches.flatMap((b) => b.previousSlots)).toEqual([]);
   });
 
   it('reads an empty result', async () => {

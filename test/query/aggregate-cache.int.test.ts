@@ -180,6 +180,34 @@ describe('kept partial aggregates, corrected by the rows changed since', () => {
     }
   });
 
+  it('corrects rows whose earlier version is in a lake file by the version their change replaced, in the answer’s statement', async () => {
+    const cache = gw.lakehouse.search.aggregates;
+    const args: GroupArgs = { where: { note: { _eq: 'replaced' } }, group_by: [] };
+    const at = (day: number) => new Date(YEAR_MS + day * 86_400_000).toISOString();
+    // The rows holding the extremes (0 and 1,000; days 0 and 300) stay, so no kept min or max goes stale.
+    const [, , a, b, c] = await insertRows(gw, 'orders', [
+      { total: 0, quantity: 1, placed_at: at(0), note: 'replaced' },
+      { total: 1_000, quantity: 1, placed_at: at(300), note: 'replaced' },
+      { total: 0.25, quantity: null, placed_at: at(10), note: 'replaced' },
+      { total: 0.125, quantity: 3, placed_at: null, note: 'replaced' },
+      { total: 456.789, quantity: 7, placed_at: at(20), note: 'replaced' },
+    ]);
+    await flushEntity(gw, 'orders');
+    for (const time of ['first', 'second']) await ask(args, `${time} ask`);
+    const { corrections, inline, full } = cache.stats;
+    // An attribute set where it had no value, one cleared and one changed, and a row deleted: each
+    // earlier version is only in the lake file, and each change carried it.
+    expect(await updateRow(gw, 'orders', a!, { quantity: 5 }), 'update').toBeUndefined();
+    expect(await updateRow(gw, 'orders', b!, { total: 2.5, quantity: null, placed_at: at(30) }), 'update').toBeUndefined();
+    expect(await deleteRow(gw, 'orders', c!), 'delete').toBeUndefined();
+    const [after] = await ask(args, 'after the changes');
+    // Quarters and eighths: sums exact in binary, whichever way they are added up.
+    expect(after.aggregate).toMatchObject({ count: 4, sum: { total: 1_002.75, quantity: 7 }, min: { total: 0, placed_at: at(0) }, max: { total: 1_000, placed_at: at(300) } });
+    expect([after]).toEqual(await withNothingKept(cache, () => ask(args, 'read in full')));
+    const counts = { corrections: cache.stats.corrections - corrections, inline: cache.stats.inline - inline, full: cache.stats.full - full };
+    expect(counts, JSON.stringify(cache.stats)).toEqual({ corrections: 1, inline: 1, full: 0 });
+  });
+
   it('reads a float sum again rather than keep one that lost its digits to a cancelled huge value', async () => {
     const cache = gw.lakehouse.search.aggregates;
     const args: GroupArgs = { where: { note: { _eq: 'cancel' } }, group_by: [] };

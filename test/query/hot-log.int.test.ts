@@ -44,7 +44,7 @@ describe('hot mirror: the log of changes', () => {
   };
 
   /** The rows the statement aggregate-cache.ts falls back to gives. */
-  const fromTable = async (hot: { table: string; above: bigint; upTo: bigint }, since: bigint): Promise<ChangedRow[]> =>
+  const fromTable = async (hot: { table: string; above: bigint; upTo: bigint; replaced: string | null }, since: bigint): Promise<ChangedRow[]> =>
     duck.use(async (c) => {
       const reader = await c.runAndReadAll(changedRowsSql(hot, since, null));
       return reader.getRowObjectsJS() as unknown as ChangedRow[];

@@ -91,7 +91,7 @@ describe('hot mirror: a snapshot older than a flush and a newer top-up', () => {
     }
     // and the shared mirror still serves a later query in full, and A's own copy is gone
     expect(await readCustomers()).toBe(7);
-    await expect.poll(() => mirrorTables(), { timeout: 2_000 }).toEqual(['hot_demo_1', 'hot_demo_2']);
+    await expect.poll(() => mirrorTables(), { timeout: 2_000 }).toEqual(['hot_demo_1', 'hot_demo_1_replaced', 'hot_demo_2', 'hot_demo_2_replaced']);
   });
 
   it('a query on the one-statement path does not trust a mirror topped up past a flush its listing did not see', async () => {
