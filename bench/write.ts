@@ -1,4 +1,5 @@
-// Write throughput through GraphQL over HTTP: bulk insert_orders and single-row insert_orders_one.
+// Write throughput through GraphQL over HTTP: bulk insert_orders and single-row insert_orders_one,
+// then update_orders of 1,000 rows by row_id and single-row update_orders_by_pk.
 // Usage: npm run bench:write  (BENCH_DATABASE_URL or DATABASE_URL to use a running Postgres)
 import '../src/cli/production-mode.js'; // first, as src/main.ts: the gateway as `npm start` runs it
 import pino from 'pino';
@@ -14,6 +15,8 @@ const CONCURRENT_BULK_CLIENTS = 2;
 const CONCURRENT_BULK_ROUNDS = 3;
 const CLIENTS = 8;
 const SINGLE_PER_CLIENT = 250;
+const UPDATE_BATCH = 1_000;
+const UPDATE_ROUNDS = 5;
 
 function toVariables(object: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(
@@ -83,6 +86,40 @@ try {
   latencies.sort((a, b) => a - b);
   console.log(
     `insert_orders_one, ${CLIENTS} concurrent clients x ${SINGLE_PER_CLIENT}: p50 ${percentile(latencies, 50).toFixed(2)} ms, p95 ${percentile(latencies, 95).toFixed(2)} ms, ${Math.round(latencies.length / wall)} rows/s`,
+  );
+
+  // Updates: each captures the version it replaced beside the new one (change_log.previous_*).
+  const orderIds: string[] = (
+    await gql(`query($n: Int!) { orders(limit: $n, order_by: [{ row_id: asc }]) { row_id } }`, { n: UPDATE_ROUNDS * UPDATE_BATCH + CLIENTS * SINGLE_PER_CLIENT })
+  ).orders.map((r: { row_id: string }) => r.row_id);
+  const updateMany = `mutation($ids: [UUID!]!, $s: orders_set_input!) { update_orders(where: { row_id: { _in: $ids } }, _set: $s) { affected_rows } }`;
+  const updateRates: number[] = [];
+  for (let round = 0; round <= UPDATE_ROUNDS; round++) {
+    // The warm-up round updates rows a measured round updates again.
+    const ids = orderIds.slice(Math.max(round - 1, 0) * UPDATE_BATCH, Math.max(round, 1) * UPDATE_BATCH);
+    const body = JSON.stringify({ query: updateMany, variables: { ids, s: { note: `round ${round}`, total: round + 0.5 } } });
+    const t = performance.now();
+    if ((await post(body)).update_orders.affected_rows !== ids.length) throw new Error('short update');
+    if (round > 0) updateRates.push(ids.length / ((performance.now() - t) / 1000));
+  }
+  console.log(`update_orders(where: row_id _in ${UPDATE_BATCH}), ${UPDATE_ROUNDS} rounds: median ${Math.round(median(updateRates))} rows/s (min ${Math.round(Math.min(...updateRates))}, max ${Math.round(Math.max(...updateRates))})`);
+  const byPk = `mutation($id: UUID!, $t: Float!) { update_orders_by_pk(row_id: $id, _set: { total: $t }) { row_id } }`;
+  const updateLatencies: number[] = [];
+  const singles = orderIds.slice(UPDATE_ROUNDS * UPDATE_BATCH);
+  const updateStart = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async (_, client) => {
+      for (let i = 0; i < SINGLE_PER_CLIENT; i++) {
+        const t = performance.now();
+        await gql(byPk, { id: singles[client * SINGLE_PER_CLIENT + i], t: i + 0.25 });
+        updateLatencies.push(performance.now() - t);
+      }
+    }),
+  );
+  const updateWall = (performance.now() - updateStart) / 1000;
+  updateLatencies.sort((a, b) => a - b);
+  console.log(
+    `update_orders_by_pk, ${CLIENTS} concurrent clients x ${SINGLE_PER_CLIENT}: p50 ${percentile(updateLatencies, 50).toFixed(2)} ms, p95 ${percentile(updateLatencies, 95).toFixed(2)} ms, ${Math.round(updateLatencies.length / updateWall)} rows/s`,
   );
 } finally {
   await gateway.stop();

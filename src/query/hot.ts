@@ -35,6 +35,11 @@
 // if one of its updates or deletes has no insert in (F, M]. An insert flushed since (born <= F) or
 // never seen (null: pruned, in a gap, copied before the mirror started) counts as a lake row.
 //
+// Beside the table, the versions its updates and deletes replaced, as each change was captured with
+// them (change_log.previous_slot, previous_values), each with the slot of the change that replaced it
+// (`replaced`): of a row whose earlier version lies in a lake file, a kept aggregate's correction
+// takes that version away from here instead of looking it up in the file. Pruned with the table.
+//
 // The log (hot-log.ts) keeps each change the table holds, with its row and op, up to a bound: a
 // kept aggregate asks it which rows changed since its slot, and a copy asks it whether the mirror
 // holds any version of the rows it changes (if not, nothing is superseded: no UPDATE). Past its
