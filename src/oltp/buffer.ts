@@ -67,7 +67,8 @@ export interface SlotRange {
  * side (the lake, in DuckDB): a typed column per attribute here would hit Postgres' limit of 1,664
  * select entries and print dates by the session's DateStyle. Each change says whether it is an
  * insert (`inserted`): a row inserted in the buffer has no lake version to supersede; and which
- * version it replaced (`previousSlots`, `previousValues`). Run it inside a transaction (the range travels as transaction-local settings) and consume it to the end.
+ * version it replaced (`previousSlots`, `previousValues`). Run it inside a transaction (the range
+ * travels as transaction-local settings) and consume it to the end.
  */
 export async function* readBufferChanges(client: PgClient, entity: EntitySchema, range: SlotRange): AsyncGenerator<ChangeBatch> {
   // COPY takes no bind parameters; the values travel as transaction-local settings instead.
@@ -107,10 +108,11 @@ export interface ListedChangesLimit {
 /**
  * A subquery for a LATERAL join, over the change_log buffer of `alias`'s project and schema_id:
  * its changes above `alias`.changes_above, oldest first, as one JSON array `changes` of
- * [time_slot, row_id, deleted_at, is an insert, snapshot text, previous_slot, previous_values text], or NULL when changes_above is NULL
- * or there are more than the limits (the parameters `rowsParam`, `bytesParam`). Part of a larger
- * statement, so they come in that statement's snapshot; read them with `listedChangeBatch`. Text
- * for the numbers: JSON numbers lose a bigint's precision; the snapshot as the binary COPY gives it.
+ * [time_slot, row_id, deleted_at, is an insert, snapshot text, previous_slot, previous_values text]
+ * (ListedChange), or NULL when changes_above is NULL or there are more than the limits (the
+ * parameters `rowsParam`, `bytesParam`). Part of a larger statement, so they come in that
+ * statement's snapshot; read them with `listedChangeBatch`. Text for the numbers: JSON numbers
+ * lose a bigint's precision; the snapshot as the binary COPY gives it.
  */
 export function listedChangesSql(alias: string, rowsParam: string, bytesParam: string): string {
   return `SELECT CASE WHEN ${alias}.changes_above IS NULL OR count(*) > ${rowsParam} OR coalesce(sum(pg_column_size(x.snapshot) + coalesce(pg_column_size(x.previous_values), 0)), 0) > ${bytesParam} THEN NULL
@@ -120,10 +122,10 @@ export function listedChangesSql(alias: string, rowsParam: string, bytesParam: s
                    ORDER BY c.time_slot LIMIT ${rowsParam} + 1) AS x`;
 }
 
-/** The changes `listedChangesSql` gave (its JSON, as pg parsed it) as one batch, as readBufferChanges gives them. */
 /** One change as `listedChangesSql` gives it (see there). */
 export type ListedChange = [string, string, string | null, boolean, string, string | null, string | null];
 
+/** The changes `listedChangesSql` gave (its JSON, as pg parsed it) as one batch, as readBufferChanges gives them. */
 export function listedChangeBatch(schemaId: number, changes: readonly ListedChange[]): ChangeBatch {
   return {
     timeSlots: changes.map((c) => BigInt(c[0])),

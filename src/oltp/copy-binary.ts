@@ -29,7 +29,10 @@ export interface ChangeBatch {
 export const BATCH_ROWS = 2048;
 
 const SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-/** Fields of each tuple, in the order the COPY selects them; a sixth, boolean one, and after it the previous version's two, are optional. */
+/**
+ * Fields of each tuple, in the order the COPY selects them; a sixth, boolean one is optional, and
+ * after it the previous version's two.
+ */
 const FIELDS = 5;
 const FIELDS_WITH_OP = 6;
 const FIELDS_WITH_PREVIOUS = 8;

@@ -163,7 +163,7 @@ describe('the writer’s inserts by binary COPY', () => {
     expect(rows).toEqual(written.map((row, n) => ({ row_id: row.row_id, s: `large ${n}`, i: String(n) })));
   });
 
-  it('updates and soft deletes of 150 rows each capture their changes by binary COPY: new values, deleted_at, ops', async () => {
+  it('updates and soft deletes of 150 rows each capture their changes by binary COPY: new values, deleted_at, ops, the version each replaced', async () => {
     const written = await store.writer.insert(items, Array.from({ length: 300 }, (_, n) => ({ s: `set ${n}`, i: n })));
     const ids = written.map((r) => r.row_id);
     const updated = await store.writer.updateRows(items, new Map(ids.slice(0, 150).map((id, n) => [id, { s: `updated ${n}`, f: n / 2 }])));
@@ -171,10 +171,16 @@ describe('the writer’s inserts by binary COPY', () => {
     const deleted = await store.writer.transaction(async (tx) => (await tx.write(items, { deletes: [...(await tx.lockLive(items, ids.slice(150))).values()] })).deleted);
     expect(deleted).toHaveLength(150);
 
-    const { rows } = await store.pool.query<{ row_id: string; op: string; time_slot: bigint; deleted_at: bigint | null; snapshot: Record<string, unknown> }>(
-      `SELECT row_id, op, time_slot, deleted_at, snapshot FROM change_log WHERE row_id = ANY($1::uuid[]) AND op <> 'c' ORDER BY time_slot`,
+    type Logged = { row_id: string; op: string; time_slot: bigint; deleted_at: bigint | null; snapshot: Record<string, unknown>; previous_slot: bigint | null; previous_values: unknown };
+    const { rows } = await store.pool.query<Logged>(
+      `SELECT row_id, op, time_slot, deleted_at, snapshot, previous_slot, previous_values FROM change_log WHERE row_id = ANY($1::uuid[]) AND op <> 'c' ORDER BY time_slot`,
       [ids],
     );
+    // Each names the version it replaced (the insert's); an update also the values it changed had (f none).
+    const insertSlot = new Map(written.map((r) => [r.row_id, r.time_slot]));
+    expect(rows.map((r) => r.previous_slot)).toEqual(rows.map((r) => insertSlot.get(r.row_id)));
+    expect(rows.filter((r) => r.op === 'u').map((r) => [r.row_id, r.previous_values])).toEqual(ids.slice(0, 150).map((id, n) => [id, { s: `set ${n}`, f: null }]));
+    expect(rows.filter((r) => r.op === 'd').map((r) => r.previous_values)).toEqual(ids.slice(150).map(() => null));
     const updates = rows.filter((r) => r.op === 'u');
     expect(updates.map((r) => [r.row_id, r.deleted_at, r.snapshot])).toEqual(ids.slice(0, 150).map((id, n) => [id, null, { s: `updated ${n}`, i: n, f: n / 2 }]));
     const deletes = rows.filter((r) => r.op === 'd');
