@@ -20,6 +20,8 @@ export {
   isUuid,
   parseUuid,
   toSnapshotJson,
+  uuidFromBigInt,
+  uuidToBigInt,
   type AttributeValue,
   type JsonValue,
   type ValuePolicy,

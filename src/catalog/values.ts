@@ -36,6 +36,17 @@ export function isUuid(value: string): boolean {
   return UUID_PATTERN.test(value);
 }
 
+/** A UUID's 128 bits as an unsigned integer, big-endian (as binary COPY and DuckDB's UUID give them). */
+export function uuidToBigInt(uuid: string): bigint {
+  return BigInt(`0x${uuid.replaceAll('-', '')}`);
+}
+
+/** The UUID text, lowercase, of a 128-bit unsigned integer (uuidToBigInt's inverse). */
+export function uuidFromBigInt(bits: bigint): string {
+  const hex = bits.toString(16).padStart(32, '0');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 /** Checks a UUID and returns its canonical lowercase form. */
 export function parseUuid(value: unknown, what: string): string {
   if (typeof value !== 'string' || !UUID_PATTERN.test(value)) {

@@ -1,6 +1,6 @@
 // The change_log buffer: its statistics and its bulk read (binary COPY) for the mirror and the flush.
 import { to as copyTo } from 'pg-copy-streams';
-import { TYPE_MAPPING, nameLiteral, quoteIdent, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
+import { TYPE_MAPPING, nameLiteral, quoteIdent, uuidToBigInt, type EntitySchema, type LakeAttribute } from '../catalog/index.js';
 import { copyChangeBatches, type ChangeBatch } from './copy-binary.js';
 import type { PgClient, PgPool } from './pool.js';
 
@@ -130,7 +130,7 @@ export function listedChangeBatch(schemaId: number, changes: readonly ListedChan
   return {
     timeSlots: changes.map((c) => BigInt(c[0])),
     schemaIds: changes.map(() => schemaId),
-    rowIds: changes.map((c) => BigInt(`0x${c[1].replaceAll('-', '')}`)),
+    rowIds: changes.map((c) => uuidToBigInt(c[1])),
     deletedAt: changes.map((c) => (c[2] === null ? null : BigInt(c[2]))),
     snapshots: changes.map((c) => c[4]),
     inserted: changes.map((c) => c[3] === true),

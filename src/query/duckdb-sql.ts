@@ -16,7 +16,7 @@ import {
   type DuckDBType,
   type DuckDBValue,
 } from '@duckdb/node-api';
-import { TYPE_MAPPING, quoteIdent, type AttributeType, type EntitySchema } from '../catalog/index.js';
+import { TYPE_MAPPING, quoteIdent, uuidToBigInt, type AttributeType, type EntitySchema } from '../catalog/index.js';
 import type { ViewOf } from './engine.js';
 import { AGGREGATE_VALUE, allOf, rowIdCandidates, type ColumnRef, type CompareOp, type Filter, type FilterValue, type RelatedAggregate } from './filter.js';
 import { hasKeySql, jsonContainsSql, jsonEqualsSql } from './json-sql.js';
@@ -113,7 +113,7 @@ function duckDbValueOf(type: AttributeType, value: FilterValue): DuckDBValue {
       if (typeof value === 'string') return new DuckDBDateValue(Date.parse(`${value}T00:00:00Z`) / MS_PER_DAY);
       throw wrong();
     case 'ref':
-      if (typeof value === 'string') return DuckDBUUIDValue.fromUint128(BigInt(`0x${value.replace(/-/g, '')}`));
+      if (typeof value === 'string') return DuckDBUUIDValue.fromUint128(uuidToBigInt(value));
       throw wrong();
     default: {
       const unknown: never = type;

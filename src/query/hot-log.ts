@@ -3,6 +3,7 @@
 // rows changed since a slot (a kept aggregate's correction, aggregate-cache.ts), and which version
 // of some rows the mirror holds (a copy that supersedes none skips its UPDATE; one that does finds
 // them by slot). Its row ids go into statements as literals (uuidLiteral).
+import { uuidFromBigInt } from '../catalog/index.js';
 
 /** A buffered change as the log keeps it (row_id as a 128-bit integer, as COPY gives it). */
 export interface LoggedChange {
@@ -110,7 +111,7 @@ export class MirrorLog {
         else replaced ??= change.replaces;
         if (change.inserted) born = true;
       }
-      rows.set(rowId, { rowId: uuidOf(rowId), sinceSlot, born, replaced: replaced === true });
+      rows.set(rowId, { rowId: uuidFromBigInt(rowId), sinceSlot, born, replaced: replaced === true });
     }
     return [...rows.values()];
   }
@@ -140,12 +141,6 @@ export function firstAbove(entries: readonly { slot: bigint }[], slot: bigint): 
     else high = mid;
   }
   return low;
-}
-
-/** A row_id from its 128-bit integer (tapOps) back to the UUID text DuckDB and Postgres read. */
-function uuidOf(rowId: bigint): string {
-  const hex = rowId.toString(16).padStart(32, '0');
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 const UUID_TEXT = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
